@@ -1,0 +1,378 @@
+//! The command line: argh definitions of every subcommand and option, and their validation
+//! into a [`Config`]. Every error names the option and says what would be accepted.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use argh::FromArgs;
+
+use crate::config::{Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT};
+use crate::frame::{Geometry, MAX_DIMENSION};
+use crate::net::BufferSizes;
+use crate::sink::SinkSpec;
+use crate::source::SourceSpec;
+
+#[derive(FromArgs, Debug)]
+/// Low-latency live video from a camera (Raspberry Pi, webcam, test pattern) to a window
+/// over TCP. Start with `pistream demo`; then run `pistream camera` on the Pi and
+/// `pistream display --connect PI:5678` on the desktop.
+#[argh(
+    example = "pistream demo --seconds 10\npistream camera --size 1280x720 --fps 30\npistream display --connect raspberrypi.local:5678",
+    note = "Run `pistream <command> --help` for each command's options. Stats go to stderr once a second."
+)]
+pub struct Args {
+    /// print the version and the enabled features, then exit
+    #[argh(switch)]
+    pub version: bool,
+    #[argh(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Camera(CameraArgs),
+    Display(DisplayArgs),
+    Call(CallArgs),
+    Demo(DemoArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Stream a camera: serve its frames to a display (listening by default on 0.0.0.0:5678),
+/// or push them to a listening display with --connect. A listening camera serves one
+/// viewer at a time and waits for the next when one leaves.
+#[argh(
+    subcommand,
+    name = "camera",
+    example = "pistream camera                          # pattern 640x480@30 on 0.0.0.0:5678\npistream camera --size 1280x720 --fps 15\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
+)]
+pub struct CameraArgs {
+    /// address to listen on for displays (default 0.0.0.0:5678)
+    #[argh(option)]
+    pub listen: Option<String>,
+    /// connect to a display listening at HOST:PORT instead of listening
+    #[argh(option)]
+    pub connect: Option<String>,
+    /// where frames come from: `pattern` (a moving test pattern; the default)
+    #[argh(option, default = "String::from(\"pattern\")")]
+    pub source: String,
+    /// frame size WIDTHxHEIGHT (default 640x480)
+    #[argh(option, default = "String::from(\"640x480\")")]
+    pub size: String,
+    /// frames per second to capture (default 30; 0 = as fast as possible, pattern only)
+    #[argh(option, default = "30.0")]
+    pub fps: f64,
+    /// stop after sending this many frames
+    #[argh(option)]
+    pub frames: Option<u64>,
+    /// stop after this many seconds
+    #[argh(option)]
+    pub seconds: Option<f64>,
+    /// print a stats line every second: on or off (default on)
+    #[argh(option, default = "String::from(\"on\")")]
+    pub stats: String,
+    /// socket send buffer in bytes (default: two frames; 0 = kernel autotuning)
+    #[argh(option)]
+    pub sndbuf: Option<usize>,
+}
+
+#[derive(FromArgs, Debug)]
+/// Show a camera's stream: connect to a camera (retrying until it is up), or listen for a
+/// camera that connects with `camera --connect`. Enter, Esc or q in the window ends it.
+#[argh(
+    subcommand,
+    name = "display",
+    example = "pistream display --connect raspberrypi.local:5678\npistream display --connect 127.0.0.1:5678 --sink null --verify --frames 1000\npistream display --sink raw:/tmp/video.bgr",
+    note = "Sinks: window (an OpenCV window), null (discard; with --verify check the test pattern), raw:PATH (append BGR frames for ffplay)."
+)]
+pub struct DisplayArgs {
+    /// camera to connect to, HOST:PORT (default 127.0.0.1:5678)
+    #[argh(option)]
+    pub connect: Option<String>,
+    /// listen on this address for a camera started with --connect, instead of connecting
+    #[argh(option)]
+    pub listen: Option<String>,
+    /// where frames go: window, null or raw:PATH (default window)
+    #[argh(option, default = "String::from(\"window\")")]
+    pub sink: String,
+    /// check every frame bit for bit against the test pattern and count corrupt ones
+    #[argh(switch)]
+    pub verify: bool,
+    /// stop after showing this many frames
+    #[argh(option)]
+    pub frames: Option<u64>,
+    /// stop after this many seconds
+    #[argh(option)]
+    pub seconds: Option<f64>,
+    /// print a stats line every second: on or off (default on)
+    #[argh(option, default = "String::from(\"on\")")]
+    pub stats: String,
+    /// socket receive buffer in bytes (default: two frames; 0 = kernel autotuning)
+    #[argh(option)]
+    pub rcvbuf: Option<usize>,
+}
+
+#[derive(FromArgs, Debug)]
+/// A two-way video call on one connection: each side sends its camera and shows the
+/// peer's. One side listens, the other connects. Enter in the window hangs up both ends.
+#[argh(
+    subcommand,
+    name = "call",
+    example = "pistream call --listen 0.0.0.0:5678          # on one machine\npistream call --connect other-host:5678        # on the other"
+)]
+pub struct CallArgs {
+    /// wait for the other side on this address
+    #[argh(option)]
+    pub listen: Option<String>,
+    /// call the other side at HOST:PORT
+    #[argh(option)]
+    pub connect: Option<String>,
+    /// where this side's frames come from (default pattern)
+    #[argh(option, default = "String::from(\"pattern\")")]
+    pub source: String,
+    /// where the peer's frames go: window, null or raw:PATH (default window)
+    #[argh(option, default = "String::from(\"window\")")]
+    pub sink: String,
+    /// frame size this side sends, WIDTHxHEIGHT (default 640x480)
+    #[argh(option, default = "String::from(\"640x480\")")]
+    pub size: String,
+    /// frames per second this side sends (default 30)
+    #[argh(option, default = "30.0")]
+    pub fps: f64,
+    /// check the peer's frames against the test pattern
+    #[argh(switch)]
+    pub verify: bool,
+    /// stop after showing this many frames
+    #[argh(option)]
+    pub frames: Option<u64>,
+    /// stop after this many seconds
+    #[argh(option)]
+    pub seconds: Option<f64>,
+    /// print a stats line every second: on or off (default on)
+    #[argh(option, default = "String::from(\"on\")")]
+    pub stats: String,
+}
+
+#[derive(FromArgs, Debug)]
+/// Try pistream on one machine: a pattern camera and a display in one process, joined by
+/// a real TCP connection over loopback. Opens a window when a display is available,
+/// otherwise runs headless and prints stats.
+#[argh(subcommand, name = "demo", example = "pistream demo\npistream demo --seconds 5 --sink null --verify")]
+pub struct DemoArgs {
+    /// stop after this many seconds (default: until Ctrl-C or the window is closed)
+    #[argh(option)]
+    pub seconds: Option<f64>,
+    /// stop after showing this many frames
+    #[argh(option)]
+    pub frames: Option<u64>,
+    /// where frames go: window, null or raw:PATH (default: window if DISPLAY is set, else null)
+    #[argh(option)]
+    pub sink: Option<String>,
+    /// check every frame bit for bit against the test pattern
+    #[argh(switch)]
+    pub verify: bool,
+    /// frame size WIDTHxHEIGHT (default 640x480)
+    #[argh(option, default = "String::from(\"640x480\")")]
+    pub size: String,
+    /// frames per second (default 30; 0 = as fast as possible)
+    #[argh(option, default = "30.0")]
+    pub fps: f64,
+    /// print a stats line every second: on or off (default on)
+    #[argh(option, default = "String::from(\"on\")")]
+    pub stats: String,
+}
+
+/// Parses WIDTHxHEIGHT.
+pub fn parse_size(text: &str) -> Result<Geometry, String> {
+    let bad = || format!("--size '{text}' is not WIDTHxHEIGHT with each in 1..={MAX_DIMENSION}, e.g. 640x480");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (width, height) = (w.trim().parse::<u32>().map_err(|_| bad())?, h.trim().parse::<u32>().map_err(|_| bad())?);
+    let geometry = Geometry::bgr(width, height);
+    geometry.is_valid().then_some(geometry).ok_or_else(bad)
+}
+
+fn parse_fps(fps: f64) -> Result<f64, String> {
+    if fps.is_finite() && (0.0..=1000.0).contains(&fps) {
+        Ok(fps)
+    } else {
+        Err(format!("--fps {fps} is out of range: use 0 (unpaced) to 1000"))
+    }
+}
+
+fn parse_switch(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "yes" | "true" | "1" => Ok(true),
+        "off" | "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("--{name} '{value}': use on or off")),
+    }
+}
+
+fn parse_limits(frames: Option<u64>, seconds: Option<f64>) -> Result<Limits, String> {
+    if frames == Some(0) {
+        return Err("--frames 0: give a positive count, or leave it out to run until stopped".into());
+    }
+    if let Some(s) = seconds {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(format!("--seconds {s}: give a positive number of seconds"));
+        }
+    }
+    Ok(Limits { frames, seconds })
+}
+
+/// Parses a listen address; a bare port means all interfaces.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let mut addrs = text.to_socket_addrs().map_err(|e| {
+        format!("--listen '{text}': {e}; give IP:PORT such as 0.0.0.0:{DEFAULT_PORT}, [::]:{DEFAULT_PORT} or a bare port")
+    })?;
+    addrs.next().ok_or_else(|| format!("--listen '{text}' resolves to no address"))
+}
+
+/// Checks a connect target; a missing port means the default port.
+pub fn parse_connect(text: &str) -> Result<String, String> {
+    let target = if text.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{text}]:{DEFAULT_PORT}") // a bare IPv6 address
+    } else if text.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
+        text.to_string()
+    } else {
+        format!("{text}:{DEFAULT_PORT}")
+    };
+    if target.starts_with(':') {
+        return Err(format!("--connect '{text}': give HOST:PORT, e.g. raspberrypi.local:{DEFAULT_PORT}"));
+    }
+    Ok(target)
+}
+
+fn parse_endpoint(listen: Option<String>, connect: Option<String>, default: Endpoint) -> Result<Endpoint, String> {
+    match (listen, connect) {
+        (Some(_), Some(_)) => Err("--listen and --connect exclude each other: one side listens, the other connects".into()),
+        (Some(l), None) => Ok(Endpoint::Listen(parse_listen(&l)?)),
+        (None, Some(c)) => Ok(Endpoint::Connect(parse_connect(&c)?)),
+        (None, None) => Ok(default),
+    }
+}
+
+fn send_config(source: &str, size: &str, fps: f64) -> Result<SendConfig, String> {
+    Ok(SendConfig { source: SourceSpec::parse(source)?, geometry: parse_size(size)?, fps: parse_fps(fps)? })
+}
+
+impl Args {
+    /// Validates the parsed arguments into the settings the program runs on.
+    pub fn into_config(self) -> Result<Config, String> {
+        if self.version {
+            return Ok(Config::Version);
+        }
+        let Some(command) = self.command else {
+            return Err("no command given: try `pistream demo`, or `pistream --help` for all commands".into());
+        };
+        Ok(match command {
+            Command::Camera(a) => Config::Endpoint(EndpointConfig {
+                endpoint: parse_endpoint(
+                    a.listen,
+                    a.connect,
+                    Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                )?,
+                send: Some(send_config(&a.source, &a.size, a.fps)?),
+                show: None,
+                limits: parse_limits(a.frames, a.seconds)?,
+                stats: parse_switch("stats", &a.stats)?,
+                buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
+            }),
+            Command::Display(a) => Config::Endpoint(EndpointConfig {
+                endpoint: parse_endpoint(
+                    a.listen,
+                    a.connect,
+                    Endpoint::Connect(format!("127.0.0.1:{DEFAULT_PORT}")),
+                )?,
+                send: None,
+                show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                limits: parse_limits(a.frames, a.seconds)?,
+                stats: parse_switch("stats", &a.stats)?,
+                buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
+            }),
+            Command::Call(a) => {
+                if a.listen.is_none() && a.connect.is_none() {
+                    return Err("call needs --listen ADDR on one side and --connect HOST:PORT on the other".into());
+                }
+                Config::Endpoint(EndpointConfig {
+                    endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
+                    send: Some(send_config(&a.source, &a.size, a.fps)?),
+                    show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                    limits: parse_limits(a.frames, a.seconds)?,
+                    stats: parse_switch("stats", &a.stats)?,
+                    buffers: BufferSizes::default(),
+                })
+            }
+            Command::Demo(a) => {
+                let sink = match a.sink {
+                    Some(s) => SinkSpec::parse(&s)?,
+                    None if cfg!(feature = "opencv") && std::env::var_os("DISPLAY").is_some() => SinkSpec::Window,
+                    None => SinkSpec::Null,
+                };
+                Config::Demo(DemoConfig {
+                    send: send_config("pattern", &a.size, a.fps)?,
+                    show: ShowConfig { sink, verify: a.verify },
+                    limits: parse_limits(a.frames, a.seconds)?,
+                    stats: parse_switch("stats", &a.stats)?,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let parsed = Args::from_args(&["pistream"], args).map_err(|e| e.output)?;
+        parsed.into_config()
+    }
+
+    #[test]
+    fn camera_defaults_listen_on_5678_with_pattern_640x480_at_30() {
+        let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
+        assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
+        let send = c.send.unwrap();
+        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Pattern, Geometry::bgr(640, 480), 30.0));
+        assert!(c.show.is_none() && c.stats);
+    }
+
+    #[test]
+    fn display_defaults_to_a_window_connecting_to_localhost() {
+        let Config::Endpoint(c) = config(&["display"]).unwrap() else { panic!() };
+        assert_eq!(c.endpoint, Endpoint::Connect("127.0.0.1:5678".into()));
+        assert_eq!(c.show.unwrap().sink, SinkSpec::Window);
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for (args, needle) in [
+            (&["camera", "--size", "640"][..], "--size '640'"),
+            (&["camera", "--size", "0x480"][..], "--size '0x480'"),
+            (&["camera", "--fps", "-3"][..], "--fps -3"),
+            (&["camera", "--stats", "maybe"][..], "--stats 'maybe'"),
+            (&["camera", "--source", "/dev/video0"][..], "unknown source"),
+            (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
+            (&["display", "--sink", "raw:"][..], "raw: needs a file path"),
+            (&["display", "--frames", "0"][..], "--frames 0"),
+            (&["display", "--listen", "1.2.3.4:1", "--connect", "a:1"][..], "exclude each other"),
+            (&["call"][..], "call needs --listen"),
+            (&[][..], "no command given"),
+        ] {
+            let err = config(args).unwrap_err();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn connect_targets_get_the_default_port() {
+        assert_eq!(parse_connect("pi.local").unwrap(), "pi.local:5678");
+        assert_eq!(parse_connect("pi.local:9000").unwrap(), "pi.local:9000");
+        assert_eq!(parse_connect("::1").unwrap(), "[::1]:5678");
+        assert_eq!(parse_connect("[::1]:7").unwrap(), "[::1]:7");
+        assert_eq!(parse_listen("6000").unwrap(), "0.0.0.0:6000".parse().unwrap());
+        assert_eq!(parse_listen("[::]:6000").unwrap(), "[::]:6000".parse().unwrap());
+    }
+}

@@ -1,0 +1,70 @@
+//! Validated settings: what the rest of the program runs on. No argh types here; `cli.rs`
+//! builds these from the command line and rejects anything invalid first.
+
+use std::net::SocketAddr;
+
+use crate::frame::Geometry;
+use crate::net::BufferSizes;
+use crate::sink::SinkSpec;
+use crate::source::SourceSpec;
+
+pub const DEFAULT_PORT: u16 = 5678;
+
+/// Which side opens the TCP connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Wait for peers on this address.
+    Listen(SocketAddr),
+    /// Connect (with retry) to this HOST:PORT.
+    Connect(String),
+}
+
+/// When to stop on our own.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Limits {
+    pub frames: Option<u64>,
+    pub seconds: Option<f64>,
+}
+
+/// The sending half: where frames come from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SendConfig {
+    pub source: SourceSpec,
+    pub geometry: Geometry,
+    pub fps: f64,
+}
+
+/// The showing half: where received frames go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShowConfig {
+    pub sink: SinkSpec,
+    /// Check every frame against the test pattern.
+    pub verify: bool,
+}
+
+/// A camera (send only), a display (show only) or a call (both).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointConfig {
+    pub endpoint: Endpoint,
+    pub send: Option<SendConfig>,
+    pub show: Option<ShowConfig>,
+    pub limits: Limits,
+    pub stats: bool,
+    pub buffers: BufferSizes,
+}
+
+/// Camera and display in one process over loopback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoConfig {
+    pub send: SendConfig,
+    pub show: ShowConfig,
+    pub limits: Limits,
+    pub stats: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Config {
+    Endpoint(EndpointConfig),
+    Demo(DemoConfig),
+    Version,
+}

@@ -1,0 +1,19 @@
+//! pistream: low-latency live video from a camera to a window over tuned TCP.
+//!
+//! The binary (`main.rs`) is thin; everything lives in these modules so tests and
+//! benchmarks can drive the real pieces. Start reading at `app.rs`, which wires them.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod mailbox;
+pub mod net;
+pub mod protocol;
+pub mod session;
+pub mod shutdown;
+pub mod signal;
+pub mod sink;
+pub mod source;
+pub mod stats;

@@ -1,0 +1,58 @@
+//! The `pistream` command: parse the command line, build a `Config`, run, and map the
+//! outcome to one line and an exit code (0 ok, 1 runtime error, 2 usage error).
+
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use pistream::app::{self, Finish};
+use pistream::cli::Args;
+use pistream::config::Config;
+use pistream::error::AppError;
+use pistream::shutdown::Shutdown;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let args = match Args::from_args(&words[..1], &words[1..]) {
+        Ok(args) => args,
+        Err(early) => {
+            // --help (status Ok) or a parse error, already worded by argh.
+            return if early.status.is_ok() {
+                println!("{}", early.output);
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("{}", early.output.trim_end());
+                eprintln!("Run 'pistream --help' for usage.");
+                ExitCode::from(2)
+            };
+        }
+    };
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(message) => return fail(&AppError::Usage(message)),
+    };
+    if config == Config::Version {
+        println!("{}", app::version_line());
+        return ExitCode::SUCCESS;
+    }
+    let shutdown = Shutdown::new();
+    if let Err(e) = pistream::signal::install(shutdown.clone()) {
+        return fail(&AppError::Signal(e));
+    }
+    match app::run(config, shutdown) {
+        Ok(Finish::PeerEnded(why)) => {
+            eprintln!("pistream: peer ended the stream ({why})");
+            ExitCode::SUCCESS
+        }
+        Ok(Finish::Stopped(why)) => {
+            eprintln!("pistream: done ({why})");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &AppError) -> ExitCode {
+    eprintln!("pistream: error: {e}");
+    ExitCode::from(e.exit_code() as u8)
+}

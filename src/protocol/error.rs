@@ -1,0 +1,38 @@
+//! Everything a peer can get wrong, each naming the field and the values involved.
+
+use thiserror::Error;
+
+/// Renders up to 8 bytes as hex plus their printable ASCII, for error messages about
+/// garbage on the wire.
+pub(crate) fn show_bytes(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let text: String =
+        bytes.iter().take(8).map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+    format!("{} \"{}\"", hex.join(" "), text)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProtocolError {
+    #[error("not a pistream peer: a message header starts with bytes {got}, expected \"PS\" (is something else connected to this port?)")]
+    BadHeaderMagic { got: String },
+    #[error("not a pistream peer: the hello starts with bytes {got}, expected \"PISTREAM\"")]
+    BadHelloMagic { got: String },
+    #[error("peer speaks protocol version {got}, this pistream speaks version {ours}: run the same pistream version on both ends")]
+    UnsupportedVersion { got: u16, ours: u16 },
+    #[error("unknown message kind {kind} in header")]
+    UnknownKind { kind: u8 },
+    #[error("header flags field is {flags:#04x}; no flags are defined, it must be 0")]
+    BadFlags { flags: u8 },
+    #[error("{kind} message has length {got} bytes, expected {expected}")]
+    BadLength { kind: &'static str, got: u32, expected: String },
+    #[error("peer sent a {kind} message before its hello")]
+    BeforeHello { kind: &'static str },
+    #[error("peer sent a second hello")]
+    SecondHello,
+    #[error("peer sent a frame although it was not agreed that it sends video to this side")]
+    UnexpectedFrame,
+    #[error("hello field {field} is {got}: {why}")]
+    BadHelloField { field: &'static str, got: String, why: &'static str },
+    #[error("no video either way: {why}")]
+    NothingToStream { why: &'static str },
+}

@@ -1,0 +1,351 @@
+//! One connection's life: the handshake, then a receive loop and a send loop that join the
+//! mailboxes, the protocol and the socket. This is the only place they meet.
+//!
+//! Both loops run for every connection (a camera still reads heartbeats and the bye, a
+//! display still writes them), on two threads sharing the socket. Whichever loop ends
+//! first marks the session over and the other follows within [`POLL_INTERVAL`].
+//! Steady state allocates nothing: headers live on the stack, the payload is written with
+//! one `writev` straight from the frame buffer and read with `read` straight into the
+//! buffer that will be shown.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown as SocketShutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::frame::{now_us, Frame};
+use crate::mailbox::Mailbox;
+use crate::net::POLL_INTERVAL;
+use crate::protocol::{
+    encode_bye, encode_frame_header, encode_heartbeat, encode_hello, negotiate, ByeReason, Hello, Inbound,
+    InboundState, Negotiated, ProtocolError, BYE_MAX_LEN, HEADER_LEN, HELLO_MAX_LEN,
+};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// No byte from the peer for this long means it is gone (it sends at least a heartbeat a second).
+pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(5);
+/// A side with nothing else to send sends a heartbeat this often.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest wait for the peer's hello.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a session ended without an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The peer said bye.
+    PeerBye { reason: ByeReason, text: String },
+    /// This side was asked to stop and said bye.
+    LocalStop,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("the peer refused the connection: {0}")]
+    Refused(String),
+    #[error("connection closed by the peer without a bye")]
+    Closed,
+    #[error("no data from the peer for {} s; connection considered dead", .0.as_secs())]
+    Silent(Duration),
+    #[error("{context}: {source}")]
+    Io { context: &'static str, source: io::Error },
+}
+
+impl SessionError {
+    fn io(context: &'static str) -> impl FnOnce(io::Error) -> SessionError {
+        move |source| match source.kind() {
+            io::ErrorKind::UnexpectedEof => SessionError::Closed,
+            _ => SessionError::Io { context, source },
+        }
+    }
+}
+
+/// State the two loops of one session share.
+pub struct Control<'a> {
+    pub shutdown: &'a Shutdown,
+    /// Set by whichever loop ends first.
+    over: AtomicBool,
+    /// A bye the send loop must deliver before it ends (a protocol error found by the receiver).
+    pending_bye: Mutex<Option<(ByeReason, String)>>,
+    /// Stop the whole process once this many frames were sent (`--frames` on a camera).
+    pub send_limit: Option<u64>,
+}
+
+impl<'a> Control<'a> {
+    pub fn new(shutdown: &'a Shutdown, send_limit: Option<u64>) -> Self {
+        Control { shutdown, over: AtomicBool::new(false), pending_bye: Mutex::new(None), send_limit }
+    }
+
+    pub fn end(&self) {
+        self.over.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn end_with_bye(&self, reason: ByeReason, text: String) {
+        *self.pending_bye.lock().unwrap_or_else(|p| p.into_inner()) = Some((reason, text));
+        self.end();
+    }
+}
+
+/// Fills `buf` from the socket, riding out the socket's poll timeouts. Returns `Ok(false)`
+/// if the session was marked over before the first byte (a clean place to stop).
+fn read_full(mut stream: &TcpStream, buf: &mut [u8], ctl: &Control) -> Result<bool, SessionError> {
+    let mut filled = 0;
+    let mut last_progress = Instant::now();
+    while filled < buf.len() {
+        match stream.read(&mut buf[filled..]) {
+            Ok(0) => return Err(SessionError::Closed),
+            Ok(n) => {
+                filled += n;
+                last_progress = Instant::now();
+            }
+            Err(e) if crate::net::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if filled == 0 && (ctl.is_over() || ctl.shutdown.requested()) {
+                    return Ok(false);
+                }
+                if ctl.is_over() {
+                    return Err(SessionError::Closed);
+                }
+                if last_progress.elapsed() >= PEER_SILENCE_LIMIT {
+                    return Err(SessionError::Silent(PEER_SILENCE_LIMIT));
+                }
+            }
+            Err(e) => return Err(SessionError::io("reading from the peer")(e)),
+        }
+    }
+    Ok(true)
+}
+
+/// Writes every byte of `parts` with vectored writes, riding out poll timeouts.
+fn write_all(mut stream: &TcpStream, parts: &mut [IoSlice<'_>], ctl: &Control) -> Result<(), SessionError> {
+    let mut parts = parts;
+    let mut last_progress = Instant::now();
+    while !parts.is_empty() {
+        match stream.write_vectored(parts) {
+            Ok(0) => return Err(SessionError::Closed),
+            Ok(n) => {
+                IoSlice::advance_slices(&mut parts, n);
+                last_progress = Instant::now();
+            }
+            Err(e) if crate::net::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                if ctl.is_over() {
+                    return Err(SessionError::Closed);
+                }
+                if last_progress.elapsed() >= PEER_SILENCE_LIMIT {
+                    return Err(SessionError::Silent(PEER_SILENCE_LIMIT));
+                }
+            }
+            Err(e) => return Err(SessionError::io("writing to the peer")(e)),
+        }
+    }
+    Ok(())
+}
+
+fn send_bye(stream: &TcpStream, reason: ByeReason, text: &str, ctl: &Control) -> Result<(), SessionError> {
+    let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
+    let n = encode_bye(reason, text, now_us(), &mut buf);
+    write_all(stream, &mut [IoSlice::new(&buf[..n])], ctl)
+}
+
+/// Exchanges hellos and decides what flows each way. A peer whose hello is invalid is told
+/// why in a bye before the error is returned.
+pub fn handshake(stream: &TcpStream, local: &Hello, ctl: &Control) -> Result<(Negotiated, InboundState), SessionError> {
+    let hello = encode_hello(local, now_us());
+    write_all(stream, &mut [IoSlice::new(&hello)], ctl)?;
+    let mut inbound = InboundState::new();
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let result = (|| {
+        let mut header = [0u8; HEADER_LEN];
+        while !read_full(stream, &mut header, ctl)? {
+            if Instant::now() >= deadline {
+                return Err(SessionError::Silent(HANDSHAKE_TIMEOUT));
+            }
+        }
+        match inbound.on_header(&header)? {
+            Inbound::Hello { len } => {
+                let mut body = [0u8; HELLO_MAX_LEN];
+                read_full(stream, &mut body[..len], ctl)?;
+                let peer = Hello::decode(&body[..len])?;
+                Ok(negotiate(local, &peer)?)
+            }
+            Inbound::Bye { len } => {
+                let mut body = [0u8; BYE_MAX_LEN];
+                read_full(stream, &mut body[..len], ctl)?;
+                Err(SessionError::Refused(ByeReason::decode(&body[..len]).1))
+            }
+            // on_header allows only hello and bye before the handshake.
+            Inbound::Frame { .. } | Inbound::Heartbeat => Err(ProtocolError::BeforeHello { kind: "frame" }.into()),
+        }
+    })();
+    match result {
+        Ok(negotiated) => {
+            inbound.on_negotiated(&negotiated);
+            Ok((negotiated, inbound))
+        }
+        Err(SessionError::Protocol(e)) => {
+            let _ = send_bye(stream, ByeReason::ProtocolError, &e.to_string(), ctl);
+            Err(SessionError::Protocol(e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads messages until the peer says bye, the session is over, or something fails.
+/// Frames go into `back` and are published to `mailbox` (when this side receives video).
+pub fn receive_loop(
+    stream: &TcpStream,
+    inbound: &mut InboundState,
+    mut frames: Option<(&Mailbox, &mut Frame)>,
+    negotiated: &Negotiated,
+    ctl: &Control,
+    stats: &Stats,
+) -> Result<SessionEnd, SessionError> {
+    let result = (|| loop {
+        let mut header = [0u8; HEADER_LEN];
+        if !read_full(stream, &mut header, ctl)? {
+            return Ok(SessionEnd::LocalStop);
+        }
+        match inbound.on_header(&header)? {
+            Inbound::Frame { seq, captured_us, len } => {
+                let (mailbox, back) = frames.as_mut().ok_or(ProtocolError::UnexpectedFrame)?;
+                if let Some(geometry) = negotiated.receive {
+                    back.ensure_geometry(geometry);
+                }
+                read_full(stream, &mut back.data[..len], ctl)?;
+                back.seq = seq;
+                back.captured_us = captured_us;
+                mailbox.publish(back);
+                Stats::add(&stats.received_frames, 1);
+                Stats::add(&stats.received_bytes, (HEADER_LEN + len) as u64);
+            }
+            Inbound::Heartbeat => {}
+            Inbound::Bye { len } => {
+                let mut body = [0u8; BYE_MAX_LEN];
+                read_full(stream, &mut body[..len], ctl)?;
+                let (reason, text) = ByeReason::decode(&body[..len]);
+                return Ok(SessionEnd::PeerBye { reason, text });
+            }
+            Inbound::Hello { .. } => return Err(ProtocolError::SecondHello.into()),
+        }
+    })();
+    match &result {
+        Err(SessionError::Protocol(e)) => ctl.end_with_bye(ByeReason::ProtocolError, e.to_string()),
+        _ => ctl.end(),
+    }
+    result
+}
+
+/// Sends frames from `mailbox` (when this side sends video) and heartbeats, until the
+/// session is over or shutdown is requested, then says bye.
+pub fn send_loop(
+    stream: &TcpStream,
+    mut frames: Option<(&Mailbox, &mut Frame)>,
+    ctl: &Control,
+    stats: &Stats,
+) -> Result<SessionEnd, SessionError> {
+    let result = (|| {
+        let mut last_sent = Instant::now();
+        loop {
+            let pending = ctl.pending_bye.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some((reason, text)) = pending {
+                send_bye(stream, reason, &text, ctl).ok();
+                return Ok(SessionEnd::LocalStop);
+            }
+            if ctl.shutdown.requested() {
+                let why = ctl.shutdown.reason().unwrap_or_else(|| "stopped".into());
+                // Best effort: the peer may already be gone.
+                send_bye(stream, ByeReason::Finished, &why, ctl).ok();
+                return Ok(SessionEnd::LocalStop);
+            }
+            if ctl.is_over() {
+                return Ok(SessionEnd::LocalStop);
+            }
+            let sent_frame = match frames.as_mut() {
+                Some((mailbox, front)) => {
+                    if mailbox.take(front, POLL_INTERVAL) {
+                        let header = encode_frame_header(front.seq, front.captured_us, front.data.len());
+                        write_all(stream, &mut [IoSlice::new(&header), IoSlice::new(&front.data)], ctl)?;
+                        Stats::add(&stats.sent_frames, 1);
+                        Stats::add(&stats.sent_bytes, (HEADER_LEN + front.data.len()) as u64);
+                        if ctl.send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
+                            ctl.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
+                        }
+                        true
+                    } else {
+                        false
+                    }
+                }
+                None => {
+                    std::thread::sleep(POLL_INTERVAL);
+                    false
+                }
+            };
+            if sent_frame {
+                last_sent = Instant::now();
+            } else if last_sent.elapsed() >= HEARTBEAT_INTERVAL {
+                write_all(stream, &mut [IoSlice::new(&encode_heartbeat(now_us()))], ctl)?;
+                last_sent = Instant::now();
+            }
+        }
+    })();
+    ctl.end();
+    result
+}
+
+/// The buffers one side brings to a session: what it sends from, what it receives into.
+pub struct Sides<'m> {
+    pub send: Option<(&'m Mailbox, &'m mut Frame)>,
+    pub receive: Option<(&'m Mailbox, &'m mut Frame)>,
+}
+
+/// What the session negotiated, for the caller's logs.
+pub type OnNegotiated<'f> = &'f mut dyn FnMut(&Negotiated);
+
+/// Runs one connection from handshake to end: the receive loop on a second thread, the
+/// send loop on this one. Socket buffers are sized once the frame sizes are known.
+pub fn run(
+    stream: &TcpStream,
+    local: &Hello,
+    sides: Sides<'_>,
+    ctl: &Control,
+    stats: &Stats,
+    buffers: crate::net::BufferSizes,
+    on_negotiated: OnNegotiated<'_>,
+) -> Result<SessionEnd, SessionError> {
+    let (negotiated, mut inbound) = handshake(stream, local, ctl)?;
+    if negotiated.send {
+        if let Some((_, front)) = &sides.send {
+            crate::net::tune_sender(stream, front.data.len(), buffers.sndbuf)
+                .map_err(SessionError::io("sizing the send buffer"))?;
+        }
+    }
+    if let Some(geometry) = negotiated.receive {
+        crate::net::tune_receiver(stream, geometry.frame_len(), buffers.rcvbuf)
+            .map_err(SessionError::io("sizing the receive buffer"))?;
+    }
+    on_negotiated(&negotiated);
+    let send = if negotiated.send { sides.send } else { None };
+    let receive = if negotiated.receive.is_some() { sides.receive } else { None };
+    let (sent, received) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| receive_loop(stream, &mut inbound, receive, &negotiated, ctl, stats));
+        let sent = send_loop(stream, send, ctl, stats);
+        let received = reader.join().unwrap_or(Err(SessionError::Closed));
+        (sent, received)
+    });
+    let _ = stream.shutdown(SocketShutdown::Both);
+    // The receiver's view decides: a peer's bye or a protocol error is what happened; a
+    // send error matters when the receiver only saw the consequences.
+    match (received, sent) {
+        (Ok(SessionEnd::PeerBye { reason, text }), _) => Ok(SessionEnd::PeerBye { reason, text }),
+        (Err(e @ SessionError::Protocol(_)), _) => Err(e),
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(_)) if !ctl.shutdown.requested() => Err(e),
+        _ => Ok(SessionEnd::LocalStop),
+    }
+}

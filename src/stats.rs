@@ -1,0 +1,285 @@
+//! Counters shared by the pipeline stages, a capture-to-shown latency histogram, and the
+//! once-a-second stats line. Stages only add to atomics; the reporter reads them.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::mailbox::Mailbox;
+
+/// Latency histogram resolution and range: 0.25 ms buckets up to ~1 s, plus overflow.
+const BUCKET_US: u64 = 250;
+const BUCKETS: usize = 4096;
+
+/// Counters for one process. All fields only ever grow.
+#[derive(Default)]
+pub struct Stats {
+    pub captured: AtomicU64,
+    pub sent_frames: AtomicU64,
+    pub sent_bytes: AtomicU64,
+    pub received_frames: AtomicU64,
+    pub received_bytes: AtomicU64,
+    pub shown: AtomicU64,
+    pub verified: AtomicU64,
+    pub corrupt: AtomicU64,
+    latency: LatencyHistogram,
+}
+
+impl Stats {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Records one shown frame's capture-to-shown latency.
+    pub fn record_latency(&self, micros: u64) {
+        self.latency.record(micros);
+    }
+}
+
+/// A fixed-size histogram: recording is one atomic add, no allocation.
+pub struct LatencyHistogram {
+    buckets: Box<[AtomicU32]>,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram { buckets: (0..BUCKETS).map(|_| AtomicU32::new(0)).collect() }
+    }
+}
+
+impl LatencyHistogram {
+    pub fn record(&self, micros: u64) {
+        let index = ((micros / BUCKET_US) as usize).min(BUCKETS - 1);
+        self.buckets[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves the counts into `into` and zeroes them (one reporting interval).
+    fn drain_into(&self, into: &mut Percentiles) {
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            let n = bucket.swap(0, Ordering::Relaxed);
+            into.counts[i] += n as u64;
+        }
+    }
+}
+
+/// A plain (non-atomic) histogram for computing percentiles.
+#[derive(Clone)]
+pub struct Percentiles {
+    counts: Vec<u64>,
+}
+
+impl Default for Percentiles {
+    fn default() -> Self {
+        Percentiles { counts: vec![0; BUCKETS] }
+    }
+}
+
+impl Percentiles {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The `p`-th percentile (0..=100), as the upper edge of its bucket.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, &n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(Duration::from_micros((i as u64 + 1) * BUCKET_US));
+            }
+        }
+        None
+    }
+
+    fn merge(&mut self, other: &Percentiles) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.counts.iter_mut().for_each(|n| *n = 0);
+    }
+}
+
+/// Which parts of the line apply to this process.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    pub sends: bool,
+    pub shows: bool,
+    pub verifies: bool,
+}
+
+/// Turns counter deltas into the once-a-second line and the closing summary.
+pub struct Reporter {
+    stats: Arc<Stats>,
+    shape: Shape,
+    capture_box: Option<Arc<Mailbox>>,
+    display_box: Option<Arc<Mailbox>>,
+    last: [u64; 5],
+    interval: Percentiles,
+    whole_run: Percentiles,
+}
+
+impl Reporter {
+    pub fn new(
+        stats: Arc<Stats>,
+        shape: Shape,
+        capture_box: Option<Arc<Mailbox>>,
+        display_box: Option<Arc<Mailbox>>,
+    ) -> Self {
+        Reporter {
+            stats,
+            shape,
+            capture_box,
+            display_box,
+            last: [0; 5],
+            interval: Percentiles::default(),
+            whole_run: Percentiles::default(),
+        }
+    }
+
+    fn drops(&self) -> (u64, u64) {
+        (
+            self.capture_box.as_ref().map_or(0, |m| m.dropped()),
+            self.display_box.as_ref().map_or(0, |m| m.dropped()),
+        )
+    }
+
+    /// The line for the `elapsed` time since the previous call.
+    pub fn line(&mut self, elapsed: Duration) -> String {
+        let s = &self.stats;
+        let now = [
+            Stats::get(&s.sent_frames),
+            Stats::get(&s.sent_bytes),
+            Stats::get(&s.shown),
+            Stats::get(&s.received_bytes),
+            Stats::get(&s.received_frames),
+        ];
+        let secs = elapsed.as_secs_f64().max(1e-6);
+        let rate = |i: usize| (now[i] - self.last[i]) as f64 / secs;
+        self.interval.clear();
+        s.latency.drain_into(&mut self.interval);
+        self.whole_run.merge(&self.interval);
+        let (capture_drops, display_drops) = self.drops();
+        let mut parts = Vec::new();
+        if self.shape.sends {
+            parts.push(format!("sent {:.1} fps {:.1} Mbit/s", rate(0), rate(1) * 8.0 / 1e6));
+        }
+        if self.shape.shows {
+            parts.push(format!("shown {:.1} fps (received {:.1} Mbit/s)", rate(2), rate(3) * 8.0 / 1e6));
+        }
+        let mut dropped = Vec::new();
+        if self.shape.sends {
+            dropped.push(format!("capture {capture_drops}"));
+        }
+        if self.shape.shows {
+            dropped.push(format!("display {display_drops}"));
+        }
+        parts.push(format!("dropped {}", dropped.join(", ")));
+        if self.shape.shows {
+            parts.push(latency_text(&self.interval));
+        }
+        if self.shape.verifies {
+            parts.push(format!("corrupt {}", Stats::get(&s.corrupt)));
+        }
+        self.last = now;
+        format!("stats: {}", parts.join(" | "))
+    }
+
+    /// The closing summary: totals over the whole run.
+    pub fn summary(&mut self) -> String {
+        let s = &self.stats;
+        s.latency.drain_into(&mut self.whole_run);
+        let (capture_drops, display_drops) = self.drops();
+        let mut parts = Vec::new();
+        if self.shape.sends {
+            parts.push(format!(
+                "{} frames sent ({:.1} MB)",
+                Stats::get(&s.sent_frames),
+                Stats::get(&s.sent_bytes) as f64 / 1e6
+            ));
+        }
+        if self.shape.shows {
+            parts.push(format!("{} frames shown", Stats::get(&s.shown)));
+        }
+        if self.shape.verifies {
+            parts.push(format!("{} verified, {} corrupt", Stats::get(&s.verified), Stats::get(&s.corrupt)));
+        }
+        let mut dropped = Vec::new();
+        if self.shape.sends {
+            dropped.push(format!("capture {capture_drops}"));
+        }
+        if self.shape.shows {
+            dropped.push(format!("display {display_drops}"));
+        }
+        parts.push(format!("dropped {}", dropped.join(", ")));
+        if self.shape.shows {
+            parts.push(latency_text(&self.whole_run));
+        }
+        format!("summary: {}", parts.join(", "))
+    }
+}
+
+fn latency_text(h: &Percentiles) -> String {
+    match (h.percentile(50.0), h.percentile(99.0)) {
+        (Some(p50), Some(p99)) => {
+            format!("latency p50 {:.1} ms p99 {:.1} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3)
+        }
+        _ => "latency -".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_bucket_upper_edges() {
+        let h = LatencyHistogram::default();
+        for _ in 0..98 {
+            h.record(1_000);
+        }
+        h.record(20_000);
+        h.record(10_000_000); // beyond the range: counted in the last bucket
+        let mut p = Percentiles::default();
+        h.drain_into(&mut p);
+        assert_eq!(p.total(), 100);
+        assert_eq!(p.percentile(50.0), Some(Duration::from_micros(1_250)));
+        assert_eq!(p.percentile(99.0), Some(Duration::from_micros(20_250)));
+        assert_eq!(p.percentile(100.0), Some(Duration::from_micros(BUCKETS as u64 * BUCKET_US)));
+    }
+
+    #[test]
+    fn line_reports_rates_drops_and_corruption() {
+        let stats = Stats::new();
+        let mut reporter =
+            Reporter::new(stats.clone(), Shape { sends: true, shows: true, verifies: true }, None, None);
+        Stats::add(&stats.sent_frames, 30);
+        Stats::add(&stats.sent_bytes, 30 * 921_600);
+        Stats::add(&stats.shown, 15);
+        Stats::add(&stats.corrupt, 2);
+        stats.record_latency(4_100);
+        let line = reporter.line(Duration::from_secs(1));
+        assert!(line.contains("sent 30.0 fps 221.2 Mbit/s"), "{line}");
+        assert!(line.contains("shown 15.0 fps"), "{line}");
+        assert!(line.contains("latency p50 4.2 ms"), "{line}");
+        assert!(line.contains("corrupt 2"), "{line}");
+        let line = reporter.line(Duration::from_secs(2));
+        assert!(line.contains("sent 0.0 fps"), "{line}");
+        assert!(reporter.summary().contains("30 frames sent"));
+    }
+}
