@@ -1,1 +1,10 @@
+//! End-to-end tests: the real `pistream` binary, real sockets on loopback, asserting on
+//! what a user sees (exit codes, stderr lines) and on bytes on the wire.
 
+mod util;
+
+mod bad_input;
+mod cli;
+mod e2e;
+mod protocol_props;
+mod window;

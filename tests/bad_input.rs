@@ -1,0 +1,156 @@
+//! Hostile and broken peers, written byte by byte: each gets a one-line error naming the
+//! problem, a bye on the wire saying why, no panic, and the listener keeps listening.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::util::{free_port, summary_counts, Proc, SECS};
+
+/// A hello body as the protocol document lays it out, built by hand.
+fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32, fourcc: &[u8; 4]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(magic);
+    body.extend_from_slice(&version.to_be_bytes());
+    body.extend_from_slice(&[directions, 0]);
+    body.extend_from_slice(&width.to_be_bytes());
+    body.extend_from_slice(&height.to_be_bytes());
+    body.extend_from_slice(fourcc);
+    body.extend_from_slice(&30_000u32.to_be_bytes());
+    body.extend_from_slice(&[0; 20]);
+    assert_eq!(body.len(), 48);
+    message(1, &body, 0)
+}
+
+fn message(kind: u8, body: &[u8], seq: u64) -> Vec<u8> {
+    message_with_len(kind, body, body.len() as u32, seq)
+}
+
+fn message_with_len(kind: u8, body: &[u8], len: u32, seq: u64) -> Vec<u8> {
+    let mut out = vec![b'P', b'S', kind, 0];
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&0u64.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+const DISPLAY_HELLO_DIRECTIONS: u8 = 0b10;
+const CAMERA_HELLO_DIRECTIONS: u8 = 0b01;
+
+/// Connects, reads the listener's hello, sends `bytes`, and returns the text of the bye
+/// the listener answers with.
+fn send_and_read_bye(port: u16, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(10 * SECS)).unwrap();
+    let mut their_hello = [0u8; 72];
+    stream.read_exact(&mut their_hello).unwrap();
+    assert_eq!(&their_hello[0..3], b"PS\x01", "the listener's first message is its hello");
+    assert_eq!(&their_hello[24..32], b"PISTREAM");
+    stream.write_all(bytes).unwrap();
+    // The listener may have sent frames meanwhile if the hello was valid: skip them.
+    loop {
+        let mut header = [0u8; 24];
+        stream.read_exact(&mut header).unwrap();
+        let len = u32::from_be_bytes(header[4..8].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len];
+        stream.read_exact(&mut body).unwrap();
+        if header[2] == 4 {
+            assert_eq!(body[0], 1, "bye reason: protocol error");
+            return String::from_utf8_lossy(&body[1..]).into_owned();
+        }
+    }
+}
+
+fn cases(valid_hello_of_peer: Vec<u8>, too_long_frame: Vec<u8>, frame_problem: &'static str) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut http = b"GET /video HTTP/1.1\r\nHost: pi\r\n\r\n".to_vec();
+    http.resize(48, b' ');
+    vec![
+        ("garbage", http, "not a pistream peer: a message header starts with bytes 47 45 54 20"),
+        ("wrong magic", hello(b"PISTRAEM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]), "the hello starts with bytes"),
+        ("wrong version", hello(b"PISTREAM", 9, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]), "protocol version 9"),
+        ("frame too long", [valid_hello_of_peer, too_long_frame].concat(), frame_problem),
+    ]
+}
+
+#[test]
+fn a_listening_camera_names_each_problem_and_keeps_listening() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--stats", "off", "--size", "64x48"]);
+    cam.wait_for("listening on", 10 * SECS);
+    let display_hello = hello(b"PISTREAM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]);
+    let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
+    for (i, (name, bytes, problem)) in
+        cases(display_hello, frame, "sent a frame although it was not agreed").into_iter().enumerate()
+    {
+        let bye = send_and_read_bye(port, &bytes);
+        assert!(bye.contains(problem), "{name}: bye says {bye:?}");
+        let line = cam.wait_for_nth("protocol error", i, 10 * SECS);
+        assert!(line.contains(problem), "{name}: {line}");
+        assert!(cam.is_running(), "{name}: the camera must keep listening");
+    }
+    assert!(!cam.output().contains("panicked"));
+    // Still serving real displays.
+    let mut disp = Proc::spawn("display", &["display", "--connect", &listen, "--sink", "null", "--verify", "--frames", "5"]);
+    assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
+    assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
+}
+
+#[test]
+fn a_listening_display_names_each_problem_and_keeps_listening() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--listen", &listen, "--sink", "null", "--verify", "--frames", "5", "--stats", "off"],
+    );
+    disp.wait_for("listening on", 10 * SECS);
+    let camera_hello = hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3");
+    let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
+    for (i, (name, bytes, problem)) in
+        cases(camera_hello, frame, "frame message has length 9217 bytes, expected 9216").into_iter().enumerate()
+    {
+        let bye = send_and_read_bye(port, &bytes);
+        assert!(bye.contains(problem), "{name}: bye says {bye:?}");
+        let line = disp.wait_for_nth("protocol error", i, 10 * SECS);
+        assert!(line.contains(problem), "{name}: {line}");
+        assert!(disp.is_running(), "{name}: the display must keep listening");
+    }
+    let _cam = Proc::spawn("camera", &["camera", "--connect", &listen, "--stats", "off"]);
+    assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
+    assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
+}
+
+#[test]
+fn a_connecting_display_reports_a_wrong_peer_in_one_line_and_exits_1() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>").unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    let connect = format!("127.0.0.1:{port}");
+    let mut disp = Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null"]);
+    let status = disp.wait_exit(10 * SECS);
+    assert_eq!(status.code(), Some(1), "{}", disp.output());
+    let error_lines: Vec<String> = disp.output().lines().filter(|l| l.contains("error")).map(String::from).collect();
+    assert_eq!(error_lines.len(), 1, "{error_lines:?}");
+    assert!(error_lines[0].contains("not a pistream peer") && error_lines[0].contains("\"HTTP/1.1\""), "{error_lines:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn an_oversized_length_never_sizes_an_allocation() {
+    // A frame header claiming 4 GiB to a display that negotiated 64x48: refused at the
+    // header, before any body byte is read (the process would otherwise try to read or
+    // allocate 4 GiB).
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let disp = Proc::spawn("display", &["display", "--listen", &listen, "--sink", "null", "--stats", "off"]);
+    disp.wait_for("listening on", 10 * SECS);
+    let bytes = [hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3"), message_with_len(2, &[], u32::MAX, 1)].concat();
+    let bye = send_and_read_bye(port, &bytes);
+    assert!(bye.contains("length 4294967295 bytes, expected 9216"), "{bye}");
+}

@@ -1,0 +1,54 @@
+//! The command line as a user meets it: help, version, usage errors and exit codes.
+
+use std::process::Command;
+
+use crate::util::BIN;
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn version_names_the_version_and_features() {
+    let (code, stdout, _) = run(&["--version"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.starts_with(&format!("pistream {}", env!("CARGO_PKG_VERSION"))), "{stdout}");
+    assert!(stdout.contains("features:"), "{stdout}");
+}
+
+#[test]
+fn help_teaches_each_command() {
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    for word in ["camera", "display", "call", "demo", "Examples:"] {
+        assert!(stdout.contains(word), "{word}: {stdout}");
+    }
+    let (_, stdout, _) = run(&["display", "--help"]);
+    assert!(stdout.contains("--verify") && stdout.contains("raw:PATH"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line_naming_the_option() {
+    for (args, needle) in [
+        (&["camera", "--size", "big"][..], "--size 'big'"),
+        (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
+        (&["camera", "--fps", "abc"][..], "--fps"),
+        (&["nonsense"][..], "nonsense"),
+        (&[][..], "no command given"),
+    ] {
+        let (code, _, stderr) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, stderr) = run(&["camera", "--listen", &addr]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+}

@@ -1,0 +1,124 @@
+//! Helpers that start `pistream` processes, collect their stderr, wait with timeouts and
+//! kill them, so each test reads as a story.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pistream");
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running pistream with its stderr collected line by line.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, args: &[&str]) -> Proc {
+        Self::spawn_env(name, args, &[])
+    }
+
+    pub fn spawn_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting pistream");
+        let lines: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            let name = name.to_string();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[{name}] {line}");
+                    lines.0.lock().unwrap().push(line);
+                    lines.1.notify_all();
+                }
+            });
+        }
+        Proc { name: name.to_string(), child, lines }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.0.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a line containing `needle` appears (after `skip` earlier matches).
+    pub fn wait_for_nth(&self, needle: &str, nth: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut lines = self.lines.0.lock().unwrap();
+        loop {
+            if let Some(line) = lines.iter().filter(|l| l.contains(needle)).nth(nth) {
+                return line.clone();
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "{}: no line with {needle:?} (#{nth}) within {timeout:?}; output:\n{}", self.name, lines.join("\n"));
+            lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
+        }
+    }
+
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_nth(needle, 0, timeout)
+    }
+
+    /// Waits for the process to exit; kills it and fails the test on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("{} did not exit within {timeout:?}; output:\n{}", self.name, self.output());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses "N frames shown, N verified, N corrupt" out of a summary line.
+pub fn summary_counts(output: &str) -> (u64, u64, u64) {
+    let line = output.lines().find(|l| l.contains("summary:")).unwrap_or_else(|| panic!("no summary in:\n{output}"));
+    let number_before = |word: &str| -> u64 {
+        let at = line.find(word).unwrap_or_else(|| panic!("no {word:?} in {line}"));
+        line[..at].trim_end().rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    (number_before(" frames shown"), number_before(" verified"), number_before(" corrupt"))
+}
+
+pub const SECS: Duration = Duration::from_secs(1);
