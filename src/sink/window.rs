@@ -47,7 +47,7 @@ impl Sink for WindowSink {
             if let Some(old) = self.title.take() {
                 let _ = highgui::destroy_window(&old);
             }
-            highgui::named_window(&title, highgui::WINDOW_AUTOSIZE).map_err(cv("opening the window"))?;
+            highgui::named_window(&title, highgui::WINDOW_AUTOSIZE | highgui::WINDOW_GUI_NORMAL).map_err(cv("opening the window"))?;
             self.title = Some(title);
         }
         Ok(())
