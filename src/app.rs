@@ -47,7 +47,8 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
 
 /// `pistream X.Y.Z (features: ...)`.
 pub fn version_line() -> String {
-    let features: Vec<&str> = [("opencv", cfg!(feature = "opencv"))].iter().filter(|f| f.1).map(|f| f.0).collect();
+    let features: Vec<&str> =
+        [("opencv", cfg!(feature = "opencv"))].iter().filter(|f| f.1).map(|f| f.0).collect();
     format!(
         "pistream {} ({}; features: {})",
         env!("CARGO_PKG_VERSION"),
@@ -71,7 +72,11 @@ fn open_camera(cfg: &crate::config::SendConfig) -> Result<Camera, AppError> {
 }
 
 /// Runs the stats thread until `shutdown`; returns the reporter for the summary.
-fn spawn_stats(reporter: Reporter, print_lines: bool, shutdown: Arc<Shutdown>) -> thread::JoinHandle<Reporter> {
+fn spawn_stats(
+    reporter: Reporter,
+    print_lines: bool,
+    shutdown: Arc<Shutdown>,
+) -> thread::JoinHandle<Reporter> {
     thread::Builder::new()
         .name("stats".into())
         .spawn(move || {
@@ -102,7 +107,8 @@ fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Resu
         shows: cfg.show.is_some(),
         verifies: cfg.show.as_ref().is_some_and(|s| s.verify),
     };
-    let reporter = Reporter::new(stats.clone(), shape, camera.as_ref().map(|c| c.mailbox.clone()), display_box.clone());
+    let reporter =
+        Reporter::new(stats.clone(), shape, camera.as_ref().map(|c| c.mailbox.clone()), display_box.clone());
     let stats_thread = spawn_stats(reporter, cfg.stats, shutdown.clone());
     let result = run_endpoint(&cfg, camera, display_box, &stats, &shutdown, None);
     shutdown.request("finished");
@@ -160,7 +166,9 @@ fn run_endpoint(
     };
 
     let shown = match (&cfg.show, display_box) {
-        (Some(show), Some(display_box)) => display_loop(show, &cfg.limits, &display_box, &peer_name, stats, shutdown),
+        (Some(show), Some(display_box)) => {
+            display_loop(show, &cfg.limits, &display_box, &peer_name, stats, shutdown)
+        }
         _ => {
             wait_for_bounds(&cfg.limits, shutdown);
             Ok(())
@@ -292,11 +300,13 @@ enum Next {
 impl NetworkLoop {
     fn run(&self, ready: Option<mpsc::Sender<SocketAddr>>) -> Result<Finish, AppError> {
         // Buffers live for the whole run; sessions borrow them.
-        let mut send_front = self.capture_box.as_ref().map(|_| Frame::new(self.hello.geometry.unwrap_or(PLACEHOLDER)));
+        let mut send_front =
+            self.capture_box.as_ref().map(|_| Frame::new(self.hello.geometry.unwrap_or(PLACEHOLDER)));
         let mut receive_back = self.display_box.as_ref().map(|_| Frame::new(PLACEHOLDER));
         match &self.cfg.endpoint {
             Endpoint::Listen(addr) => {
-                let listener = net::listen(*addr).map_err(|source| AppError::Listen { addr: *addr, source })?;
+                let listener =
+                    net::listen(*addr).map_err(|source| AppError::Listen { addr: *addr, source })?;
                 let bound = listener.local_addr()?;
                 if let Some(ready) = ready {
                     let _ = ready.send(bound);
@@ -305,17 +315,7 @@ impl NetworkLoop {
                 if self.cfg.send.is_some() && !bound.ip().is_loopback() {
                     eprintln!("pistream: note: anyone who can reach {bound} can view this camera");
                 }
-                while let Some((stream, peer)) = net::accept(&listener, self.shutdown.flag())? {
-                    eprintln!("pistream: {peer} connected");
-                    match self.session(&stream, peer, &mut send_front, &mut receive_back) {
-                        Next::Continue => {}
-                        Next::Finish(f) => return Ok(f),
-                        Next::Fail(e) => eprintln!("pistream: {e}"),
-                    }
-                    if !self.shutdown.requested() {
-                        eprintln!("pistream: waiting for the next peer on {bound}");
-                    }
-                }
+                return self.serve(&listener, bound, send_front, receive_back);
             }
             Endpoint::Connect(target) => loop {
                 let on_retry = |attempt: u32, e: &std::io::Error, delay: Duration| {
@@ -324,7 +324,8 @@ impl NetworkLoop {
                         delay.as_secs_f64()
                     );
                 };
-                let Some((stream, peer)) = net::connect_with_retry(target, self.shutdown.flag(), on_retry) else {
+                let Some((stream, peer)) = net::connect_with_retry(target, self.shutdown.flag(), on_retry)
+                else {
                     break;
                 };
                 eprintln!("pistream: connected to {peer}");
@@ -342,6 +343,60 @@ impl NetworkLoop {
         Ok(Finish::Stopped(self.shutdown.reason().unwrap_or_else(|| "stopped".into())))
     }
 
+    /// Serves one peer at a time on a session thread; anyone who connects meanwhile is
+    /// told the endpoint is busy (a bye with reason Busy) instead of waiting unanswered.
+    fn serve(
+        &self,
+        listener: &std::net::TcpListener,
+        bound: SocketAddr,
+        send_front: Option<Frame>,
+        receive_back: Option<Frame>,
+    ) -> Result<Finish, AppError> {
+        thread::scope(|scope| {
+            let mut idle_buffers = Some((send_front, receive_back));
+            let mut active: Option<(SocketAddr, thread::ScopedJoinHandle<'_, _>)> = None;
+            loop {
+                if active.as_ref().is_some_and(|(_, handle)| handle.is_finished()) {
+                    let (_, handle) = active.take().expect("checked above");
+                    let (next, send_front, receive_back) = handle.join().expect("session thread panicked");
+                    idle_buffers = Some((send_front, receive_back));
+                    match next {
+                        Next::Continue => {}
+                        Next::Finish(finish) => return Ok(finish),
+                        Next::Fail(e) => eprintln!("pistream: {e}"),
+                    }
+                    if !self.shutdown.requested() {
+                        eprintln!("pistream: waiting for the next peer on {bound}");
+                    }
+                }
+                if self.shutdown.requested() && active.is_none() {
+                    return Ok(Finish::Stopped(self.shutdown.reason().unwrap_or_else(|| "stopped".into())));
+                }
+                let Some((stream, peer)) = net::accept_once(listener)? else { continue };
+                match (&active, self.shutdown.requested()) {
+                    (Some((current, _)), _) => {
+                        eprintln!("pistream: refused {peer}: busy streaming with {current}");
+                        let text = format!("busy: already streaming with {current}; try again when it ends");
+                        session::refuse(&stream, ByeReason::Busy, &text, &self.shutdown);
+                    }
+                    (None, true) => {
+                        session::refuse(&stream, ByeReason::Finished, "shutting down", &self.shutdown)
+                    }
+                    (None, false) => {
+                        eprintln!("pistream: {peer} connected");
+                        let (mut send_front, mut receive_back) =
+                            idle_buffers.take().expect("no session runs");
+                        let handle = scope.spawn(move || {
+                            let next = self.session(&stream, peer, &mut send_front, &mut receive_back);
+                            (next, send_front, receive_back)
+                        });
+                        active = Some((peer, handle));
+                    }
+                }
+            }
+        })
+    }
+
     fn session(
         &self,
         stream: &TcpStream,
@@ -350,11 +405,16 @@ impl NetworkLoop {
         receive_back: &mut Option<Frame>,
     ) -> Next {
         *self.peer_name.lock().unwrap_or_else(|p| p.into_inner()) = peer.to_string();
+        // A frame captured for the previous session is stale now: drop it.
+        if let (Some(mailbox), Some(front)) = (&self.capture_box, send_front.as_mut()) {
+            mailbox.take(front, Duration::ZERO);
+        }
         let sides = Sides {
             send: self.capture_box.as_deref().zip(send_front.as_mut()),
             receive: self.display_box.as_deref().zip(receive_back.as_mut()),
         };
-        let ctl = Control::new(&self.shutdown, if self.cfg.show.is_none() { self.cfg.limits.frames } else { None });
+        let ctl =
+            Control::new(&self.shutdown, if self.cfg.show.is_none() { self.cfg.limits.frames } else { None });
         let streaming = &self.streaming;
         let mut on_negotiated = |n: &crate::protocol::Negotiated| {
             let what = match (n.send, n.receive) {
@@ -386,9 +446,11 @@ impl NetworkLoop {
                 }
             }
             Ok(SessionEnd::LocalStop) => Next::Continue,
-            Err(source @ (SessionError::Protocol(_) | SessionError::Refused(_))) if connecting => {
-                Next::Fail(AppError::Session { peer: peer.to_string(), source })
-            }
+            Err(
+                source @ (SessionError::Protocol(_)
+                | SessionError::Refused(_)
+                | SessionError::PeerReported(_)),
+            ) if connecting => Next::Fail(AppError::Session { peer: peer.to_string(), source }),
             Err(source) => {
                 if connecting {
                     eprintln!("pistream: connection to {peer} lost: {source}; reconnecting");
@@ -440,7 +502,8 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         Err(_) => Err(AppError::Usage("the demo camera did not start listening".into())),
     };
     shutdown.request("finished");
-    let camera_result = camera_thread.join().unwrap_or_else(|_| Err(AppError::Usage("camera thread panicked".into())));
+    let camera_result =
+        camera_thread.join().unwrap_or_else(|_| Err(AppError::Usage("camera thread panicked".into())));
     let mut reporter = stats_thread.join().expect("stats thread");
     eprintln!("pistream: {}", reporter.summary());
     let finish = result?;
@@ -450,4 +513,3 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         Finish::PeerEnded(why) | Finish::Stopped(why) => Finish::Stopped(why),
     })
 }
-

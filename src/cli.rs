@@ -5,7 +5,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use argh::FromArgs;
 
-use crate::config::{Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT};
+use crate::config::{
+    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
+};
 use crate::frame::{Geometry, MAX_DIMENSION};
 use crate::net::BufferSizes;
 use crate::sink::SinkSpec;
@@ -183,9 +185,11 @@ pub struct DemoArgs {
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
-    let bad = || format!("--size '{text}' is not WIDTHxHEIGHT with each in 1..={MAX_DIMENSION}, e.g. 640x480");
+    let bad =
+        || format!("--size '{text}' is not WIDTHxHEIGHT with each in 1..={MAX_DIMENSION}, e.g. 640x480");
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (width, height) = (w.trim().parse::<u32>().map_err(|_| bad())?, h.trim().parse::<u32>().map_err(|_| bad())?);
+    let (width, height) =
+        (w.trim().parse::<u32>().map_err(|_| bad())?, h.trim().parse::<u32>().map_err(|_| bad())?);
     let geometry = Geometry::bgr(width, height);
     geometry.is_valid().then_some(geometry).ok_or_else(bad)
 }
@@ -244,9 +248,15 @@ pub fn parse_connect(text: &str) -> Result<String, String> {
     Ok(target)
 }
 
-fn parse_endpoint(listen: Option<String>, connect: Option<String>, default: Endpoint) -> Result<Endpoint, String> {
+fn parse_endpoint(
+    listen: Option<String>,
+    connect: Option<String>,
+    default: Endpoint,
+) -> Result<Endpoint, String> {
     match (listen, connect) {
-        (Some(_), Some(_)) => Err("--listen and --connect exclude each other: one side listens, the other connects".into()),
+        (Some(_), Some(_)) => {
+            Err("--listen and --connect exclude each other: one side listens, the other connects".into())
+        }
         (Some(l), None) => Ok(Endpoint::Listen(parse_listen(&l)?)),
         (None, Some(c)) => Ok(Endpoint::Connect(parse_connect(&c)?)),
         (None, None) => Ok(default),
@@ -293,7 +303,9 @@ impl Args {
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
-                    return Err("call needs --listen ADDR on one side and --connect HOST:PORT on the other".into());
+                    return Err(
+                        "call needs --listen ADDR on one side and --connect HOST:PORT on the other".into()
+                    );
                 }
                 Config::Endpoint(EndpointConfig {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
@@ -307,7 +319,9 @@ impl Args {
             Command::Demo(a) => {
                 let sink = match a.sink {
                     Some(s) => SinkSpec::parse(&s)?,
-                    None if cfg!(feature = "opencv") && std::env::var_os("DISPLAY").is_some() => SinkSpec::Window,
+                    None if cfg!(feature = "opencv") && std::env::var_os("DISPLAY").is_some() => {
+                        SinkSpec::Window
+                    }
                     None => SinkSpec::Null,
                 };
                 Config::Demo(DemoConfig {
@@ -335,7 +349,10 @@ mod tests {
         let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
         assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
         let send = c.send.unwrap();
-        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Pattern, Geometry::bgr(640, 480), 30.0));
+        assert_eq!(
+            (send.source, send.geometry, send.fps),
+            (SourceSpec::Pattern, Geometry::bgr(640, 480), 30.0)
+        );
         assert!(c.show.is_none() && c.stats);
     }
 

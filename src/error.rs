@@ -11,7 +11,9 @@ use crate::source::SourceError;
 pub enum AppError {
     #[error("{0}")]
     Usage(String),
-    #[error("cannot listen on {addr}: {source} (is another pistream running there? try another --listen port)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another pistream running there? try another --listen port)"
+    )]
     Listen { addr: SocketAddr, source: io::Error },
     #[error("network: {0}")]
     Net(#[from] io::Error),

@@ -46,6 +46,8 @@ pub enum SessionError {
     Protocol(#[from] ProtocolError),
     #[error("the peer refused the connection: {0}")]
     Refused(String),
+    #[error("the peer reports a protocol error in what this side sent: {0}")]
+    PeerReported(String),
     #[error("connection closed by the peer without a bye")]
     Closed,
     #[error("no data from the peer for {} s; connection considered dead", .0.as_secs())]
@@ -93,9 +95,26 @@ impl<'a> Control<'a> {
     }
 }
 
+/// Where a read may stop without an error.
+#[derive(Clone, Copy)]
+enum ReadUntil {
+    /// A message body: all of it, or an error.
+    Body,
+    /// A message header: may stop before its first byte once the session is over.
+    Header,
+    /// Part of the peer's hello: may also stop before the first byte on shutdown, and
+    /// fails once the handshake deadline passes, however the peer trickles bytes.
+    Handshake(Instant),
+}
+
 /// Fills `buf` from the socket, riding out the socket's poll timeouts. Returns `Ok(false)`
-/// if the session was marked over before the first byte (a clean place to stop).
-fn read_full(mut stream: &TcpStream, buf: &mut [u8], ctl: &Control) -> Result<bool, SessionError> {
+/// if it stopped cleanly before the first byte (see [`ReadUntil`]).
+fn read_full(
+    mut stream: &TcpStream,
+    buf: &mut [u8],
+    ctl: &Control,
+    until: ReadUntil,
+) -> Result<bool, SessionError> {
     let mut filled = 0;
     let mut last_progress = Instant::now();
     while filled < buf.len() {
@@ -106,8 +125,18 @@ fn read_full(mut stream: &TcpStream, buf: &mut [u8], ctl: &Control) -> Result<bo
                 last_progress = Instant::now();
             }
             Err(e) if crate::net::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                if filled == 0 && (ctl.is_over() || ctl.shutdown.requested()) {
+                let clean_stop = match until {
+                    ReadUntil::Body => false,
+                    ReadUntil::Header => ctl.is_over(),
+                    ReadUntil::Handshake(_) => ctl.is_over() || ctl.shutdown.requested(),
+                };
+                if filled == 0 && clean_stop {
                     return Ok(false);
+                }
+                if let ReadUntil::Handshake(deadline) = until {
+                    if Instant::now() >= deadline {
+                        return Err(SessionError::Silent(HANDSHAKE_TIMEOUT));
+                    }
                 }
                 if ctl.is_over() {
                     return Err(SessionError::Closed);
@@ -147,47 +176,67 @@ fn write_all(mut stream: &TcpStream, parts: &mut [IoSlice<'_>], ctl: &Control) -
     Ok(())
 }
 
+/// Tells a peer this side will not serve it, and why (best effort, then closes).
+pub fn refuse(stream: &TcpStream, reason: ByeReason, text: &str, shutdown: &Shutdown) {
+    let ctl = Control::new(shutdown, None);
+    let _ = send_bye(stream, reason, text, &ctl);
+    let _ = stream.shutdown(SocketShutdown::Both);
+}
+
 fn send_bye(stream: &TcpStream, reason: ByeReason, text: &str, ctl: &Control) -> Result<(), SessionError> {
     let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
     let n = encode_bye(reason, text, now_us(), &mut buf);
     write_all(stream, &mut [IoSlice::new(&buf[..n])], ctl)
 }
 
-/// Exchanges hellos and decides what flows each way. A peer whose hello is invalid is told
-/// why in a bye before the error is returned.
-pub fn handshake(stream: &TcpStream, local: &Hello, ctl: &Control) -> Result<(Negotiated, InboundState), SessionError> {
+/// Exchanges hellos and decides what flows each way; `Ok(None)` if shutdown came first.
+/// A peer whose hello is invalid is told why in a bye before the error is returned.
+pub fn handshake(
+    stream: &TcpStream,
+    local: &Hello,
+    ctl: &Control,
+) -> Result<Option<(Negotiated, InboundState)>, SessionError> {
     let hello = encode_hello(local, now_us());
     write_all(stream, &mut [IoSlice::new(&hello)], ctl)?;
     let mut inbound = InboundState::new();
-    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let until = ReadUntil::Handshake(Instant::now() + HANDSHAKE_TIMEOUT);
     let result = (|| {
         let mut header = [0u8; HEADER_LEN];
-        while !read_full(stream, &mut header, ctl)? {
-            if Instant::now() >= deadline {
-                return Err(SessionError::Silent(HANDSHAKE_TIMEOUT));
-            }
+        if !read_full(stream, &mut header, ctl, until)? {
+            return Ok(None);
         }
         match inbound.on_header(&header)? {
             Inbound::Hello { len } => {
                 let mut body = [0u8; HELLO_MAX_LEN];
-                read_full(stream, &mut body[..len], ctl)?;
+                if !read_full(stream, &mut body[..len], ctl, until)? {
+                    return Ok(None);
+                }
                 let peer = Hello::decode(&body[..len])?;
-                Ok(negotiate(local, &peer)?)
+                Ok(Some(negotiate(local, &peer)?))
             }
             Inbound::Bye { len } => {
                 let mut body = [0u8; BYE_MAX_LEN];
-                read_full(stream, &mut body[..len], ctl)?;
-                Err(SessionError::Refused(ByeReason::decode(&body[..len]).1))
+                if !read_full(stream, &mut body[..len], ctl, until)? {
+                    return Ok(None);
+                }
+                let (reason, text) = ByeReason::decode(&body[..len]);
+                Err(match reason {
+                    ByeReason::ProtocolError => SessionError::PeerReported(text),
+                    _ => SessionError::Refused(text),
+                })
             }
             // on_header allows only hello and bye before the handshake.
-            Inbound::Frame { .. } | Inbound::Heartbeat => Err(ProtocolError::BeforeHello { kind: "frame" }.into()),
+            Inbound::Frame { .. } | Inbound::Heartbeat => {
+                Err(ProtocolError::BeforeHello { kind: "frame" }.into())
+            }
         }
     })();
     match result {
-        Ok(negotiated) => {
+        Ok(Some(negotiated)) => {
             inbound.on_negotiated(&negotiated);
-            Ok((negotiated, inbound))
+            Ok(Some((negotiated, inbound)))
         }
+        Ok(None) => Ok(None),
         Err(SessionError::Protocol(e)) => {
             let _ = send_bye(stream, ByeReason::ProtocolError, &e.to_string(), ctl);
             Err(SessionError::Protocol(e))
@@ -208,7 +257,7 @@ pub fn receive_loop(
 ) -> Result<SessionEnd, SessionError> {
     let result = (|| loop {
         let mut header = [0u8; HEADER_LEN];
-        if !read_full(stream, &mut header, ctl)? {
+        if !read_full(stream, &mut header, ctl, ReadUntil::Header)? {
             return Ok(SessionEnd::LocalStop);
         }
         match inbound.on_header(&header)? {
@@ -217,7 +266,7 @@ pub fn receive_loop(
                 if let Some(geometry) = negotiated.receive {
                     back.ensure_geometry(geometry);
                 }
-                read_full(stream, &mut back.data[..len], ctl)?;
+                read_full(stream, &mut back.data[..len], ctl, ReadUntil::Body)?;
                 back.seq = seq;
                 back.captured_us = captured_us;
                 mailbox.publish(back);
@@ -227,8 +276,11 @@ pub fn receive_loop(
             Inbound::Heartbeat => {}
             Inbound::Bye { len } => {
                 let mut body = [0u8; BYE_MAX_LEN];
-                read_full(stream, &mut body[..len], ctl)?;
+                read_full(stream, &mut body[..len], ctl, ReadUntil::Body)?;
                 let (reason, text) = ByeReason::decode(&body[..len]);
+                if reason == ByeReason::ProtocolError {
+                    return Err(SessionError::PeerReported(text));
+                }
                 return Ok(SessionEnd::PeerBye { reason, text });
             }
             Inbound::Hello { .. } => return Err(ProtocolError::SecondHello.into()),
@@ -318,7 +370,10 @@ pub fn run(
     buffers: crate::net::BufferSizes,
     on_negotiated: OnNegotiated<'_>,
 ) -> Result<SessionEnd, SessionError> {
-    let (negotiated, mut inbound) = handshake(stream, local, ctl)?;
+    let Some((negotiated, mut inbound)) = handshake(stream, local, ctl)? else {
+        let _ = stream.shutdown(SocketShutdown::Both);
+        return Ok(SessionEnd::LocalStop);
+    };
     if negotiated.send {
         if let Some((_, front)) = &sides.send {
             crate::net::tune_sender(stream, front.data.len(), buffers.sndbuf)

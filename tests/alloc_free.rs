@@ -6,8 +6,8 @@
 //! whole binary, and no other test runs meanwhile.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -51,7 +51,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
 
 /// Streams `frames` pattern frames camera -> display over a real loopback TCP connection
 /// through the real session code; returns the allocations made while they streamed.
@@ -106,8 +105,15 @@ fn allocations_for(frames: u64) -> u64 {
             let stats = Stats::default();
             let ctl = Control::new(&shutdown, None);
             let sides = Sides { send: None, receive: Some((&*display_box, &mut back)) };
-            let result =
-                session::run(&client, &Hello::receiver(), sides, &ctl, &stats, BufferSizes::default(), &mut |_| {});
+            let result = session::run(
+                &client,
+                &Hello::receiver(),
+                sides,
+                &ctl,
+                &stats,
+                BufferSizes::default(),
+                &mut |_| {},
+            );
             assert!(matches!(result.unwrap(), session::SessionEnd::PeerBye { .. }));
             Stats::get(&stats.received_frames)
         })

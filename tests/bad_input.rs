@@ -8,7 +8,14 @@ use std::time::Duration;
 use crate::util::{free_port, summary_counts, Proc, SECS};
 
 /// A hello body as the protocol document lays it out, built by hand.
-fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32, fourcc: &[u8; 4]) -> Vec<u8> {
+fn hello(
+    magic: &[u8; 8],
+    version: u16,
+    directions: u8,
+    width: u32,
+    height: u32,
+    fourcc: &[u8; 4],
+) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(magic);
     body.extend_from_slice(&version.to_be_bytes());
@@ -62,13 +69,25 @@ fn send_and_read_bye(port: u16, bytes: &[u8]) -> String {
     }
 }
 
-fn cases(valid_hello_of_peer: Vec<u8>, too_long_frame: Vec<u8>, frame_problem: &'static str) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+fn cases(
+    valid_hello_of_peer: Vec<u8>,
+    too_long_frame: Vec<u8>,
+    frame_problem: &'static str,
+) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut http = b"GET /video HTTP/1.1\r\nHost: pi\r\n\r\n".to_vec();
     http.resize(48, b' ');
     vec![
         ("garbage", http, "not a pistream peer: a message header starts with bytes 47 45 54 20"),
-        ("wrong magic", hello(b"PISTRAEM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]), "the hello starts with bytes"),
-        ("wrong version", hello(b"PISTREAM", 9, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]), "protocol version 9"),
+        (
+            "wrong magic",
+            hello(b"PISTRAEM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]),
+            "the hello starts with bytes",
+        ),
+        (
+            "wrong version",
+            hello(b"PISTREAM", 9, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]),
+            "protocol version 9",
+        ),
         ("frame too long", [valid_hello_of_peer, too_long_frame].concat(), frame_problem),
     ]
 }
@@ -77,7 +96,8 @@ fn cases(valid_hello_of_peer: Vec<u8>, too_long_frame: Vec<u8>, frame_problem: &
 fn a_listening_camera_names_each_problem_and_keeps_listening() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--stats", "off", "--size", "64x48"]);
+    let mut cam =
+        Proc::spawn("camera", &["camera", "--listen", &listen, "--stats", "off", "--size", "64x48"]);
     cam.wait_for("listening on", 10 * SECS);
     let display_hello = hello(b"PISTREAM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
@@ -92,7 +112,10 @@ fn a_listening_camera_names_each_problem_and_keeps_listening() {
     }
     assert!(!cam.output().contains("panicked"));
     // Still serving real displays.
-    let mut disp = Proc::spawn("display", &["display", "--connect", &listen, "--sink", "null", "--verify", "--frames", "5"]);
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--connect", &listen, "--sink", "null", "--verify", "--frames", "5"],
+    );
     assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
     assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
 }
@@ -109,7 +132,9 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
     let camera_hello = hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3");
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
     for (i, (name, bytes, problem)) in
-        cases(camera_hello, frame, "frame message has length 9217 bytes, expected 9216").into_iter().enumerate()
+        cases(camera_hello, frame, "frame message has length 9217 bytes, expected 9216")
+            .into_iter()
+            .enumerate()
     {
         let bye = send_and_read_bye(port, &bytes);
         assert!(bye.contains(problem), "{name}: bye says {bye:?}");
@@ -135,9 +160,13 @@ fn a_connecting_display_reports_a_wrong_peer_in_one_line_and_exits_1() {
     let mut disp = Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null"]);
     let status = disp.wait_exit(10 * SECS);
     assert_eq!(status.code(), Some(1), "{}", disp.output());
-    let error_lines: Vec<String> = disp.output().lines().filter(|l| l.contains("error")).map(String::from).collect();
+    let error_lines: Vec<String> =
+        disp.output().lines().filter(|l| l.contains("error")).map(String::from).collect();
     assert_eq!(error_lines.len(), 1, "{error_lines:?}");
-    assert!(error_lines[0].contains("not a pistream peer") && error_lines[0].contains("\"HTTP/1.1\""), "{error_lines:?}");
+    assert!(
+        error_lines[0].contains("not a pistream peer") && error_lines[0].contains("\"HTTP/1.1\""),
+        "{error_lines:?}"
+    );
     server.join().unwrap();
 }
 
@@ -150,7 +179,11 @@ fn an_oversized_length_never_sizes_an_allocation() {
     let listen = format!("127.0.0.1:{port}");
     let disp = Proc::spawn("display", &["display", "--listen", &listen, "--sink", "null", "--stats", "off"]);
     disp.wait_for("listening on", 10 * SECS);
-    let bytes = [hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3"), message_with_len(2, &[], u32::MAX, 1)].concat();
+    let bytes = [
+        hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3"),
+        message_with_len(2, &[], u32::MAX, 1),
+    ]
+    .concat();
     let bye = send_and_read_bye(port, &bytes);
     assert!(bye.contains("length 4294967295 bytes, expected 9216"), "{bye}");
 }

@@ -25,7 +25,8 @@ fn display(port: u16, extra: &[&str]) -> Proc {
 
 #[test]
 fn demo_verifies_every_frame_and_reports_the_count() {
-    let mut demo = Proc::spawn("demo", &["demo", "--seconds", "2", "--sink", "null", "--verify", "--stats", "off"]);
+    let mut demo =
+        Proc::spawn("demo", &["demo", "--seconds", "2", "--sink", "null", "--verify", "--stats", "off"]);
     assert!(demo.wait_exit(20 * SECS).success(), "{}", demo.output());
     let (shown, verified, corrupt) = summary_counts(&demo.output());
     assert!(shown >= 30, "2 s at 30 fps should show about 60 frames, got {shown}");
@@ -76,9 +77,11 @@ fn a_call_carries_verified_frames_both_ways() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let common = ["--sink", "null", "--verify", "--stats", "off", "--fps", "60"];
-    let mut a = Proc::spawn("call-a", &[&["call", "--listen", &listen, "--size", "320x240"][..], &common].concat());
+    let mut a =
+        Proc::spawn("call-a", &[&["call", "--listen", &listen, "--size", "320x240"][..], &common].concat());
     a.wait_for("listening on", 10 * SECS);
-    let mut b = Proc::spawn("call-b", &[&["call", "--connect", &listen, "--frames", "60"][..], &common].concat());
+    let mut b =
+        Proc::spawn("call-b", &[&["call", "--connect", &listen, "--frames", "60"][..], &common].concat());
     assert!(b.wait_exit(30 * SECS).success(), "{}", b.output());
     assert!(a.wait_exit(10 * SECS).success(), "{}", a.output());
     // b stopped after 60 frames and said bye; a saw the bye.
@@ -126,4 +129,22 @@ fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
     assert!(cam.output().contains("25 frames sent"), "{}", cam.output());
     let (shown, verified, corrupt) = summary_counts(&disp.output());
     assert!(shown <= 25 && shown == verified && corrupt == 0);
+}
+
+#[test]
+fn a_second_display_is_told_the_camera_is_busy() {
+    let port = free_port();
+    let mut cam = camera(port, &[]);
+    let first = display(port, &[]);
+    first.wait_for("receiving", 10 * SECS);
+    let mut second = display(port, &[]);
+    assert_eq!(second.wait_exit(10 * SECS).code(), Some(1), "{}", second.output());
+    assert!(
+        second.output().contains("refused the connection: busy: already streaming with"),
+        "{}",
+        second.output()
+    );
+    cam.wait_for("refused 127.0.0.1", 5 * SECS);
+    assert!(cam.is_running());
+    first.wait_for("receiving", SECS); // undisturbed
 }

@@ -69,7 +69,12 @@ impl Proc {
                 return line.clone();
             }
             let now = Instant::now();
-            assert!(now < deadline, "{}: no line with {needle:?} (#{nth}) within {timeout:?}; output:\n{}", self.name, lines.join("\n"));
+            assert!(
+                now < deadline,
+                "{}: no line with {needle:?} (#{nth}) within {timeout:?}; output:\n{}",
+                self.name,
+                lines.join("\n")
+            );
             lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
         }
     }
@@ -113,7 +118,8 @@ impl Drop for Proc {
 
 /// Parses "N frames shown, N verified, N corrupt" out of a summary line.
 pub fn summary_counts(output: &str) -> (u64, u64, u64) {
-    let line = output.lines().find(|l| l.contains("summary:")).unwrap_or_else(|| panic!("no summary in:\n{output}"));
+    let line =
+        output.lines().find(|l| l.contains("summary:")).unwrap_or_else(|| panic!("no summary in:\n{output}"));
     let number_before = |word: &str| -> u64 {
         let at = line.find(word).unwrap_or_else(|| panic!("no {word:?} in {line}"));
         line[..at].trim_end().rsplit(' ').next().unwrap().parse().unwrap()

@@ -36,11 +36,10 @@ impl Xvfb {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Vec<u8> {
-        let out = Command::new(program)
-            .args(args)
-            .env("DISPLAY", &self.display)
-            .output()
-            .unwrap_or_else(|e| panic!("{program} is needed for the window test ({e}); scripts/test installs it"));
+        let out =
+            Command::new(program).args(args).env("DISPLAY", &self.display).output().unwrap_or_else(|e| {
+                panic!("{program} is needed for the window test ({e}); scripts/test installs it")
+            });
         assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     }
@@ -116,19 +115,27 @@ fn the_window_shows_the_pattern_and_enter_ends_the_session() {
     let deadline = Instant::now() + 15 * SECS;
     let (window, frame) = loop {
         std::thread::sleep(Duration::from_millis(300));
-        let info = Command::new("xwininfo").args(["-name", &title]).env("DISPLAY", &x.display).output().unwrap();
+        let info =
+            Command::new("xwininfo").args(["-name", &title]).env("DISPLAY", &x.display).output().unwrap();
         if info.status.success() {
             let info = String::from_utf8_lossy(&info.stdout).into_owned();
             let id = info.split_whitespace().skip_while(|w| *w != "id:").nth(1).unwrap().to_string();
             let mut ppm = Vec::new();
-            x.run("import", &["-window", &id, "-depth", "8", "ppm:-"]).as_slice().read_to_end(&mut ppm).unwrap();
+            x.run("import", &["-window", &id, "-depth", "8", "ppm:-"])
+                .as_slice()
+                .read_to_end(&mut ppm)
+                .unwrap();
             let (w, h, rgb) = parse_ppm(&ppm);
             assert!(w >= 640 && h >= 480, "window is {w}x{h}, expected the 640x480 frame at 1:1");
             if let Some(n) = matching_pattern_frame(w, h, &rgb) {
                 break (id, n);
             }
         }
-        assert!(Instant::now() < deadline, "no screenshot of {title:?} matched the pattern;\n{}", disp.output());
+        assert!(
+            Instant::now() < deadline,
+            "no screenshot of {title:?} matched the pattern;\n{}",
+            disp.output()
+        );
     };
     eprintln!("screenshot matches pattern frame {frame} (mod 256)");
     // Enter, as in the original Python chat, ends the call.

@@ -6,8 +6,11 @@ use thiserror::Error;
 /// garbage on the wire.
 pub(crate) fn show_bytes(bytes: &[u8]) -> String {
     let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let text: String =
-        bytes.iter().take(8).map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+    let text: String = bytes
+        .iter()
+        .take(8)
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+        .collect();
     format!("{} \"{}\"", hex.join(" "), text)
 }
 

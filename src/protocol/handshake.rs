@@ -28,10 +28,18 @@ pub fn negotiate(local: &Hello, peer: &Hello) -> Result<Negotiated, ProtocolErro
     let send = local.directions.sends && peer.directions.wants;
     let receive = if local.directions.wants && peer.directions.sends { peer.geometry } else { None };
     if !send && receive.is_none() {
-        let why = match (local.directions.sends, peer.directions.sends) {
-            (true, true) => "both ends only send video (connect a display to a camera, or use call on both ends)",
-            (false, false) => "both ends only want video (is the other end a display too? connect to a camera)",
-            _ => "neither end wants what the other sends",
+        let why = if !peer.directions.sends && !peer.directions.wants {
+            "the peer neither sends nor wants video"
+        } else {
+            match (local.directions.sends, peer.directions.sends) {
+                (true, true) => {
+                    "both ends only send video (connect a display to a camera, or use call on both ends)"
+                }
+                (false, false) => {
+                    "both ends only want video (is the other end a display too? connect to a camera)"
+                }
+                _ => "neither end wants what the other sends",
+            }
         };
         return Err(ProtocolError::NothingToStream { why });
     }
@@ -42,12 +50,20 @@ pub fn negotiate(local: &Hello, peer: &Hello) -> Result<Negotiated, ProtocolErro
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inbound {
     /// Read `len` bytes (at most HELLO_MAX_LEN) and pass them to [`Hello::decode`].
-    Hello { len: usize },
+    Hello {
+        len: usize,
+    },
     /// Read exactly the negotiated frame size into the receive buffer.
-    Frame { seq: u64, captured_us: u64, len: usize },
+    Frame {
+        seq: u64,
+        captured_us: u64,
+        len: usize,
+    },
     Heartbeat,
     /// Read `len` bytes (at most BYE_MAX_LEN) and pass them to `ByeReason::decode`.
-    Bye { len: usize },
+    Bye {
+        len: usize,
+    },
 }
 
 /// Validation state for messages from the peer.
@@ -66,7 +82,8 @@ impl InboundState {
     pub fn on_header(&mut self, bytes: &[u8; HEADER_LEN]) -> Result<Inbound, ProtocolError> {
         let header = Header::decode(bytes)?;
         let len = header.body_len;
-        let bad_len = |expected: String| ProtocolError::BadLength { kind: header.kind.name(), got: len, expected };
+        let bad_len =
+            |expected: String| ProtocolError::BadLength { kind: header.kind.name(), got: len, expected };
         match header.kind {
             MessageKind::Hello => {
                 if self.hello_seen {
@@ -171,7 +188,10 @@ mod tests {
         let mut state = InboundState::new();
         let camera = Hello::sender(Geometry::bgr(64, 48), 30.0);
         state.on_negotiated(&negotiate(&camera, &Hello::receiver()).unwrap());
-        assert_eq!(state.on_header(&encode_frame_header(0, 0, 64 * 48 * 3)), Err(ProtocolError::UnexpectedFrame));
+        assert_eq!(
+            state.on_header(&encode_frame_header(0, 0, 64 * 48 * 3)),
+            Err(ProtocolError::UnexpectedFrame)
+        );
     }
 
     #[test]

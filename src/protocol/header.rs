@@ -88,7 +88,12 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let header = Header { kind: MessageKind::Frame, body_len: 921_600, seq: 42, timestamp_us: 1_700_000_000_000_000 };
+        let header = Header {
+            kind: MessageKind::Frame,
+            body_len: 921_600,
+            seq: 42,
+            timestamp_us: 1_700_000_000_000_000,
+        };
         let bytes = header.encode();
         assert_eq!(&bytes[0..4], &[b'P', b'S', 2, 0]);
         assert_eq!(&bytes[4..8], &921_600u32.to_be_bytes());

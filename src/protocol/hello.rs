@@ -64,7 +64,12 @@ impl Hello {
 
     /// A display's hello: wants frames, sends none.
     pub fn receiver() -> Self {
-        Hello { directions: Directions { sends: false, wants: true }, geometry: None, fps_millihz: 0, nonce: [0; 16] }
+        Hello {
+            directions: Directions { sends: false, wants: true },
+            geometry: None,
+            fps_millihz: 0,
+            nonce: [0; 16],
+        }
     }
 
     /// A call's hello: sends frames of this geometry and wants the peer's.
@@ -106,10 +111,17 @@ impl Hello {
         let u32_at = |at: usize| u32::from_be_bytes(body[at..at + 4].try_into().expect("4 bytes"));
         let bits = body[10];
         if bits & !0b11 != 0 {
-            return Err(bad("directions", format!("{bits:#04x}"), "only bits 0 (sends) and 1 (wants) are defined"));
+            return Err(bad(
+                "directions",
+                format!("{bits:#04x}"),
+                "only bits 0 (sends) and 1 (wants) are defined",
+            ));
         }
-        if body[11] != 0 || body[44..48] != [0; 4] {
-            return Err(bad("reserved", show_bytes(&body[44..48]), "reserved bytes must be 0"));
+        if body[11] != 0 {
+            return Err(bad("reserved byte 11", format!("{:#04x}", body[11]), "reserved bytes must be 0"));
+        }
+        if body[44..48] != [0; 4] {
+            return Err(bad("reserved bytes 44..48", show_bytes(&body[44..48]), "reserved bytes must be 0"));
         }
         let directions = Directions { sends: bits & 1 != 0, wants: bits & 2 != 0 };
         let (width, height, fourcc) = (u32_at(12), u32_at(16), [body[20], body[21], body[22], body[23]]);
@@ -119,12 +131,20 @@ impl Hello {
             })?;
             let geometry = Geometry { width, height, format };
             if !geometry.is_valid() {
-                return Err(bad("frame size", format!("{width}x{height}"), "each dimension must be 1..=8192"));
+                return Err(bad(
+                    "frame size",
+                    format!("{width}x{height}"),
+                    "each dimension must be 1..=8192",
+                ));
             }
             Some(geometry)
         } else {
             if width != 0 || height != 0 || fourcc != [0; 4] {
-                return Err(bad("frame size", format!("{width}x{height}"), "must be 0x0 for a side that sends no video"));
+                return Err(bad(
+                    "frame size",
+                    format!("{width}x{height}"),
+                    "must be 0x0 for a side that sends no video",
+                ));
             }
             None
         };
@@ -154,9 +174,11 @@ mod tests {
 
     #[test]
     fn round_trip_each_role() {
-        for hello in
-            [Hello::sender(Geometry::bgr(640, 480), 30.0), Hello::receiver(), Hello::two_way(Geometry::bgr(3, 1), 7.5)]
-        {
+        for hello in [
+            Hello::sender(Geometry::bgr(640, 480), 30.0),
+            Hello::receiver(),
+            Hello::two_way(Geometry::bgr(3, 1), 7.5),
+        ] {
             assert_eq!(Hello::decode(&hello.encode()), Ok(hello));
         }
     }

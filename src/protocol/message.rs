@@ -59,7 +59,8 @@ pub fn encode_heartbeat(now_us: u64) -> [u8; HEADER_LEN] {
 
 pub fn encode_hello(hello: &Hello, now_us: u64) -> [u8; HEADER_LEN + HELLO_LEN] {
     let mut out = [0u8; HEADER_LEN + HELLO_LEN];
-    let header = Header { kind: MessageKind::Hello, body_len: HELLO_LEN as u32, seq: 0, timestamp_us: now_us };
+    let header =
+        Header { kind: MessageKind::Hello, body_len: HELLO_LEN as u32, seq: 0, timestamp_us: now_us };
     out[..HEADER_LEN].copy_from_slice(&header.encode());
     out[HEADER_LEN..].copy_from_slice(&hello.encode());
     out
@@ -67,7 +68,12 @@ pub fn encode_hello(hello: &Hello, now_us: u64) -> [u8; HEADER_LEN + HELLO_LEN] 
 
 /// Encodes a bye into `out`, truncating the text at a character boundary to fit; returns
 /// the number of bytes used.
-pub fn encode_bye(reason: ByeReason, text: &str, now_us: u64, out: &mut [u8; HEADER_LEN + BYE_MAX_LEN]) -> usize {
+pub fn encode_bye(
+    reason: ByeReason,
+    text: &str,
+    now_us: u64,
+    out: &mut [u8; HEADER_LEN + BYE_MAX_LEN],
+) -> usize {
     let mut end = text.len().min(BYE_MAX_LEN - 1);
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -91,7 +97,10 @@ mod tests {
         let header = Header::decode(out[..HEADER_LEN].try_into().unwrap()).unwrap();
         assert_eq!(header.kind, MessageKind::Bye);
         assert_eq!(header.body_len as usize, n - HEADER_LEN);
-        assert_eq!(ByeReason::decode(&out[HEADER_LEN..n]), (ByeReason::Busy, "already serving 10.0.0.2".into()));
+        assert_eq!(
+            ByeReason::decode(&out[HEADER_LEN..n]),
+            (ByeReason::Busy, "already serving 10.0.0.2".into())
+        );
 
         let long = "é".repeat(300);
         let n = encode_bye(ByeReason::Finished, &long, 5, &mut out);
@@ -104,6 +113,9 @@ mod tests {
     fn frame_header_carries_seq_time_and_length() {
         let bytes = encode_frame_header(7, 99, 921_600);
         let header = Header::decode(&bytes).unwrap();
-        assert_eq!((header.kind, header.seq, header.timestamp_us, header.body_len), (MessageKind::Frame, 7, 99, 921_600));
+        assert_eq!(
+            (header.kind, header.seq, header.timestamp_us, header.body_len),
+            (MessageKind::Frame, 7, 99, 921_600)
+        );
     }
 }

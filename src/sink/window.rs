@@ -37,7 +37,11 @@ fn cv(context: &str) -> impl FnOnce(opencv::Error) -> SinkError + '_ {
 /// Whether a key code from `waitKey` means "end the session".
 pub fn is_quit_key(key: i32) -> bool {
     let key = key & 0xff;
-    key == KEY_ENTER || key == KEY_LINEFEED || key == KEY_ESC || key == i32::from(b'q') || key == i32::from(b'Q')
+    key == KEY_ENTER
+        || key == KEY_LINEFEED
+        || key == KEY_ESC
+        || key == i32::from(b'q')
+        || key == i32::from(b'Q')
 }
 
 impl Sink for WindowSink {
@@ -47,7 +51,8 @@ impl Sink for WindowSink {
             if let Some(old) = self.title.take() {
                 let _ = highgui::destroy_window(&old);
             }
-            highgui::named_window(&title, highgui::WINDOW_AUTOSIZE | highgui::WINDOW_GUI_NORMAL).map_err(cv("opening the window"))?;
+            highgui::named_window(&title, highgui::WINDOW_AUTOSIZE | highgui::WINDOW_GUI_NORMAL)
+                .map_err(cv("opening the window"))?;
             self.title = Some(title);
         }
         Ok(())
@@ -57,7 +62,8 @@ impl Sink for WindowSink {
         let Some(title) = &self.title else { return Ok(()) };
         let (rows, cols) = (frame.geometry.height as i32, frame.geometry.width as i32);
         // Borrows frame.data: a Mat header pointing at our buffer, not a copy of it.
-        let mat = Mat::new_rows_cols_with_bytes::<Vec3b>(rows, cols, &frame.data).map_err(cv("wrapping the frame"))?;
+        let mat = Mat::new_rows_cols_with_bytes::<Vec3b>(rows, cols, &frame.data)
+            .map_err(cv("wrapping the frame"))?;
         highgui::imshow(title, &mat).map_err(cv("showing the frame"))
     }
 
