@@ -432,11 +432,7 @@ impl NetworkLoop {
         let shows = self.cfg.show.is_some();
         let connecting = matches!(self.cfg.endpoint, Endpoint::Connect(_));
         match result {
-            Ok(SessionEnd::PeerBye { reason, text }) => {
-                let why = match reason {
-                    ByeReason::ProtocolError => format!("peer reported a protocol error: {text}"),
-                    _ => text,
-                };
+            Ok(SessionEnd::PeerBye { text: why, .. }) => {
                 if shows {
                     self.shutdown.request("peer ended the stream");
                     Next::Finish(Finish::PeerEnded(why))

@@ -72,7 +72,7 @@ pub struct CameraArgs {
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
-    /// socket send buffer in bytes (default: two frames; 0 = kernel autotuning)
+    /// socket send buffer in bytes (default: four frames, 1-64 MiB; 0 = kernel autotuning)
     #[argh(option)]
     pub sndbuf: Option<usize>,
 }
@@ -108,7 +108,7 @@ pub struct DisplayArgs {
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
-    /// socket receive buffer in bytes (default: two frames; 0 = kernel autotuning)
+    /// socket receive buffer in bytes (default: four frames, 4-64 MiB; 0 = kernel autotuning)
     #[argh(option)]
     pub rcvbuf: Option<usize>,
 }
