@@ -148,3 +148,20 @@ fn a_second_display_is_told_the_camera_is_busy() {
     assert!(cam.is_running());
     first.wait_for("receiving", SECS); // undisturbed
 }
+
+#[test]
+fn ipv6_and_dual_stack_listening_work() {
+    let port = free_port();
+    let listen = format!("[::]:{port}");
+    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--stats", "off"]);
+    cam.wait_for("listening on", 10 * SECS);
+    for target in [format!("[::1]:{port}"), format!("127.0.0.1:{port}")] {
+        let mut disp = Proc::spawn(
+            "display",
+            &["display", "--connect", &target, "--sink", "null", "--verify", "--frames", "5"],
+        );
+        assert!(disp.wait_exit(20 * SECS).success(), "{target}: {}", disp.output());
+        assert_eq!(summary_counts(&disp.output()), (5, 5, 0), "{target}");
+    }
+    assert!(cam.is_running());
+}
