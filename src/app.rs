@@ -355,24 +355,45 @@ impl NetworkLoop {
         thread::scope(|scope| {
             let mut idle_buffers = Some((send_front, receive_back));
             let mut active: Option<(SocketAddr, thread::ScopedJoinHandle<'_, _>)> = None;
+            // Joins the session thread once it has finished; Some(finish) ends the run.
+            let reap = |active: &mut Option<(SocketAddr, thread::ScopedJoinHandle<'_, _>)>,
+                        idle_buffers: &mut Option<(Option<Frame>, Option<Frame>)>| {
+                if !active.as_ref().is_some_and(|(_, handle)| handle.is_finished()) {
+                    return None;
+                }
+                let (_, handle) = active.take().expect("checked above");
+                let (next, send_front, receive_back) = handle.join().expect("session thread panicked");
+                *idle_buffers = Some((send_front, receive_back));
+                match next {
+                    Next::Continue => {}
+                    Next::Finish(finish) => return Some(finish),
+                    Next::Fail(e) => eprintln!("pistream: {e}"),
+                }
+                if !self.shutdown.requested() {
+                    eprintln!("pistream: waiting for the next peer on {bound}");
+                }
+                None
+            };
             loop {
-                if active.as_ref().is_some_and(|(_, handle)| handle.is_finished()) {
-                    let (_, handle) = active.take().expect("checked above");
-                    let (next, send_front, receive_back) = handle.join().expect("session thread panicked");
-                    idle_buffers = Some((send_front, receive_back));
-                    match next {
-                        Next::Continue => {}
-                        Next::Finish(finish) => return Ok(finish),
-                        Next::Fail(e) => eprintln!("pistream: {e}"),
-                    }
-                    if !self.shutdown.requested() {
-                        eprintln!("pistream: waiting for the next peer on {bound}");
-                    }
+                if let Some(finish) = reap(&mut active, &mut idle_buffers) {
+                    return Ok(finish);
                 }
                 if self.shutdown.requested() && active.is_none() {
                     return Ok(Finish::Stopped(self.shutdown.reason().unwrap_or_else(|| "stopped".into())));
                 }
                 let Some((stream, peer)) = net::accept_once(listener)? else { continue };
+                // A viewer that just left may still be winding down: give it a moment
+                // before calling the newcomer's visit a conflict.
+                let grace = Instant::now() + Duration::from_millis(500);
+                while active.as_ref().is_some_and(|(_, handle)| !handle.is_finished())
+                    && Instant::now() < grace
+                {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                if let Some(finish) = reap(&mut active, &mut idle_buffers) {
+                    session::refuse(&stream, ByeReason::Finished, "shutting down", &self.shutdown);
+                    return Ok(finish);
+                }
                 match (&active, self.shutdown.requested()) {
                     (Some((current, _)), _) => {
                         eprintln!("pistream: refused {peer}: busy streaming with {current}");
