@@ -6,5 +6,6 @@ mod util;
 mod bad_input;
 mod cli;
 mod e2e;
+mod negotiate;
 mod protocol_props;
 mod window;

@@ -4,6 +4,7 @@
 //! `pattern.rs` is the deterministic test pattern. V4L2 and URL sources plug in here by
 //! implementing [`Source`] and adding a [`SourceSpec`] variant.
 
+pub mod negotiate;
 pub mod pattern;
 
 use std::fmt;
