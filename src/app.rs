@@ -42,6 +42,7 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
         Config::Version => Ok(Finish::Stopped(version_line())),
         Config::Endpoint(cfg) => run_endpoint_with_stats(cfg, shutdown),
         Config::Demo(cfg) => run_demo(cfg, shutdown),
+        Config::Devices { .. } => Err(AppError::Usage("devices is handled by main".into())),
     }
 }
 
@@ -65,7 +66,7 @@ struct Camera {
 }
 
 fn open_camera(cfg: &crate::config::SendConfig) -> Result<Camera, AppError> {
-    let source = source::open(&cfg.source, cfg.geometry, cfg.fps)?;
+    let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format)?;
     eprintln!("pistream: source: {}", source.describe());
     let mailbox = Arc::new(Mailbox::new(source.geometry()));
     Ok(Camera { source, mailbox, fps: cfg.fps })
@@ -206,16 +207,19 @@ fn spawn_capture(
         .spawn(move || {
             let Camera { mut source, mailbox, .. } = camera;
             let mut back = Frame::new(source.geometry());
+            let continuous = source.read_continuously();
             while !shutdown.requested() {
-                if !streaming.load(Ordering::Relaxed) {
+                let streaming = streaming.load(Ordering::Relaxed);
+                if !streaming && !continuous {
                     thread::sleep(Duration::from_millis(10));
                     continue;
                 }
                 match source.next_frame(&mut back) {
-                    Ok(true) => {
+                    Ok(true) if streaming => {
                         Stats::add(&stats.captured, 1);
                         mailbox.publish(&mut back);
                     }
+                    Ok(true) => {} // nobody watches: read only to keep the stream fresh
                     Ok(false) => {}
                     Err(e) => {
                         shutdown.request(format!("capture failed: {e}"));

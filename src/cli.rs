@@ -5,6 +5,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use argh::FromArgs;
 
+use crate::convert::InputFormat;
+
 use crate::config::{
     Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
 };
@@ -36,6 +38,7 @@ pub enum Command {
     Display(DisplayArgs),
     Call(CallArgs),
     Demo(DemoArgs),
+    Devices(DevicesArgs),
 }
 
 #[derive(FromArgs, Debug)]
@@ -45,7 +48,7 @@ pub enum Command {
 #[argh(
     subcommand,
     name = "camera",
-    example = "pistream camera                          # pattern 640x480@30 on 0.0.0.0:5678\npistream camera --size 1280x720 --fps 15\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
+    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
 )]
 pub struct CameraArgs {
     /// address to listen on for displays (default 0.0.0.0:5678)
@@ -54,15 +57,21 @@ pub struct CameraArgs {
     /// connect to a display listening at HOST:PORT instead of listening
     #[argh(option)]
     pub connect: Option<String>,
-    /// where frames come from: `pattern` (a moving test pattern; the default)
-    #[argh(option, default = "String::from(\"pattern\")")]
+    /// where frames come from: /dev/videoN (V4L2 camera), a URL (http://PHONE:8080/video,
+    /// rtsp://...), a video file, or pattern (test pattern); default: the first V4L2 camera
+    #[argh(option, default = "String::from(\"auto\")")]
     pub source: String,
-    /// frame size WIDTHxHEIGHT (default 640x480)
+    /// frame size WIDTHxHEIGHT (default 640x480); a camera that cannot give it is
+    /// captured at the nearest size and scaled
     #[argh(option, default = "String::from(\"640x480\")")]
     pub size: String,
     /// frames per second to capture (default 30; 0 = as fast as possible, pattern only)
     #[argh(option, default = "30.0")]
     pub fps: f64,
+    /// capture in this V4L2 format (YUYV, UYVY, NV12, NV21, YU12, RGB3, BGR3, GREY, MJPG)
+    /// instead of the one pistream picks
+    #[argh(option)]
+    pub format: Option<String>,
     /// stop after sending this many frames
     #[argh(option)]
     pub frames: Option<u64>,
@@ -128,9 +137,13 @@ pub struct CallArgs {
     /// call the other side at HOST:PORT
     #[argh(option)]
     pub connect: Option<String>,
-    /// where this side's frames come from (default pattern)
-    #[argh(option, default = "String::from(\"pattern\")")]
+    /// where this side's frames come from: /dev/videoN, a URL, a file or pattern
+    /// (default: the first V4L2 camera)
+    #[argh(option, default = "String::from(\"auto\")")]
     pub source: String,
+    /// capture in this V4L2 format (see `camera --help`)
+    #[argh(option)]
+    pub format: Option<String>,
     /// where the peer's frames go: window, null or raw:PATH (default window)
     #[argh(option, default = "String::from(\"window\")")]
     pub sink: String,
@@ -181,6 +194,19 @@ pub struct DemoArgs {
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
+}
+
+#[derive(FromArgs, Debug)]
+/// List the V4L2 capture devices: driver, card, every format with its sizes and frame
+/// rates, and the mode `camera` would pick for the given size and rate.
+#[argh(subcommand, name = "devices", example = "pistream devices\npistream devices --size 1280x720 --fps 30")]
+pub struct DevicesArgs {
+    /// the size to show the pick for (default 640x480)
+    #[argh(option, default = "String::from(\"640x480\")")]
+    pub size: String,
+    /// the rate to show the pick for (default 30)
+    #[argh(option, default = "30.0")]
+    pub fps: f64,
 }
 
 /// Parses WIDTHxHEIGHT.
@@ -263,8 +289,29 @@ fn parse_endpoint(
     }
 }
 
-fn send_config(source: &str, size: &str, fps: f64) -> Result<SendConfig, String> {
-    Ok(SendConfig { source: SourceSpec::parse(source)?, geometry: parse_size(size)?, fps: parse_fps(fps)? })
+fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
+    let Some(text) = text else { return Ok(None) };
+    let upper = text.to_ascii_uppercase();
+    let fourcc: Option<[u8; 4]> = match upper.as_str() {
+        "RGB24" => Some(*b"RGB3"),
+        "BGR24" => Some(*b"BGR3"),
+        "I420" => Some(*b"YU12"),
+        "MJPEG" => Some(*b"MJPG"),
+        other => other.as_bytes().try_into().ok(),
+    };
+    fourcc.and_then(InputFormat::from_fourcc).map(Some).ok_or_else(|| {
+        let known: Vec<String> = InputFormat::ALL.iter().map(ToString::to_string).collect();
+        format!("--format '{text}': use one of {}", known.join(", "))
+    })
+}
+
+fn send_config(source: &str, size: &str, fps: f64, format: Option<&str>) -> Result<SendConfig, String> {
+    Ok(SendConfig {
+        source: SourceSpec::parse(source)?,
+        geometry: parse_size(size)?,
+        fps: parse_fps(fps)?,
+        format: parse_format(format)?,
+    })
 }
 
 impl Args {
@@ -283,7 +330,7 @@ impl Args {
                     a.connect,
                     Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
                 )?,
-                send: Some(send_config(&a.source, &a.size, a.fps)?),
+                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
                 show: None,
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
@@ -309,13 +356,14 @@ impl Args {
                 }
                 Config::Endpoint(EndpointConfig {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
-                    send: Some(send_config(&a.source, &a.size, a.fps)?),
+                    send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
                     show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes::default(),
                 })
             }
+            Command::Devices(a) => Config::Devices { geometry: parse_size(&a.size)?, fps: parse_fps(a.fps)? },
             Command::Demo(a) => {
                 let sink = match a.sink {
                     Some(s) => SinkSpec::parse(&s)?,
@@ -325,7 +373,7 @@ impl Args {
                     None => SinkSpec::Null,
                 };
                 Config::Demo(DemoConfig {
-                    send: send_config("pattern", &a.size, a.fps)?,
+                    send: send_config("pattern", &a.size, a.fps, None)?,
                     show: ShowConfig { sink, verify: a.verify },
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
@@ -370,7 +418,8 @@ mod tests {
             (&["camera", "--size", "0x480"][..], "--size '0x480'"),
             (&["camera", "--fps", "-3"][..], "--fps -3"),
             (&["camera", "--stats", "maybe"][..], "--stats 'maybe'"),
-            (&["camera", "--source", "/dev/video0"][..], "unknown source"),
+            (&["camera", "--source", "nowhere"][..], "unknown source 'nowhere'"),
+            (&["camera", "--format", "H264"][..], "--format 'H264'"),
             (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
             (&["display", "--sink", "raw:"][..], "raw: needs a file path"),
             (&["display", "--frames", "0"][..], "--frames 0"),

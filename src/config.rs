@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use crate::convert::InputFormat;
 use crate::frame::Geometry;
 use crate::net::BufferSizes;
 use crate::sink::SinkSpec;
@@ -32,6 +33,8 @@ pub struct SendConfig {
     pub source: SourceSpec,
     pub geometry: Geometry,
     pub fps: f64,
+    /// `--format FOURCC`: capture in this format (V4L2 sources).
+    pub format: Option<InputFormat>,
 }
 
 /// The showing half: where received frames go.
@@ -66,5 +69,10 @@ pub struct DemoConfig {
 pub enum Config {
     Endpoint(EndpointConfig),
     Demo(DemoConfig),
+    /// `pistream devices`: list capture devices and what `camera` would pick.
+    Devices {
+        geometry: Geometry,
+        fps: f64,
+    },
     Version,
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod devices;
 pub mod error;
 pub mod frame;
 pub mod mailbox;

@@ -31,9 +31,16 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(&AppError::Usage(message)),
     };
-    if config == Config::Version {
-        println!("{}", app::version_line());
-        return ExitCode::SUCCESS;
+    match config {
+        Config::Version => {
+            println!("{}", app::version_line());
+            return ExitCode::SUCCESS;
+        }
+        Config::Devices { geometry, fps } => {
+            print!("{}", pistream::devices::report(geometry, fps));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let shutdown = Shutdown::new();
     if let Err(e) = pistream::signal::install(shutdown.clone()) {

@@ -52,7 +52,22 @@ fn usage_errors_exit_2_with_one_line_naming_the_option() {
 fn a_busy_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (code, _, stderr) = run(&["camera", "--listen", &addr]);
+    let (code, _, stderr) = run(&["camera", "--listen", &addr, "--source", "pattern"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+}
+
+#[test]
+fn a_camera_without_a_device_says_what_it_looked_for_and_what_to_try() {
+    // These machines have no /dev/video*; the VM rig covers the real-device path.
+    if std::path::Path::new("/dev/video0").exists() {
+        return;
+    }
+    let (code, _, stderr) = run(&["camera"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no camera found: looked for V4L2 capture devices at /dev/video*"), "{stderr}");
+    assert!(stderr.contains("--source pattern") && stderr.contains("http://PHONE:8080/video"), "{stderr}");
+    let (code, stdout, _) = run(&["devices"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("no V4L2 capture devices"), "{stdout}");
 }

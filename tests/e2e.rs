@@ -76,7 +76,7 @@ fn a_display_started_first_connects_once_the_camera_is_up() {
 fn a_call_carries_verified_frames_both_ways() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let common = ["--sink", "null", "--verify", "--stats", "off", "--fps", "60"];
+    let common = ["--sink", "null", "--verify", "--stats", "off", "--fps", "60", "--source", "pattern"];
     let mut a =
         Proc::spawn("call-a", &[&["call", "--listen", &listen, "--size", "320x240"][..], &common].concat());
     a.wait_for("listening on", 10 * SECS);
@@ -153,7 +153,7 @@ fn a_second_display_is_told_the_camera_is_busy() {
 fn ipv6_and_dual_stack_listening_work() {
     let port = free_port();
     let listen = format!("[::]:{port}");
-    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--stats", "off"]);
+    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"]);
     cam.wait_for("listening on", 10 * SECS);
     for target in [format!("[::1]:{port}"), format!("127.0.0.1:{port}")] {
         let mut disp = Proc::spawn(

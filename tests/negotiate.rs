@@ -29,7 +29,10 @@ fn the_parser_reads_formats_sizes_and_rates() {
     );
     let pi = fixture("pi-bcm2835-v4l2.txt");
     assert_eq!(pi.len(), 14);
-    assert!(matches!(pi[0].sizes[0], SizeOffer::Stepwise { min: (32, 32), max: (3280, 2464), step: (2, 2), .. }));
+    assert!(matches!(
+        pi[0].sizes[0],
+        SizeOffer::Stepwise { min: (32, 32), max: (3280, 2464), step: (2, 2), .. }
+    ));
 }
 
 #[test]
@@ -75,7 +78,10 @@ fn a_pi_camera_on_unicam_is_refused_with_the_libcamerify_fix() {
 fn an_mjpeg_only_capture_stick_is_scaled_down_from_its_smallest_larger_size() {
     let stick = fixture("usb-capture-mjpeg-only.txt");
     let choice = choose("/dev/video2", &stick, &request(640, 480, 30.0)).unwrap();
-    assert_eq!((choice.format, choice.width, choice.height, choice.fps), (InputFormat::Mjpeg, 800, 600, Some(60.0)));
+    assert_eq!(
+        (choice.format, choice.width, choice.height, choice.fps),
+        (InputFormat::Mjpeg, 800, 600, Some(60.0))
+    );
     let exact = choose("/dev/video2", &stick, &request(1920, 1080, 25.0)).unwrap();
     assert_eq!((exact.width, exact.height, exact.fps), (1920, 1080, Some(25.0)));
     let forced = Request { forced: Some(InputFormat::Yuyv), ..request(640, 480, 30.0) };

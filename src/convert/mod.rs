@@ -148,7 +148,8 @@ pub struct Converter {
 
 impl Converter {
     pub fn new(input: InputLayout, output: Geometry) -> Result<Self, ConvertError> {
-        if input.format != InputFormat::Bgr24 || input.width != output.width || input.height != output.height {
+        if input.format != InputFormat::Bgr24 || input.width != output.width || input.height != output.height
+        {
             return Err(ConvertError::Unsupported { format: input.format });
         }
         if input.stride < input.format.min_stride(input.width) {

@@ -36,12 +36,9 @@ impl FpsOffer {
     /// The rate to ask for: the lowest one at or above `wanted`, else the highest.
     pub fn pick(&self, wanted: f64) -> Option<f64> {
         match self {
-            FpsOffer::Discrete(rates) => rates
-                .iter()
-                .copied()
-                .filter(|&r| r >= wanted - 0.01)
-                .reduce(f64::min)
-                .or_else(|| self.max()),
+            FpsOffer::Discrete(rates) => {
+                rates.iter().copied().filter(|&r| r >= wanted - 0.01).reduce(f64::min).or_else(|| self.max())
+            }
             FpsOffer::Range { min, max } => Some(wanted.clamp(*min, *max)),
             FpsOffer::Unknown => Some(wanted),
         }
@@ -125,7 +122,9 @@ pub enum NegotiationError {
          `libcamerify pistream camera ...` (package libcamera-tools), or use a USB (UVC) camera"
     )]
     OnlyBayer { device: String, offered: String },
-    #[error("{device} offers no format pistream can convert (it offers {offered}; pistream reads {supported})")]
+    #[error(
+        "{device} offers no format pistream can convert (it offers {offered}; pistream reads {supported})"
+    )]
     NothingSupported { device: String, offered: String, supported: String },
     #[error("{device} does not offer --format {forced} (it offers {offered})")]
     ForcedNotOffered { device: String, forced: String, offered: String },
@@ -148,10 +147,12 @@ fn conversion_rank(format: InputFormat) -> u32 {
 /// Whether a fourcc is a raw Bayer (or other raw sensor) format.
 pub fn is_bayer(fourcc: [u8; 4]) -> bool {
     const BAYER: [&[u8; 4]; 24] = [
-        b"BA81", b"GBRG", b"GRBG", b"RGGB", b"BG10", b"GB10", b"BA10", b"RG10", b"pBAA", b"pGAA", b"pgAA", b"pRAA",
-        b"BG12", b"GB12", b"BA12", b"RG12", b"pBCC", b"pGCC", b"pgCC", b"pRCC", b"BG16", b"GB16", b"GR16", b"RG16",
+        b"BA81", b"GBRG", b"GRBG", b"RGGB", b"BG10", b"GB10", b"BA10", b"RG10", b"pBAA", b"pGAA", b"pgAA",
+        b"pRAA", b"BG12", b"GB12", b"BA12", b"RG12", b"pBCC", b"pGCC", b"pgCC", b"pRCC", b"BG16", b"GB16",
+        b"GR16", b"RG16",
     ];
-    BAYER.iter().any(|b| **b == fourcc) || (fourcc[0] == b'p' && fourcc[1].is_ascii_uppercase() && fourcc[3] == fourcc[2])
+    BAYER.iter().any(|b| **b == fourcc)
+        || (fourcc[0] == b'p' && fourcc[1].is_ascii_uppercase() && fourcc[3] == fourcc[2])
 }
 
 fn list(offers: &[FormatOffer]) -> String {
@@ -176,7 +177,11 @@ pub fn choose(device: &str, offers: &[FormatOffer], request: &Request) -> Result
             return Err(NegotiationError::OnlyBayer { device: device.into(), offered: list(offers) });
         }
         let supported = InputFormat::ALL.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        return Err(NegotiationError::NothingSupported { device: device.into(), offered: list(offers), supported });
+        return Err(NegotiationError::NothingSupported {
+            device: device.into(),
+            offered: list(offers),
+            supported,
+        });
     }
     let (rw, rh) = (request.width, request.height);
     let requested_area = rw as u64 * rh as u64;
@@ -213,7 +218,13 @@ pub fn choose(device: &str, offers: &[FormatOffer], request: &Request) -> Result
                     _ if request.forced.is_some() => "format forced by --format".to_string(),
                     _ => "cheapest conversion on offer".to_string(),
                 });
-                let choice = Choice { format: *format, width: w, height: h, fps: fps.pick(request.fps), reason: why.join(", ") };
+                let choice = Choice {
+                    format: *format,
+                    width: w,
+                    height: h,
+                    fps: fps.pick(request.fps),
+                    reason: why.join(", "),
+                };
                 best = Some((key, choice));
             }
         }
@@ -233,7 +244,8 @@ pub fn parse_v4l2_ctl(text: &str) -> Vec<FormatOffer> {
             // [0]: 'YUYV' (YUYV 4:2:2)
             let Some(start) = line.find('\'') else { continue };
             let fourcc: Vec<u8> = line[start + 1..].bytes().take(4).collect();
-            let description = line.rsplit_once('(').map(|(_, d)| d.trim_end_matches(')').to_string()).unwrap_or_default();
+            let description =
+                line.rsplit_once('(').map(|(_, d)| d.trim_end_matches(')').to_string()).unwrap_or_default();
             if let Ok(fourcc) = fourcc.try_into() {
                 offers.push(FormatOffer { fourcc, description, sizes: Vec::new() });
             }
@@ -244,7 +256,9 @@ pub fn parse_v4l2_ctl(text: &str) -> Vec<FormatOffer> {
         } else if let Some(rest) = line.strip_prefix("Size: Stepwise ") {
             // 32x32 - 2592x1944 with step 2/2
             let parts: Vec<&str> = rest.split_whitespace().collect();
-            if let (Some(offer), [min, "-", max, "with", "step", step, ..]) = (offers.last_mut(), parts.as_slice()) {
+            if let (Some(offer), [min, "-", max, "with", "step", step, ..]) =
+                (offers.last_mut(), parts.as_slice())
+            {
                 let step = step.split_once('/').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
                 if let (Some(min), Some(max), Some(step)) = (parse_wxh(min), parse_wxh(max), step) {
                     offer.sizes.push(SizeOffer::Stepwise { min, max, step, fps: FpsOffer::Unknown });
@@ -252,7 +266,9 @@ pub fn parse_v4l2_ctl(text: &str) -> Vec<FormatOffer> {
             }
         } else if let Some(rest) = line.strip_prefix("Interval: ") {
             // Discrete 0.033s (30.000 fps)  |  Stepwise 0.033s - 1.000s with step 0.000s (1.000-30.000 fps)
-            let Some(inner) = rest.rsplit_once('(').map(|(_, r)| r.trim_end_matches(" fps)")) else { continue };
+            let Some(inner) = rest.rsplit_once('(').map(|(_, r)| r.trim_end_matches(" fps)")) else {
+                continue;
+            };
             let Some(fps) = offers.last_mut().and_then(|o| o.sizes.last_mut()).map(|s| match s {
                 SizeOffer::Discrete { fps, .. } | SizeOffer::Stepwise { fps, .. } => fps,
             }) else {
