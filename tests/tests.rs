@@ -8,4 +8,5 @@ mod cli;
 mod e2e;
 mod negotiate;
 mod protocol_props;
+mod url_source;
 mod window;
