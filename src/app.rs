@@ -42,7 +42,7 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
         Config::Version => Ok(Finish::Stopped(version_line())),
         Config::Endpoint(cfg) => run_endpoint_with_stats(cfg, shutdown),
         Config::Demo(cfg) => run_demo(cfg, shutdown),
-        Config::Devices { .. } => Err(AppError::Usage("devices is handled by main".into())),
+        Config::Devices { .. } | Config::Selftest => Err(AppError::Usage("handled by main".into())),
     }
 }
 

@@ -39,7 +39,15 @@ pub enum Command {
     Call(CallArgs),
     Demo(DemoArgs),
     Devices(DevicesArgs),
+    Selftest(SelftestArgs),
 }
+
+#[derive(FromArgs, Debug)]
+/// Check this machine's build: every pixel-conversion kernel (SIMD/NEON included) against
+/// the scalar reference, the protocol round trip, the pattern verifier, the mailbox. One
+/// line per check; exit status 1 if any fails. Single-threaded (runs under qemu-user).
+#[argh(subcommand, name = "selftest")]
+pub struct SelftestArgs {}
 
 #[derive(FromArgs, Debug)]
 /// Stream a camera: serve its frames to a display (listening by default on 0.0.0.0:5678),
@@ -363,6 +371,7 @@ impl Args {
                     buffers: BufferSizes::default(),
                 })
             }
+            Command::Selftest(_) => Config::Selftest,
             Command::Devices(a) => Config::Devices { geometry: parse_size(&a.size)?, fps: parse_fps(a.fps)? },
             Command::Demo(a) => {
                 let sink = match a.sink {

@@ -74,5 +74,7 @@ pub enum Config {
         geometry: Geometry,
         fps: f64,
     },
+    /// `pistream selftest`: single-threaded checks of the arch-specific code.
+    Selftest,
     Version,
 }

@@ -13,6 +13,7 @@ pub mod frame;
 pub mod mailbox;
 pub mod net;
 pub mod protocol;
+pub mod selftest;
 pub mod session;
 pub mod shutdown;
 pub mod signal;

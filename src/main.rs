@@ -36,6 +36,10 @@ fn main() -> ExitCode {
             println!("{}", app::version_line());
             return ExitCode::SUCCESS;
         }
+        Config::Selftest => {
+            let passed = pistream::selftest::report(&pistream::selftest::run());
+            return if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
         Config::Devices { geometry, fps } => {
             print!("{}", pistream::devices::report(geometry, fps));
             return ExitCode::SUCCESS;

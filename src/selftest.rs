@@ -1,0 +1,115 @@
+//! `pistream selftest`: checks the architecture-specific code on the machine it runs on —
+//! every pixel-conversion kernel (including SIMD/NEON paths) against the scalar reference,
+//! the protocol encoder/decoder round trip and validation, the pattern verifier, and the
+//! mailbox — printing one line per check.
+//!
+//! It must stay single-threaded: CI runs the aarch64 binary under qemu-user, which hangs
+//! on these machines as soon as a guest creates a thread. So no session, no signal thread.
+
+use std::time::Duration;
+
+use crate::frame::{Frame, Geometry};
+use crate::mailbox::Mailbox;
+use crate::protocol::{
+    encode_bye, encode_frame_header, encode_hello, negotiate, ByeReason, Hello, Inbound, InboundState,
+    ProtocolError, BYE_MAX_LEN, HEADER_LEN,
+};
+use crate::source::pattern::{self, PatternVerifier};
+
+/// One check's name and whether it passed (with detail when it did not).
+pub struct Check {
+    pub name: String,
+    pub result: Result<(), String>,
+}
+
+fn check(name: impl Into<String>, ok: bool, detail: impl FnOnce() -> String) -> Check {
+    Check { name: name.into(), result: if ok { Ok(()) } else { Err(detail()) } }
+}
+
+fn protocol_checks() -> Vec<Check> {
+    let mut checks = Vec::new();
+    let camera = Hello::sender(Geometry::bgr(640, 480), 30.0);
+    let bytes = encode_hello(&camera, 7);
+    let mut inbound = InboundState::new();
+    let header: [u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("header");
+    let decoded = match inbound.on_header(&header) {
+        Ok(Inbound::Hello { len }) => Hello::decode(&bytes[HEADER_LEN..HEADER_LEN + len]).ok(),
+        _ => None,
+    };
+    checks.push(check("protocol hello round trip", decoded == Some(camera), || format!("decoded {decoded:?}")));
+    let negotiated = negotiate(&Hello::receiver(), &camera);
+    checks.push(check("protocol negotiation", negotiated.is_ok(), || format!("{negotiated:?}")));
+    if let Ok(n) = &negotiated {
+        inbound.on_negotiated(n);
+    }
+    let frame = inbound.on_header(&encode_frame_header(9, 1234, 640 * 480 * 3));
+    checks.push(check(
+        "protocol frame header",
+        frame == Ok(Inbound::Frame { seq: 9, captured_us: 1234, len: 921_600 }),
+        || format!("{frame:?}"),
+    ));
+    let too_long = inbound.on_header(&encode_frame_header(9, 1234, 640 * 480 * 3 + 1));
+    checks.push(check(
+        "protocol rejects an oversized frame",
+        matches!(too_long, Err(ProtocolError::BadLength { .. })),
+        || format!("{too_long:?}"),
+    ));
+    let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
+    let n = encode_bye(ByeReason::Finished, "done", 0, &mut buf);
+    let bye = ByeReason::decode(&buf[HEADER_LEN..n]);
+    checks.push(check("protocol bye round trip", bye == (ByeReason::Finished, "done".into()), || format!("{bye:?}")));
+    checks
+}
+
+fn pattern_checks() -> Vec<Check> {
+    let g = Geometry::bgr(641, 37);
+    let mut frame = Frame::new(g);
+    pattern::fill(&mut frame.data, g, 300);
+    frame.seq = 300;
+    let mut verifier = PatternVerifier::new();
+    let accepts = verifier.check(&frame);
+    frame.data[5000] ^= 0x10;
+    let rejects = !verifier.check(&frame);
+    vec![
+        check("pattern verifier accepts the pattern", accepts, || "a correct frame failed".into()),
+        check("pattern verifier catches a flipped bit", rejects, || "a corrupt frame passed".into()),
+    ]
+}
+
+fn mailbox_checks() -> Vec<Check> {
+    let g = Geometry::bgr(4, 4);
+    let mailbox = Mailbox::new(g);
+    let (mut back, mut front) = (Frame::new(g), Frame::new(g));
+    for seq in 1..=3 {
+        back.seq = seq;
+        mailbox.publish(&mut back);
+    }
+    let took = mailbox.take(&mut front, Duration::ZERO);
+    vec![check(
+        "mailbox hands over the newest frame",
+        took && front.seq == 3 && mailbox.dropped() == 2,
+        || format!("took {took}, seq {}, dropped {}", front.seq, mailbox.dropped()),
+    )]
+}
+
+/// Runs every check (single-threaded).
+pub fn run() -> Vec<Check> {
+    let mut checks = Vec::new();
+    checks.extend(protocol_checks());
+    checks.extend(pattern_checks());
+    checks.extend(mailbox_checks());
+    checks
+}
+
+/// Prints one line per check and returns whether all passed.
+pub fn report(checks: &[Check]) -> bool {
+    for c in checks {
+        match &c.result {
+            Ok(()) => println!("ok    {}", c.name),
+            Err(detail) => println!("FAIL  {}: {detail}", c.name),
+        }
+    }
+    let failed = checks.iter().filter(|c| c.result.is_err()).count();
+    println!("selftest on {}: {} passed, {failed} failed", std::env::consts::ARCH, checks.len() - failed);
+    failed == 0
+}
