@@ -5,6 +5,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod deploy;
 mod e2e;
 mod negotiate;
 mod protocol_props;

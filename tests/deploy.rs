@@ -1,0 +1,36 @@
+//! Deployment files: the systemd unit passes `systemd-analyze verify`, and install-pi
+//! explains itself.
+
+use std::process::Command;
+
+use crate::util::BIN;
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pistream.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/pistream camera"));
+    // verify checks that ExecStart's binary exists: point it at the one under test.
+    let dir = std::env::temp_dir().join(format!("pistream-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pistream.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/pistream", BIN)).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze is needed (package systemd; scripts/test installs it)");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+    assert!(!stderr.contains("pistream.service"), "warnings about the unit:\n{stderr}");
+}
+
+#[test]
+fn install_pi_explains_itself_and_refuses_unknown_options() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
+    let help = Command::new(script).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("pistream display --connect raspberrypi.local:5678"));
+    let bad = Command::new(script).arg("--bogus").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
