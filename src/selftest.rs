@@ -110,6 +110,7 @@ pub fn report(checks: &[Check]) -> bool {
         }
     }
     let failed = checks.iter().filter(|c| c.result.is_err()).count();
-    println!("selftest on {}: {} passed, {failed} failed", std::env::consts::ARCH, checks.len() - failed);
+    println!("selftest on {}", std::env::consts::ARCH);
+    println!("selftest: {} passed, {failed} failed", checks.len() - failed);
     failed == 0
 }
