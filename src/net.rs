@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | `TCP_NODELAY` | on | a frame's last segment leaves at once instead of waiting for an ACK (Nagle) |
 //! | `SO_SNDBUF` | 4 frames, 1..64 MiB (`--sndbuf`) | frames in flight while the next is written: full throughput on fast links |
-//! | `TCP_NOTSENT_LOWAT` | 1 frame, 128 KiB..16 MiB | bounds the bytes queued but *not yet sent*: on a slow link frames wait in the mailbox (where newer ones replace them) rather than in the kernel, so latency stays bounded |
+//! | `TCP_NOTSENT_LOWAT` | 1/4 frame, 128 KiB..1 MiB | bounds the bytes queued but *not yet sent*: on a slow link frames wait in the mailbox (where newer ones replace them) rather than in the kernel, so latency stays bounded |
 //! | `SO_RCVBUF` | 4 frames, 4..64 MiB (`--rcvbuf`) | a window large enough for several frames in flight; smaller (2 frames) measured 0.7x the throughput of autotuning at 640x480 on loopback |
 //! | `SO_KEEPALIVE` + `TCP_KEEPIDLE/INTVL/CNT` | 2 s, 1 s, 3 | a silent, vanished peer is detected in about 5 s |
 //! | `TCP_USER_TIMEOUT` | 5 s | data unacknowledged for 5 s (peer gone mid-stream) fails the connection |
@@ -50,10 +50,12 @@ pub fn rcvbuf_for_frame(frame_len: usize) -> usize {
     frame_len.saturating_mul(4).clamp(4 * MIB, 64 * MIB)
 }
 
-/// TCP_NOTSENT_LOWAT for frames of `frame_len` bytes: at most about one frame waits unsent
-/// in the kernel; anything newer waits in the mailbox, where it can be replaced.
+/// TCP_NOTSENT_LOWAT for frames of `frame_len` bytes: a quarter frame, 128 KiB..1 MiB.
+/// Unsent bytes in the kernel delay every newer frame on a slow link (at 10 frames/s of
+/// 640x480, a whole frame of backlog would add 100 ms); anything newer waits in the
+/// mailbox instead, where it can be replaced.
 pub fn notsent_lowat_for_frame(frame_len: usize) -> u32 {
-    frame_len.clamp(128 * 1024, 16 * MIB) as u32
+    (frame_len / 4).clamp(128 * 1024, MIB) as u32
 }
 
 /// Options every connected socket gets, whichever way it was made.
@@ -239,7 +241,8 @@ mod tests {
         assert_eq!(sndbuf_for_frame(10), MIB);
         assert_eq!(rcvbuf_for_frame(640 * 480 * 3), 4 * MIB);
         assert_eq!(rcvbuf_for_frame(usize::MAX), 64 * MIB);
-        assert_eq!(notsent_lowat_for_frame(921_600), 921_600);
+        assert_eq!(notsent_lowat_for_frame(921_600), 230_400);
+        assert_eq!(notsent_lowat_for_frame(6_220_800), MIB as u32);
         assert_eq!(notsent_lowat_for_frame(100), 128 * 1024);
     }
 
@@ -264,7 +267,7 @@ mod tests {
         assert!(c.tcp_nodelay().unwrap());
         assert!(c.keepalive().unwrap());
         assert_eq!(c.tcp_user_timeout().unwrap(), Some(USER_TIMEOUT));
-        assert_eq!(c.tcp_notsent_lowat().unwrap(), 921_600);
+        assert_eq!(c.tcp_notsent_lowat().unwrap(), 230_400);
         // Uncapped (root, or a large net.core.wmem_max) the kernel reports double the request.
         if !sent.capped() {
             assert!(c.send_buffer_size().unwrap() >= 2 * 3_686_400);
