@@ -7,9 +7,30 @@ use std::time::Duration;
 
 use crate::mailbox::Mailbox;
 
-/// Latency histogram resolution and range: 0.25 ms buckets up to ~1 s, plus overflow.
-const BUCKET_US: u64 = 250;
-const BUCKETS: usize = 4096;
+/// Latency histogram: 0.25 ms buckets up to 1.024 s, then 16 ms buckets up to ~66 s, the
+/// last one counting everything beyond.
+const FINE_US: u64 = 250;
+const FINE: usize = 4096;
+const COARSE_US: u64 = 16_000;
+const BUCKETS: usize = 2 * FINE;
+
+fn bucket_of(micros: u64) -> usize {
+    let fine_limit = FINE as u64 * FINE_US;
+    if micros < fine_limit {
+        (micros / FINE_US) as usize
+    } else {
+        (FINE + ((micros - fine_limit) / COARSE_US) as usize).min(BUCKETS - 1)
+    }
+}
+
+/// The upper edge of a bucket, in microseconds.
+fn bucket_upper_us(index: usize) -> u64 {
+    if index < FINE {
+        (index as u64 + 1) * FINE_US
+    } else {
+        FINE as u64 * FINE_US + (index - FINE + 1) as u64 * COARSE_US
+    }
+}
 
 /// Counters for one process. All fields only ever grow.
 #[derive(Default)]
@@ -57,7 +78,7 @@ impl Default for LatencyHistogram {
 
 impl LatencyHistogram {
     pub fn record(&self, micros: u64) {
-        let index = ((micros / BUCKET_US) as usize).min(BUCKETS - 1);
+        let index = bucket_of(micros);
         self.buckets[index].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -98,7 +119,7 @@ impl Percentiles {
         for (i, &n) in self.counts.iter().enumerate() {
             seen += n;
             if seen >= rank {
-                return Some(Duration::from_micros((i as u64 + 1) * BUCKET_US));
+                return Some(Duration::from_micros(bucket_upper_us(i)));
             }
         }
         None
@@ -254,13 +275,15 @@ mod tests {
             h.record(1_000);
         }
         h.record(20_000);
-        h.record(10_000_000); // beyond the range: counted in the last bucket
+        h.record(1_000_000_000); // beyond the range: counted in the last bucket
         let mut p = Percentiles::default();
         h.drain_into(&mut p);
         assert_eq!(p.total(), 100);
         assert_eq!(p.percentile(50.0), Some(Duration::from_micros(1_250)));
         assert_eq!(p.percentile(99.0), Some(Duration::from_micros(20_250)));
-        assert_eq!(p.percentile(100.0), Some(Duration::from_micros(BUCKETS as u64 * BUCKET_US)));
+        assert_eq!(p.percentile(100.0), Some(Duration::from_micros(bucket_upper_us(BUCKETS - 1))));
+        // Seconds-long latencies (a sender that queues everything) are still told apart.
+        assert_eq!(bucket_upper_us(bucket_of(5_000_000)), 5_008_000);
     }
 
     #[test]

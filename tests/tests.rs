@@ -9,5 +9,7 @@ mod deploy;
 mod e2e;
 mod negotiate;
 mod protocol_props;
+mod slow_link;
+mod throttle;
 mod url_source;
 mod window;

@@ -128,3 +128,11 @@ pub fn summary_counts(output: &str) -> (u64, u64, u64) {
 }
 
 pub const SECS: Duration = Duration::from_secs(1);
+
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Serialises tests whose measurements (latency, memory, rates) would suffer from running
+/// beside each other on a 2-core machine.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+}
