@@ -448,3 +448,10 @@ mod opencv_compare {
         }
     }
 }
+
+#[test]
+fn selftest_passes_on_this_cpu() {
+    let failed: Vec<String> =
+        pistream::convert::selftest_cases().into_iter().filter(|(_, ok)| !ok).map(|(name, _)| name).collect();
+    assert!(failed.is_empty(), "selftest failures: {failed:?}");
+}
