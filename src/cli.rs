@@ -402,13 +402,13 @@ mod tests {
     }
 
     #[test]
-    fn camera_defaults_listen_on_5678_with_pattern_640x480_at_30() {
+    fn camera_defaults_listen_on_5678_with_the_first_camera_at_640x480_30fps() {
         let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
         assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
         let send = c.send.unwrap();
         assert_eq!(
             (send.source, send.geometry, send.fps),
-            (SourceSpec::Pattern, Geometry::bgr(640, 480), 30.0)
+            (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0)
         );
         assert!(c.show.is_none() && c.stats);
     }

@@ -36,7 +36,8 @@ fn protocol_checks() -> Vec<Check> {
         Ok(Inbound::Hello { len }) => Hello::decode(&bytes[HEADER_LEN..HEADER_LEN + len]).ok(),
         _ => None,
     };
-    checks.push(check("protocol hello round trip", decoded == Some(camera), || format!("decoded {decoded:?}")));
+    checks
+        .push(check("protocol hello round trip", decoded == Some(camera), || format!("decoded {decoded:?}")));
     let negotiated = negotiate(&Hello::receiver(), &camera);
     checks.push(check("protocol negotiation", negotiated.is_ok(), || format!("{negotiated:?}")));
     if let Ok(n) = &negotiated {
@@ -57,7 +58,9 @@ fn protocol_checks() -> Vec<Check> {
     let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
     let n = encode_bye(ByeReason::Finished, "done", 0, &mut buf);
     let bye = ByeReason::decode(&buf[HEADER_LEN..n]);
-    checks.push(check("protocol bye round trip", bye == (ByeReason::Finished, "done".into()), || format!("{bye:?}")));
+    checks.push(check("protocol bye round trip", bye == (ByeReason::Finished, "done".into()), || {
+        format!("{bye:?}")
+    }));
     checks
 }
 
@@ -92,9 +95,20 @@ fn mailbox_checks() -> Vec<Check> {
     )]
 }
 
+fn convert_checks() -> Vec<Check> {
+    crate::convert::selftest_cases()
+        .into_iter()
+        .map(|(name, ok)| {
+            check(format!("convert {name} vs reference"), ok, || {
+                "differs from the float reference by more than 2".into()
+            })
+        })
+        .collect()
+}
+
 /// Runs every check (single-threaded).
 pub fn run() -> Vec<Check> {
-    let mut checks = Vec::new();
+    let mut checks = convert_checks();
     checks.extend(protocol_checks());
     checks.extend(pattern_checks());
     checks.extend(mailbox_checks());

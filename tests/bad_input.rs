@@ -96,8 +96,10 @@ fn cases(
 fn a_listening_camera_names_each_problem_and_keeps_listening() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut cam =
-        Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off", "--size", "64x48"]);
+    let mut cam = Proc::spawn(
+        "camera",
+        &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off", "--size", "64x48"],
+    );
     cam.wait_for("listening on", 10 * SECS);
     let display_hello = hello(b"PISTREAM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
@@ -142,7 +144,8 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
         assert!(line.contains(problem), "{name}: {line}");
         assert!(disp.is_running(), "{name}: the display must keep listening");
     }
-    let _cam = Proc::spawn("camera", &["camera", "--connect", &listen, "--source", "pattern", "--stats", "off"]);
+    let _cam =
+        Proc::spawn("camera", &["camera", "--connect", &listen, "--source", "pattern", "--stats", "off"]);
     assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
     assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
 }

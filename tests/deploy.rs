@@ -7,7 +7,8 @@ use crate::util::BIN;
 
 #[test]
 fn the_systemd_unit_verifies() {
-    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pistream.service")).unwrap();
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pistream.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/local/bin/pistream camera"));
     // verify checks that ExecStart's binary exists: point it at the one under test.
     let dir = std::env::temp_dir().join(format!("pistream-unit-{}", std::process::id()));
@@ -30,7 +31,9 @@ fn install_pi_explains_itself_and_refuses_unknown_options() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
     let help = Command::new(script).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("pistream display --connect raspberrypi.local:5678"));
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("pistream display --connect raspberrypi.local:5678")
+    );
     let bad = Command::new(script).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -153,7 +153,8 @@ fn a_second_display_is_told_the_camera_is_busy() {
 fn ipv6_and_dual_stack_listening_work() {
     let port = free_port();
     let listen = format!("[::]:{port}");
-    let mut cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"]);
+    let mut cam =
+        Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"]);
     cam.wait_for("listening on", 10 * SECS);
     for target in [format!("[::1]:{port}"), format!("127.0.0.1:{port}")] {
         let mut disp = Proc::spawn(

@@ -85,7 +85,10 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     cam.wait_for("listening on", 10 * SECS);
     let link = slow_link(cam_port, RATE, LINK_DELAY);
     let target = format!("127.0.0.1:{}", link.port);
-    let mut disp = Proc::spawn("display", &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "8"]);
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "8"],
+    );
     disp.wait_for("receiving 640x480", 10 * SECS);
     thread::sleep(Duration::from_secs(2));
     let rss_start = rss_kib(cam.pid());
@@ -119,7 +122,10 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     let naive = queue_everything_camera(naive_port, Duration::from_secs(8));
     let link = slow_link(naive_port, RATE, LINK_DELAY);
     let target = format!("127.0.0.1:{}", link.port);
-    let mut disp = Proc::spawn("display-naive", &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "8"]);
+    let mut disp = Proc::spawn(
+        "display-naive",
+        &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "8"],
+    );
     assert!(disp.wait_exit(30 * SECS).success(), "{}", disp.output());
     let naive_p99 = latency_p99_ms(&disp.output());
     let captured = naive.join().unwrap();

@@ -5,6 +5,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod convert;
 mod deploy;
 mod e2e;
 mod negotiate;

@@ -21,8 +21,13 @@ fn jpegs(colours: &[[u8; 3]], width: i32, height: i32) -> Vec<Vec<u8>> {
     colours
         .iter()
         .map(|c| {
-            let mat = Mat::new_rows_cols_with_default(height, width, CV_8UC3, Scalar::new(c[0] as f64, c[1] as f64, c[2] as f64, 0.0))
-                .unwrap();
+            let mat = Mat::new_rows_cols_with_default(
+                height,
+                width,
+                CV_8UC3,
+                Scalar::new(c[0] as f64, c[1] as f64, c[2] as f64, 0.0),
+            )
+            .unwrap();
             let mut out = Vector::<u8>::new();
             imgcodecs::imencode_def(".jpg", &mat, &mut out).unwrap();
             out.to_vec()
@@ -43,7 +48,12 @@ fn serve_client(mut stream: TcpStream, frames: Arc<Vec<Vec<u8>>>, until: Instant
             return;
         }
         let part = format!("--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len());
-        if stream.write_all(part.as_bytes()).and_then(|_| stream.write_all(jpeg)).and_then(|_| stream.write_all(b"\r\n")).is_err() {
+        if stream
+            .write_all(part.as_bytes())
+            .and_then(|_| stream.write_all(jpeg))
+            .and_then(|_| stream.write_all(b"\r\n"))
+            .is_err()
+        {
             return;
         }
         thread::sleep(Duration::from_millis(40)); // 25 fps
@@ -92,11 +102,17 @@ fn an_mjpeg_http_stream_is_shown_and_survives_a_server_restart() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let url = format!("http://127.0.0.1:{http_port}/video");
-    let cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--source", &url, "--size", "320x240", "--stats", "off"]);
+    let cam = Proc::spawn(
+        "camera",
+        &["camera", "--listen", &listen, "--source", &url, "--size", "320x240", "--stats", "off"],
+    );
     cam.wait_for("listening on", 10 * SECS);
     let raw = std::env::temp_dir().join(format!("pistream-url-{}.bgr", std::process::id()));
     let sink = format!("raw:{}", raw.display());
-    let mut disp = Proc::spawn("display", &["display", "--connect", &listen, "--sink", &sink, "--seconds", "8", "--stats", "off"]);
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--connect", &listen, "--sink", &sink, "--seconds", "8", "--stats", "off"],
+    );
     assert!(disp.wait_exit(30 * SECS).success(), "{}", disp.output());
     cam.wait_for("reopened", SECS);
     server.join().unwrap();
@@ -129,5 +145,9 @@ fn an_mjpeg_http_stream_is_shown_and_survives_a_server_restart() {
     let first_after = sequence.iter().position(|&b| b).expect("no frame from after the restart arrived");
     assert!(first_after >= 10, "frames from before the restart: {first_after}");
     assert!(sequence[first_after..].iter().all(|&b| b), "old frames after new ones");
-    assert!(sequence.len() - first_after >= 20, "only {} frames after the restart", sequence.len() - first_after);
+    assert!(
+        sequence.len() - first_after >= 20,
+        "only {} frames after the restart",
+        sequence.len() - first_after
+    );
 }

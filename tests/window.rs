@@ -103,7 +103,10 @@ fn the_window_shows_the_pattern_and_enter_ends_the_session() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     // 2 fps: the picture holds still long enough for a screenshot.
-    let cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--fps", "2", "--stats", "off"]);
+    let cam = Proc::spawn(
+        "camera",
+        &["camera", "--listen", &listen, "--source", "pattern", "--fps", "2", "--stats", "off"],
+    );
     cam.wait_for("listening on", 10 * SECS);
     let mut disp = Proc::spawn_env(
         "display",

@@ -2,12 +2,26 @@
 //! straight into the preallocated output frame.
 //!
 //! The public [`Converter`] validates sizes and strides once, at construction; per frame it
-//! only checks the input length and runs the kernel.
-//! (Skeleton: BGR24 pass-through only; the full set of formats lands with the capture work.)
+//! only checks the input length and runs the kernel. Kernels live in submodules:
+//! `ycbcr` (YUYV, UYVY, NV12, NV21, YU12 through the `yuv` crate), `packed` (RGB24, BGR24,
+//! GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into the output size).
+//! [`reference`] holds plain float versions of every conversion for tests and
+//! [`selftest_cases`] runs the fast kernels against it (for on-device checks).
+//! Stride rules and coefficient choices: `docs/CONVERSION.md`.
 
 use std::fmt;
 
-use crate::frame::Geometry;
+use crate::frame::{Geometry, MAX_DIMENSION};
+
+mod jpeg;
+mod packed;
+pub mod reference;
+mod scale;
+mod selftest;
+mod ycbcr;
+
+pub use scale::Scaler;
+pub use selftest::selftest_cases;
 
 /// Capture formats we can convert from, named by their V4L2 fourcc.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,12 +77,22 @@ impl InputFormat {
         Self::ALL.into_iter().find(|f| f.fourcc() == fourcc)
     }
 
+    /// Whether the format carries Y'CbCr samples (so range and matrix apply).
+    pub const fn is_yuv(self) -> bool {
+        matches!(
+            self,
+            InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Nv12 | InputFormat::Nv21 | InputFormat::Yu12
+        )
+    }
+
     /// Bytes per row with no padding, for the first (or only) plane.
     pub fn min_stride(self, width: u32) -> usize {
         let w = width as usize;
         match self {
             InputFormat::Yuyv | InputFormat::Uyvy => w.div_ceil(2) * 4,
-            InputFormat::Nv12 | InputFormat::Nv21 | InputFormat::Yu12 | InputFormat::Grey => w,
+            // An NV12/NV21 chroma row holds ceil(w/2) U V pairs: one byte more than w when w is odd.
+            InputFormat::Nv12 | InputFormat::Nv21 => w.div_ceil(2) * 2,
+            InputFormat::Yu12 | InputFormat::Grey => w,
             InputFormat::Rgb24 | InputFormat::Bgr24 => w * 3,
             InputFormat::Mjpeg => 0,
         }
@@ -106,7 +130,8 @@ pub struct InputLayout {
     pub width: u32,
     pub height: u32,
     /// Bytes per row of the first plane (V4L2 `bytesperline`); chroma planes of NV12/NV21
-    /// use the same stride, YU12's U and V planes half of it (as V4L2 defines).
+    /// use the same stride, YU12's U and V planes half of it, rounded up (as V4L2 defines).
+    /// Ignored for MJPEG.
     pub stride: usize,
     pub range: YuvRange,
     pub matrix: YuvMatrix,
@@ -124,6 +149,73 @@ impl InputLayout {
             matrix: YuvMatrix::Bt601,
         }
     }
+
+    /// Bytes per row of YU12's U and V planes: half the luma stride, rounded up (so an odd
+    /// width with an unpadded luma row still holds its last chroma sample).
+    pub fn chroma_stride(&self) -> usize {
+        self.stride.div_ceil(2)
+    }
+
+    /// Rows in a 4:2:0 chroma plane.
+    pub fn chroma_rows(&self) -> usize {
+        (self.height as usize).div_ceil(2)
+    }
+
+    /// Byte offset of the (first) chroma plane for NV12/NV21/YU12: right after the luma plane.
+    pub fn chroma_offset(&self) -> usize {
+        self.stride * self.height as usize
+    }
+
+    /// Byte offset of YU12's V plane.
+    pub fn v_offset(&self) -> usize {
+        self.chroma_offset() + self.chroma_stride() * self.chroma_rows()
+    }
+
+    /// The fewest bytes a captured frame of this layout may have (0 for MJPEG, whose frames
+    /// vary). Y'CbCr formats need every row of every plane whole, padding included (what
+    /// V4L2 reports as `sizeimage`: the `yuv` crate reads whole chroma rows); RGB24, BGR24
+    /// and GREY may end right after the last pixel.
+    pub fn min_frame_len(&self) -> usize {
+        let (w, h) = (self.width as usize, self.height as usize);
+        if w == 0 || h == 0 {
+            return 0;
+        }
+        match self.format {
+            InputFormat::Yuyv | InputFormat::Uyvy => self.stride * h,
+            InputFormat::Nv12 | InputFormat::Nv21 => self.chroma_offset() + self.stride * self.chroma_rows(),
+            InputFormat::Yu12 => self.v_offset() + self.chroma_stride() * self.chroma_rows(),
+            InputFormat::Rgb24 | InputFormat::Bgr24 => self.stride * (h - 1) + 3 * w,
+            InputFormat::Grey => self.stride * (h - 1) + w,
+            InputFormat::Mjpeg => 0,
+        }
+    }
+
+    /// Checks dimensions and strides; the message names the field and value at fault.
+    pub fn validate(&self) -> Result<(), ConvertError> {
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if !(1..=MAX_DIMENSION).contains(&v) {
+                return Err(ConvertError::Layout(format!(
+                    "{} input {name} {v} is outside 1..={MAX_DIMENSION}",
+                    self.format
+                )));
+            }
+        }
+        if self.format == InputFormat::Mjpeg {
+            return Ok(());
+        }
+        let min = self.format.min_stride(self.width);
+        if self.stride < min {
+            return Err(ConvertError::Layout(format!(
+                "{} stride (bytesperline) {} is less than a {}-pixel row ({min} bytes)",
+                self.format, self.stride, self.width
+            )));
+        }
+        if self.stride > u32::MAX as usize / 4 || self.stride.checked_mul(self.height as usize * 2).is_none()
+        {
+            return Err(ConvertError::Layout(format!("{} stride {} is too large", self.format, self.stride)));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -138,44 +230,113 @@ pub enum ConvertError {
     Unsupported { format: InputFormat },
     #[error("bad JPEG frame: {0}")]
     Jpeg(String),
+    /// A kernel refused checked input: a bug here, reported rather than panicking.
+    #[error("{format} conversion failed: {message}")]
+    Kernel { format: InputFormat, message: String },
 }
 
 /// Converts frames of one input layout into BGR24 frames of one output geometry.
+///
+/// Everything a frame needs (the scaling scratch, the scaler's tables) is allocated in
+/// [`Converter::new`]; [`Converter::convert`] allocates nothing for raw formats. MJPEG
+/// decoding allocates inside `zune-jpeg` (its per-image component buffers).
 pub struct Converter {
     input: InputLayout,
     output: Geometry,
+    /// Input-size BGR frame when the output size differs (raw formats only).
+    scratch: Vec<u8>,
+    /// Bilinear resizer input size -> output size, when they differ (raw formats only).
+    scaler: Option<Scaler>,
+    jpeg: Option<jpeg::MjpegDecoder>,
+    /// Planar scratch for a strip of YUYV/UYVY rows.
+    planes: Vec<u8>,
+}
+
+impl fmt::Debug for Converter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Converter")
+            .field("input", &self.input)
+            .field("output", &self.output)
+            .field("scaling", &self.scaler.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Converter {
     pub fn new(input: InputLayout, output: Geometry) -> Result<Self, ConvertError> {
-        if input.format != InputFormat::Bgr24 || input.width != output.width || input.height != output.height
-        {
-            return Err(ConvertError::Unsupported { format: input.format });
+        input.validate()?;
+        if !output.is_valid() {
+            return Err(ConvertError::Layout(format!(
+                "output size {output} is outside 1..={MAX_DIMENSION} in width or height"
+            )));
         }
-        if input.stride < input.format.min_stride(input.width) {
-            return Err(ConvertError::Layout(format!("stride {} is less than a row", input.stride)));
-        }
-        Ok(Converter { input, output })
+        let same_size = input.width == output.width && input.height == output.height;
+        let (scratch, scaler, jpeg) = if input.format == InputFormat::Mjpeg {
+            (Vec::new(), None, Some(jpeg::MjpegDecoder::new(&input, output)))
+        } else if same_size {
+            (Vec::new(), None, None)
+        } else {
+            let scratch = vec![0u8; Geometry::bgr(input.width, input.height).frame_len()];
+            let scaler = Scaler::new(input.width, input.height, output.width, output.height);
+            (scratch, Some(scaler), None)
+        };
+        let planes = vec![0u8; ycbcr::planes_len(&input)];
+        Ok(Converter { input, output, scratch, scaler, jpeg, planes })
     }
 
     pub fn input(&self) -> &InputLayout {
         &self.input
     }
 
+    pub fn output(&self) -> Geometry {
+        self.output
+    }
+
     /// Converts one captured frame (`src`, the driver's `bytesused` bytes) into `dst`
     /// (`output.frame_len()` bytes).
     pub fn convert(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(), ConvertError> {
-        let row = self.output.stride();
         if dst.len() != self.output.frame_len() {
             return Err(ConvertError::OutputSize { got: dst.len(), expected: self.output.frame_len() });
         }
-        let needed = self.input.stride * (self.input.height as usize - 1) + row;
+        if let Some(jpeg) = &mut self.jpeg {
+            return jpeg.decode(src, dst);
+        }
+        let needed = self.input.min_frame_len();
         if src.len() < needed {
             return Err(ConvertError::ShortInput { format: self.input.format, got: src.len(), needed });
         }
-        for (y, out) in dst.chunks_exact_mut(row).enumerate() {
-            out.copy_from_slice(&src[y * self.input.stride..][..row]);
+        match &mut self.scaler {
+            None => convert_raw(&self.input, src, dst, &mut self.planes),
+            Some(scaler) => {
+                convert_raw(&self.input, src, &mut self.scratch, &mut self.planes)?;
+                scaler.resize(&self.scratch, dst);
+                Ok(())
+            }
         }
-        Ok(())
+    }
+}
+
+/// Converts a raw (non-JPEG) frame of `layout` into a same-size packed BGR `dst`. The caller
+/// has checked `src.len() >= layout.min_frame_len()` and `dst.len() == width * height * 3`.
+fn convert_raw(
+    layout: &InputLayout,
+    src: &[u8],
+    dst: &mut [u8],
+    planes: &mut [u8],
+) -> Result<(), ConvertError> {
+    match layout.format {
+        InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Nv12 | InputFormat::Nv21 | InputFormat::Yu12 => {
+            ycbcr::to_bgr(layout, src, dst, planes)
+        }
+        InputFormat::Rgb24 => packed::rgb_to_bgr(layout, src, dst),
+        InputFormat::Bgr24 => {
+            packed::bgr_copy(layout, src, dst);
+            Ok(())
+        }
+        InputFormat::Grey => {
+            packed::grey_to_bgr(layout, src, dst);
+            Ok(())
+        }
+        InputFormat::Mjpeg => Err(ConvertError::Unsupported { format: layout.format }),
     }
 }
