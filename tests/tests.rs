@@ -8,6 +8,7 @@ mod cli;
 mod convert;
 mod deploy;
 mod e2e;
+mod faults;
 mod negotiate;
 mod protocol_props;
 mod slow_link;
