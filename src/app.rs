@@ -18,7 +18,7 @@ use crate::frame::{now_us, Frame, Geometry};
 use crate::mailbox::Mailbox;
 use crate::net;
 use crate::protocol::{ByeReason, Hello};
-use crate::session::{self, Control, SessionEnd, SessionError, Sides};
+use crate::session::{self, Control, LocalSide, SessionEnd, SessionError, Sides};
 use crate::shutdown::Shutdown;
 use crate::sink::{self, SinkControl};
 use crate::source::{self, pattern::PatternVerifier, Source};
@@ -316,8 +316,10 @@ impl NetworkLoop {
                     let _ = ready.send(bound);
                 }
                 eprintln!("pistream: listening on {bound}");
-                if self.cfg.send.is_some() && !bound.ip().is_loopback() {
-                    eprintln!("pistream: note: anyone who can reach {bound} can view this camera");
+                if self.cfg.send.is_some() && !bound.ip().is_loopback() && self.cfg.key.is_none() {
+                    eprintln!(
+                        "pistream: warning: no --key-file, so anyone on the network who can reach {bound} can view this camera"
+                    );
                 }
                 return self.serve(&listener, bound, send_front, receive_back);
             }
@@ -451,8 +453,8 @@ impl NetworkLoop {
             eprintln!("pistream: streaming with {peer}: {what}");
             streaming.store(n.send, Ordering::Relaxed);
         };
-        let result =
-            session::run(stream, &self.hello, sides, &ctl, &self.stats, self.cfg.buffers, &mut on_negotiated);
+        let local = LocalSide { hello: self.hello, key: self.cfg.key.as_deref(), buffers: self.cfg.buffers };
+        let result = session::run(stream, &local, sides, &ctl, &self.stats, &mut on_negotiated);
         self.streaming.store(false, Ordering::Relaxed);
         let shows = self.cfg.show.is_some();
         let connecting = matches!(self.cfg.endpoint, Endpoint::Connect(_));
@@ -492,6 +494,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         limits: Limits::default(),
         stats: false,
         buffers: Default::default(),
+        key: None,
     };
     let camera = open_camera(&cfg.send)?;
     let capture_box = camera.mailbox.clone();
@@ -517,6 +520,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
                 limits: cfg.limits,
                 stats: false,
                 buffers: Default::default(),
+                key: None,
             };
             run_endpoint(&display_cfg, None, Some(display_box), &stats, &shutdown, None)
         }

@@ -86,6 +86,10 @@ pub struct CameraArgs {
     /// stop after this many seconds
     #[argh(option)]
     pub seconds: Option<f64>,
+    /// a file holding a shared secret: only peers started with the same file may connect
+    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
+    #[argh(option)]
+    pub key_file: Option<String>,
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
@@ -122,6 +126,10 @@ pub struct DisplayArgs {
     /// stop after this many seconds
     #[argh(option)]
     pub seconds: Option<f64>,
+    /// a file holding a shared secret: only peers started with the same file may connect
+    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
+    #[argh(option)]
+    pub key_file: Option<String>,
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
@@ -170,6 +178,10 @@ pub struct CallArgs {
     /// stop after this many seconds
     #[argh(option)]
     pub seconds: Option<f64>,
+    /// a file holding a shared secret: only peers started with the same file may connect
+    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
+    #[argh(option)]
+    pub key_file: Option<String>,
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
@@ -282,6 +294,31 @@ pub fn parse_connect(text: &str) -> Result<String, String> {
     Ok(target)
 }
 
+/// Reads a `--key-file`: its bytes, less trailing whitespace, are the shared secret.
+pub fn read_key_file(path: Option<&str>) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = path else { return Ok(None) };
+    let mut key = std::fs::read(path).map_err(|e| format!("--key-file {path}: {e}"))?;
+    while key.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        key.pop();
+    }
+    if key.is_empty() {
+        return Err(format!(
+            "--key-file {path} is empty: put a secret in it, e.g. `head -c 32 /dev/urandom > {path}`, \
+             and copy the same file to the other end"
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            eprintln!(
+                "pistream: note: {path} is readable by other users; `chmod 600 {path}` keeps the key secret"
+            );
+        }
+    }
+    Ok(Some(key))
+}
+
 fn parse_endpoint(
     listen: Option<String>,
     connect: Option<String>,
@@ -343,6 +380,7 @@ impl Args {
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
+                key: read_key_file(a.key_file.as_deref())?,
             }),
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 endpoint: parse_endpoint(
@@ -355,6 +393,7 @@ impl Args {
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
+                key: read_key_file(a.key_file.as_deref())?,
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -369,6 +408,7 @@ impl Args {
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes::default(),
+                    key: read_key_file(a.key_file.as_deref())?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,
@@ -406,10 +446,7 @@ mod tests {
         let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
         assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
         let send = c.send.unwrap();
-        assert_eq!(
-            (send.source, send.geometry, send.fps),
-            (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0)
-        );
+        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0));
         assert!(c.show.is_none() && c.stats);
     }
 

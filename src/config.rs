@@ -54,6 +54,8 @@ pub struct EndpointConfig {
     pub limits: Limits,
     pub stats: bool,
     pub buffers: BufferSizes,
+    /// The shared secret from `--key-file`: peers must prove they hold it.
+    pub key: Option<Vec<u8>>,
 }
 
 /// Camera and display in one process over loopback.

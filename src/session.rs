@@ -18,8 +18,8 @@ use crate::frame::{now_us, Frame};
 use crate::mailbox::Mailbox;
 use crate::net::POLL_INTERVAL;
 use crate::protocol::{
-    encode_bye, encode_frame_header, encode_heartbeat, encode_hello, negotiate, ByeReason, Hello, Inbound,
-    InboundState, Negotiated, ProtocolError, BYE_MAX_LEN, HEADER_LEN, HELLO_MAX_LEN,
+    auth, encode_auth, encode_bye, encode_frame_header, encode_heartbeat, encode_hello, negotiate, ByeReason,
+    Hello, Inbound, InboundState, Negotiated, ProtocolError, BYE_MAX_LEN, HEADER_LEN, HELLO_MAX_LEN,
 };
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -189,15 +189,55 @@ fn send_bye(stream: &TcpStream, reason: ByeReason, text: &str, ctl: &Control) ->
     write_all(stream, &mut [IoSlice::new(&buf[..n])], ctl)
 }
 
-/// Exchanges hellos and decides what flows each way; `Ok(None)` if shutdown came first.
-/// A peer whose hello is invalid is told why in a bye before the error is returned.
+/// What this side brings to every connection.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalSide<'k> {
+    pub hello: Hello,
+    /// `--key-file`: authenticate the peer with this shared key before any frame flows.
+    pub key: Option<&'k [u8]>,
+    pub buffers: crate::net::BufferSizes,
+}
+
+impl LocalSide<'_> {
+    /// A side without a key and with buffers sized from the frames.
+    pub fn plain(hello: Hello) -> LocalSide<'static> {
+        LocalSide { hello, key: None, buffers: Default::default() }
+    }
+}
+
+/// Reads a bye body and turns it into the error it reports (a bye in place of a hello or
+/// an auth message).
+fn refused_by_bye(
+    stream: &TcpStream,
+    len: usize,
+    ctl: &Control,
+    until: ReadUntil,
+) -> Result<Option<()>, SessionError> {
+    let mut body = [0u8; BYE_MAX_LEN];
+    if !read_full(stream, &mut body[..len], ctl, until)? {
+        return Ok(None);
+    }
+    let (reason, text) = ByeReason::decode(&body[..len]);
+    Err(match reason {
+        ByeReason::ProtocolError => SessionError::PeerReported(text),
+        _ => SessionError::Refused(text),
+    })
+}
+
+/// Exchanges hellos (and, with a key, auth messages) and decides what flows each way;
+/// `Ok(None)` if shutdown came first. A peer whose hello or MAC is wrong is told why in a
+/// bye before the error is returned; no frame is sent or accepted before this returns.
 pub fn handshake(
     stream: &TcpStream,
-    local: &Hello,
+    local: &LocalSide<'_>,
     ctl: &Control,
 ) -> Result<Option<(Negotiated, InboundState)>, SessionError> {
-    let hello = encode_hello(local, now_us());
-    write_all(stream, &mut [IoSlice::new(&hello)], ctl)?;
+    let mut hello = local.hello;
+    if local.key.is_some() {
+        hello.auth = true;
+        hello.nonce = auth::fresh_nonce();
+    }
+    write_all(stream, &mut [IoSlice::new(&encode_hello(&hello, now_us()))], ctl)?;
     let mut inbound = InboundState::new();
     let until = ReadUntil::Handshake(Instant::now() + HANDSHAKE_TIMEOUT);
     let result = (|| {
@@ -205,37 +245,46 @@ pub fn handshake(
         if !read_full(stream, &mut header, ctl, until)? {
             return Ok(None);
         }
-        match inbound.on_header(&header)? {
+        let negotiated = match inbound.on_header(&header)? {
             Inbound::Hello { len } => {
                 let mut body = [0u8; HELLO_MAX_LEN];
                 if !read_full(stream, &mut body[..len], ctl, until)? {
                     return Ok(None);
                 }
                 let peer = Hello::decode(&body[..len])?;
-                Ok(Some(negotiate(local, &peer)?))
+                negotiate(&hello, &peer)?
             }
-            Inbound::Bye { len } => {
-                let mut body = [0u8; BYE_MAX_LEN];
-                if !read_full(stream, &mut body[..len], ctl, until)? {
-                    return Ok(None);
-                }
-                let (reason, text) = ByeReason::decode(&body[..len]);
-                Err(match reason {
-                    ByeReason::ProtocolError => SessionError::PeerReported(text),
-                    _ => SessionError::Refused(text),
-                })
-            }
+            Inbound::Bye { len } => return refused_by_bye(stream, len, ctl, until).map(|_| None),
             // on_header allows only hello and bye before the handshake.
-            Inbound::Frame { .. } | Inbound::Heartbeat => {
-                Err(ProtocolError::BeforeHello { kind: "frame" }.into())
+            Inbound::Frame { .. } | Inbound::Heartbeat | Inbound::Auth => {
+                return Err(ProtocolError::BeforeHello { kind: "frame" }.into())
+            }
+        };
+        inbound.on_negotiated(&negotiated);
+        if let (true, Some(key)) = (negotiated.authenticate, local.key) {
+            let tag = auth::auth_tag(key, &hello.nonce, &negotiated.peer_nonce);
+            write_all(stream, &mut [IoSlice::new(&encode_auth(&tag, now_us()))], ctl)?;
+            if !read_full(stream, &mut header, ctl, until)? {
+                return Ok(None);
+            }
+            match inbound.on_header(&header)? {
+                Inbound::Auth => {
+                    let mut peer_tag = [0u8; auth::AUTH_LEN];
+                    if !read_full(stream, &mut peer_tag, ctl, until)? {
+                        return Ok(None);
+                    }
+                    if !auth::verify_peer_tag(key, &hello.nonce, &negotiated.peer_nonce, &peer_tag) {
+                        return Err(ProtocolError::AuthFailed.into());
+                    }
+                }
+                Inbound::Bye { len } => return refused_by_bye(stream, len, ctl, until).map(|_| None),
+                _ => return Err(ProtocolError::UnexpectedAuth.into()),
             }
         }
+        Ok(Some(negotiated))
     })();
     match result {
-        Ok(Some(negotiated)) => {
-            inbound.on_negotiated(&negotiated);
-            Ok(Some((negotiated, inbound)))
-        }
+        Ok(Some(negotiated)) => Ok(Some((negotiated, inbound))),
         Ok(None) => Ok(None),
         Err(SessionError::Protocol(e)) => {
             let _ = send_bye(stream, ByeReason::ProtocolError, &e.to_string(), ctl);
@@ -284,6 +333,7 @@ pub fn receive_loop(
                 return Ok(SessionEnd::PeerBye { reason, text });
             }
             Inbound::Hello { .. } => return Err(ProtocolError::SecondHello.into()),
+            Inbound::Auth => return Err(ProtocolError::UnexpectedAuth.into()),
         }
     })();
     match &result {
@@ -363,13 +413,13 @@ pub type OnNegotiated<'f> = &'f mut dyn FnMut(&Negotiated);
 /// send loop on this one. Socket buffers are sized once the frame sizes are known.
 pub fn run(
     stream: &TcpStream,
-    local: &Hello,
+    local: &LocalSide<'_>,
     sides: Sides<'_>,
     ctl: &Control,
     stats: &Stats,
-    buffers: crate::net::BufferSizes,
     on_negotiated: OnNegotiated<'_>,
 ) -> Result<SessionEnd, SessionError> {
+    let buffers = local.buffers;
     let Some((negotiated, mut inbound)) = handshake(stream, local, ctl)? else {
         let _ = stream.shutdown(SocketShutdown::Both);
         return Ok(SessionEnd::LocalStop);

@@ -25,7 +25,15 @@ fn proc_counts(pid: i32) -> (usize, usize, u64) {
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     (threads, fds, rss)
 }
 
@@ -34,7 +42,10 @@ fn killing_the_camera_mid_frame_makes_the_display_report_it_and_retry() {
     let port = free_port();
     let cam = camera(port, &["--fps", "0", "--size", "1920x1080"]);
     let target = format!("127.0.0.1:{port}");
-    let mut disp = Proc::spawn("display", &["display", "--connect", &target, "--sink", "null", "--verify", "--stats", "off"]);
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--connect", &target, "--sink", "null", "--verify", "--stats", "off"],
+    );
     disp.wait_for("receiving 1920x1080", 10 * SECS);
     std::thread::sleep(Duration::from_millis(500)); // 6 MB frames back to back: a kill lands mid-frame
     cam.signal(Signal::SIGKILL);
@@ -65,7 +76,11 @@ fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
     let took = stopped.elapsed();
     eprintln!("camera gave up on the frozen viewer after {took:?}: {line}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(cam.output().contains("no data from the peer") || cam.output().contains("connection"), "{}", cam.output());
+    assert!(
+        cam.output().contains("no data from the peer") || cam.output().contains("connection"),
+        "{}",
+        cam.output()
+    );
     disp.signal(Signal::SIGKILL);
     assert!(cam.is_running());
 }

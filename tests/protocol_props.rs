@@ -26,6 +26,7 @@ proptest! {
                 Ok(Inbound::Frame { len, .. }) => prop_assert_eq!(len, 64 * 48 * 3),
                 Ok(Inbound::Hello { len }) => prop_assert!(len <= HELLO_MAX_LEN),
                 Ok(Inbound::Bye { len }) => prop_assert!((1..=BYE_MAX_LEN).contains(&len)),
+                Ok(Inbound::Auth) => prop_assert!(false, "auth accepted although no key was negotiated"),
                 Ok(Inbound::Heartbeat) | Err(_) => {}
             }
         }

@@ -38,4 +38,14 @@ pub enum ProtocolError {
     BadHelloField { field: &'static str, got: String, why: &'static str },
     #[error("no video either way: {why}")]
     NothingToStream { why: &'static str },
+    #[error("authentication required: this side has a shared key and the peer has none (start the peer with --key-file too)")]
+    PeerHasNoKey,
+    #[error(
+        "the peer requires a shared key: start this side with --key-file (the same key file as the peer)"
+    )]
+    PeerRequiresKey,
+    #[error("authentication failed: the peer's key differs from ours (check --key-file on both ends)")]
+    AuthFailed,
+    #[error("peer sent an auth message at the wrong time")]
+    UnexpectedAuth,
 }

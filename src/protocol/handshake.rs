@@ -6,6 +6,7 @@
 //! bodies must be exactly the negotiated frame size, everything else fits a small fixed
 //! buffer.
 
+use super::auth::AUTH_LEN;
 use super::header::{Header, MessageKind, HEADER_LEN};
 use super::hello::{Hello, HELLO_LEN, HELLO_MAX_LEN};
 use super::message::BYE_MAX_LEN;
@@ -21,10 +22,19 @@ pub struct Negotiated {
     pub receive: Option<Geometry>,
     /// The peer's announced frame rate, millihertz (0 = unknown).
     pub peer_fps_millihz: u32,
+    /// Both sides hold a key: auth messages must be exchanged and checked before anything else.
+    pub authenticate: bool,
+    /// The peer's nonce (for checking its auth message).
+    pub peer_nonce: [u8; 16],
 }
 
 /// Decides what flows each way, or why nothing can.
 pub fn negotiate(local: &Hello, peer: &Hello) -> Result<Negotiated, ProtocolError> {
+    match (local.auth, peer.auth) {
+        (true, false) => return Err(ProtocolError::PeerHasNoKey),
+        (false, true) => return Err(ProtocolError::PeerRequiresKey),
+        _ => {}
+    }
     let send = local.directions.sends && peer.directions.wants;
     let receive = if local.directions.wants && peer.directions.sends { peer.geometry } else { None };
     if !send && receive.is_none() {
@@ -43,7 +53,13 @@ pub fn negotiate(local: &Hello, peer: &Hello) -> Result<Negotiated, ProtocolErro
         };
         return Err(ProtocolError::NothingToStream { why });
     }
-    Ok(Negotiated { send, receive, peer_fps_millihz: peer.fps_millihz })
+    Ok(Negotiated {
+        send,
+        receive,
+        peer_fps_millihz: peer.fps_millihz,
+        authenticate: local.auth,
+        peer_nonce: peer.nonce,
+    })
 }
 
 /// A header that passed validation: what to read next and how much.
@@ -64,6 +80,8 @@ pub enum Inbound {
     Bye {
         len: usize,
     },
+    /// Read [`AUTH_LEN`] bytes: the peer\'s MAC.
+    Auth,
 }
 
 /// Validation state for messages from the peer.
@@ -71,6 +89,8 @@ pub enum Inbound {
 pub struct InboundState {
     hello_seen: bool,
     frame_len: Option<usize>,
+    /// An auth message is due (both sides authenticate) and has not come yet.
+    auth_pending: bool,
 }
 
 impl InboundState {
@@ -109,9 +129,22 @@ impl InboundState {
                 }
                 Ok(Inbound::Heartbeat)
             }
+            MessageKind::Auth => {
+                if !self.auth_pending {
+                    return Err(ProtocolError::UnexpectedAuth);
+                }
+                if len as usize != AUTH_LEN {
+                    return Err(bad_len(format!("{AUTH_LEN}")));
+                }
+                self.auth_pending = false;
+                Ok(Inbound::Auth)
+            }
             MessageKind::Frame => {
                 if !self.hello_seen {
                     return Err(ProtocolError::BeforeHello { kind: "frame" });
+                }
+                if self.auth_pending {
+                    return Err(ProtocolError::BeforeHello { kind: "frame (before auth)" });
                 }
                 let expected = self.frame_len.ok_or(ProtocolError::UnexpectedFrame)?;
                 if len as usize != expected {
@@ -126,6 +159,7 @@ impl InboundState {
     pub fn on_negotiated(&mut self, negotiated: &Negotiated) {
         self.hello_seen = true;
         self.frame_len = negotiated.receive.map(|g| g.frame_len());
+        self.auth_pending = negotiated.authenticate;
     }
 }
 
@@ -200,5 +234,43 @@ mod tests {
         assert!(matches!(state.on_header(&hello_header(1 << 30)), Err(ProtocolError::BadLength { .. })));
         let bye = Header { kind: MessageKind::Bye, body_len: 100_000, seq: 0, timestamp_us: 0 }.encode();
         assert!(matches!(state.on_header(&bye), Err(ProtocolError::BadLength { .. })));
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+    use crate::protocol::auth::fresh_nonce;
+
+    fn keyed(mut hello: Hello) -> Hello {
+        hello.auth = true;
+        hello.nonce = fresh_nonce();
+        hello
+    }
+
+    #[test]
+    fn a_key_on_one_side_only_is_refused_with_what_to_do() {
+        let camera = keyed(Hello::sender(Geometry::bgr(64, 48), 30.0));
+        assert_eq!(negotiate(&camera, &Hello::receiver()), Err(ProtocolError::PeerHasNoKey));
+        let err = negotiate(&Hello::receiver(), &camera).unwrap_err();
+        assert_eq!(err, ProtocolError::PeerRequiresKey);
+        assert!(err.to_string().contains("--key-file"));
+    }
+
+    #[test]
+    fn with_keys_on_both_sides_frames_wait_for_the_auth_message() {
+        let camera = keyed(Hello::sender(Geometry::bgr(64, 48), 30.0));
+        let display = keyed(Hello::receiver());
+        let n = negotiate(&display, &camera).unwrap();
+        assert!(n.authenticate && n.peer_nonce == camera.nonce);
+        let mut state = InboundState::new();
+        state.on_negotiated(&n);
+        let frame = super::super::message::encode_frame_header(0, 0, 64 * 48 * 3);
+        assert!(state.on_header(&frame).is_err(), "no frame before auth");
+        let auth =
+            Header { kind: MessageKind::Auth, body_len: AUTH_LEN as u32, seq: 0, timestamp_us: 0 }.encode();
+        assert_eq!(state.on_header(&auth), Ok(Inbound::Auth));
+        assert_eq!(state.on_header(&auth), Err(ProtocolError::UnexpectedAuth));
+        assert!(matches!(state.on_header(&frame), Ok(Inbound::Frame { .. })));
     }
 }

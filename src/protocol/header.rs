@@ -3,7 +3,7 @@
 //! ```text
 //! offset size field
 //!      0    2 magic "PS"
-//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye)
+//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye, 5 auth)
 //!      3    1 flags (none defined: must be 0)
 //!      4    4 body length, bytes (u32 big-endian)
 //!      8    8 sequence number (frame; 0 otherwise)
@@ -22,6 +22,7 @@ pub enum MessageKind {
     Frame = 2,
     Heartbeat = 3,
     Bye = 4,
+    Auth = 5,
 }
 
 impl MessageKind {
@@ -31,6 +32,7 @@ impl MessageKind {
             2 => Some(MessageKind::Frame),
             3 => Some(MessageKind::Heartbeat),
             4 => Some(MessageKind::Bye),
+            5 => Some(MessageKind::Auth),
             _ => None,
         }
     }
@@ -41,6 +43,7 @@ impl MessageKind {
             MessageKind::Frame => "frame",
             MessageKind::Heartbeat => "heartbeat",
             MessageKind::Bye => "bye",
+            MessageKind::Auth => "auth",
         }
     }
 }

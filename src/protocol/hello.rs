@@ -4,13 +4,14 @@
 //! offset size field
 //!      0    8 magic "PISTREAM"
 //!      8    2 protocol version (u16 big-endian, currently 1)
-//!     10    1 directions: bit 0 = sends video, bit 1 = wants video; other bits 0
+//!     10    1 flags: bit 0 = sends video, bit 1 = wants video, bit 2 = authenticates with a
+//!             shared key (an auth message follows the hellos); other bits 0
 //!     11    1 reserved, 0
 //!     12    4 width  (u32; 0 when the side sends no video)
 //!     16    4 height (u32; 0 when the side sends no video)
 //!     20    4 pixel format fourcc ("BGR3"; zeros when the side sends no video)
 //!     24    4 nominal frame rate, millihertz (u32; 0 = unknown/unpaced)
-//!     28   16 nonce (reserved for peer authentication; zeros)
+//!     28   16 nonce: random when bit 2 is set (see auth.rs), else zeros
 //!     44    4 reserved, 0
 //! ```
 //! Magic and version come first so that a peer of another version is told so even if the
@@ -48,6 +49,8 @@ pub struct Hello {
     /// The geometry of the frames this side sends; `None` when it sends none.
     pub geometry: Option<Geometry>,
     pub fps_millihz: u32,
+    /// This side holds a shared key and will authenticate (flag bit 2).
+    pub auth: bool,
     pub nonce: [u8; 16],
 }
 
@@ -58,6 +61,7 @@ impl Hello {
             directions: Directions { sends: true, wants: false },
             geometry: Some(geometry),
             fps_millihz: fps_to_millihz(fps),
+            auth: false,
             nonce: [0; 16],
         }
     }
@@ -68,6 +72,7 @@ impl Hello {
             directions: Directions { sends: false, wants: true },
             geometry: None,
             fps_millihz: 0,
+            auth: false,
             nonce: [0; 16],
         }
     }
@@ -81,7 +86,7 @@ impl Hello {
         let mut out = [0u8; HELLO_LEN];
         out[0..8].copy_from_slice(&HELLO_MAGIC);
         out[8..10].copy_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-        out[10] = self.directions.to_byte();
+        out[10] = self.directions.to_byte() | (u8::from(self.auth) << 2);
         if let Some(g) = self.geometry {
             out[12..16].copy_from_slice(&g.width.to_be_bytes());
             out[16..20].copy_from_slice(&g.height.to_be_bytes());
@@ -110,11 +115,11 @@ impl Hello {
         }
         let u32_at = |at: usize| u32::from_be_bytes(body[at..at + 4].try_into().expect("4 bytes"));
         let bits = body[10];
-        if bits & !0b11 != 0 {
+        if bits & !0b111 != 0 {
             return Err(bad(
-                "directions",
+                "flags",
                 format!("{bits:#04x}"),
-                "only bits 0 (sends) and 1 (wants) are defined",
+                "only bits 0 (sends), 1 (wants) and 2 (authenticates) are defined",
             ));
         }
         if body[11] != 0 {
@@ -154,7 +159,15 @@ impl Hello {
         }
         let mut nonce = [0u8; 16];
         nonce.copy_from_slice(&body[28..44]);
-        Ok(Hello { directions, geometry, fps_millihz, nonce })
+        let auth = bits & 0b100 != 0;
+        if !auth && nonce != [0; 16] {
+            return Err(bad(
+                "nonce",
+                show_bytes(&nonce),
+                "must be zeros when the authenticate flag is clear",
+            ));
+        }
+        Ok(Hello { directions, geometry, fps_millihz, auth, nonce })
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! A bye body is one reason byte followed by up to [`BYE_MAX_LEN`]` - 1` bytes of UTF-8 text.
 
+use super::auth::AUTH_LEN;
 use super::header::{Header, MessageKind, HEADER_LEN};
 use super::hello::{Hello, HELLO_LEN};
 
@@ -51,6 +52,15 @@ impl ByeReason {
 /// The header that precedes a frame's `payload_len` pixel bytes.
 pub fn encode_frame_header(seq: u64, captured_us: u64, payload_len: usize) -> [u8; HEADER_LEN] {
     Header { kind: MessageKind::Frame, body_len: payload_len as u32, seq, timestamp_us: captured_us }.encode()
+}
+
+/// An auth message: header + the 32-byte MAC.
+pub fn encode_auth(tag: &[u8; AUTH_LEN], now_us: u64) -> [u8; HEADER_LEN + AUTH_LEN] {
+    let mut out = [0u8; HEADER_LEN + AUTH_LEN];
+    let header = Header { kind: MessageKind::Auth, body_len: AUTH_LEN as u32, seq: 0, timestamp_us: now_us };
+    out[..HEADER_LEN].copy_from_slice(&header.encode());
+    out[HEADER_LEN..].copy_from_slice(tag);
+    out
 }
 
 pub fn encode_heartbeat(now_us: u64) -> [u8; HEADER_LEN] {
