@@ -56,6 +56,9 @@ CAM_PID=""
 start_camera() {
     log=$1; shift
     port=$((port + 1)); PORT=$port
+    # Emptied here, not only by the camera's redirection: the loop below must not find the
+    # previous camera's "chose" line before the new process has truncated the file.
+    : > "$log"
     pistream camera --source /dev/video0 --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
     CAM_PID=$!
     i=0
@@ -99,20 +102,22 @@ capture_case() {
         say "case $name camera=failed reason: $(grep -v '^pistream: /dev/video0: \|^pistream: chose' /tmp/cam.log | tail -n 1)"
         return
     fi
-    show "cam $name" /tmp/cam.log
     t0=$(uptime_cs)
     timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 5 --stats off > /tmp/disp.log 2>&1
     rc=$?
     t1=$(uptime_cs)
     show "disp $name" /tmp/disp.log
     frames=$(shown /tmp/disp.log)
-    rm -f /tmp/f.bgr
-    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/f.bgr --frames 3 --stats off > /tmp/raw.log 2>&1
+    rm -f /tmp/f.bgr /tmp/raw.log
+    # A camera that has died (e.g. a conversion error) would leave the display retrying.
+    kill -0 $CAM_PID 2>/dev/null &&
+        timeout 30 pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/f.bgr --frames 3 --stats off > /tmp/raw.log 2>&1
     rawrc=$?
     show "raw $name" /tmp/raw.log
     rawframes=$(shown /tmp/raw.log)
     bytes=$(wc -c < /tmp/f.bgr 2>/dev/null || echo 0)
     stop_camera
+    show "cam $name" /tmp/cam.log
     say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h"
     say "pixels $name$(sample_bars /tmp/f.bgr "$w" "$h")"
     rm -f /tmp/f.bgr
