@@ -38,6 +38,8 @@ const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(3);
 const STALL_LIMIT: Duration = Duration::from_secs(5);
 const RETRY_MIN: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Linux's errno for a device that has gone away (unplugged, driver unbound).
+const ENODEV: i32 = 19;
 
 /// `/dev/video*` nodes, in numeric order.
 pub fn device_nodes() -> Vec<PathBuf> {
@@ -251,11 +253,16 @@ impl Capture {
     }
 
     /// Stops streaming without letting the `v4l` stream's Drop panic: if STREAMOFF fails
-    /// for any reason other than a vanished device, the mapping is leaked instead.
+    /// for any reason other than a vanished device, the mapping is leaked instead. A
+    /// vanished device (ENODEV, which the stream's Drop ignores) is dropped normally so its
+    /// file descriptor is closed: while it stays open the kernel keeps the node's number,
+    /// and the device coming back would get a new one (/dev/video1 instead of video0).
     fn close(self) {
         let Capture { mut stream, .. } = self;
-        if stream.stop().is_err() {
-            std::mem::forget(stream);
+        if let Err(e) = stream.stop() {
+            if e.raw_os_error() != Some(ENODEV) {
+                std::mem::forget(stream);
+            }
         }
     }
 }
