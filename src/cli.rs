@@ -133,7 +133,7 @@ pub struct DisplayArgs {
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
-    /// socket receive buffer in bytes (default: four frames, 4-64 MiB; 0 = kernel autotuning)
+    /// socket receive buffer in bytes (default: the kernel's autotuning, which measured best)
     #[argh(option)]
     pub rcvbuf: Option<usize>,
 }

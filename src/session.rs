@@ -430,8 +430,8 @@ pub fn run(
                 .map_err(SessionError::io("sizing the send buffer"))?;
         }
     }
-    if let Some(geometry) = negotiated.receive {
-        crate::net::tune_receiver(stream, geometry.frame_len(), buffers.rcvbuf)
+    if negotiated.receive.is_some() {
+        crate::net::tune_receiver(stream, buffers.rcvbuf)
             .map_err(SessionError::io("sizing the receive buffer"))?;
     }
     on_negotiated(&negotiated);

@@ -88,3 +88,14 @@ fn an_mjpeg_only_capture_stick_is_scaled_down_from_its_smallest_larger_size() {
     let err = choose("/dev/video2", &stick, &forced).unwrap_err().to_string();
     assert!(err.contains("does not offer --format YUYV") && err.contains("MJPG"), "{err}");
 }
+
+#[test]
+fn a_slightly_slower_exact_size_beats_a_faster_mode_of_another_aspect_ratio() {
+    // vivid's default input: 640x480 tops out at 25 fps, 640x360 reaches 30 (found by the VM rig).
+    let offers = parse_v4l2_ctl(
+        "\t[0]: 'YUYV' (YUYV 4:2:2)\n\t\tSize: Discrete 640x360\n\t\t\tInterval: Discrete 0.033s (30.000 fps)\n\
+         \t\tSize: Discrete 640x480\n\t\t\tInterval: Discrete 0.040s (25.000 fps)\n",
+    );
+    let choice = choose("/dev/video0", &offers, &request(640, 480, 30.0)).unwrap();
+    assert_eq!((choice.width, choice.height, choice.fps), (640, 480, Some(25.0)));
+}

@@ -4,9 +4,10 @@
 //! it format lists recorded from real cameras (`v4l2-ctl --list-formats-ext`, parsed by
 //! [`parse_v4l2_ctl`]).
 //!
-//! Order of preference: a mode that reaches the requested frame rate; then the exact size,
-//! else the nearest larger one (downscaling keeps detail), else the nearest smaller one;
-//! then the cheapest conversion: BGR24, RGB24, YUYV/UYVY, NV12/NV21/YU12, MJPEG, GREY.
+//! Order of preference: a mode that reaches the requested frame rate (or at least 3/4 of
+//! it); then the exact size, else the nearest larger one of the same aspect ratio
+//! (downscaling keeps detail), else the nearest smaller one; then the cheapest conversion:
+//! BGR24, RGB24, YUYV/UYVY, NV12/NV21/YU12, MJPEG, GREY.
 
 use std::fmt;
 
@@ -132,6 +133,9 @@ pub enum NegotiationError {
     NoSizes { device: String, format: String },
 }
 
+/// A mode reaching less than this share of the requested rate counts as too slow.
+const RATE_SHORTFALL: f64 = 0.75;
+
 /// Cost of converting a format to BGR, lower is cheaper.
 fn conversion_rank(format: InputFormat) -> u32 {
     match format {
@@ -194,14 +198,19 @@ pub fn choose(device: &str, offers: &[FormatOffer], request: &Request) -> Result
         for size in &offer.sizes {
             let (w, h, fps) = size.closest(rw, rh);
             let area = w as u64 * h as u64;
+            // A different aspect ratio would stretch the picture: worse than any size change.
+            let aspect_differs =
+                (w as u64 * rh as u64).abs_diff(h as u64 * rw as u64) * 50 > w as u64 * rh as u64;
             let size_cost = if (w, h) == (rw, rh) {
                 0
             } else if w >= rw && h >= rh {
                 1 + (area - requested_area)
             } else {
                 1 << 40 | requested_area.abs_diff(area)
-            };
-            let misses_rate = fps.max().is_some_and(|max| max + 0.01 < request.fps);
+            } + if aspect_differs { 1 << 50 } else { 0 };
+            // Falling short of the rate by a little (25 fps for 30) beats scaling; by a lot
+            // (5 fps for 30) does not.
+            let misses_rate = fps.max().is_some_and(|max| max < RATE_SHORTFALL * request.fps);
             let key = (misses_rate, size_cost, conversion_rank(*format));
             if best.as_ref().is_none_or(|(k, _)| key < *k) {
                 let mut why = Vec::new();
