@@ -406,10 +406,7 @@ mod tests {
         let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
         assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
         let send = c.send.unwrap();
-        assert_eq!(
-            (send.source, send.geometry, send.fps),
-            (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0)
-        );
+        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0));
         assert!(c.show.is_none() && c.stats);
     }
 
