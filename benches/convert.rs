@@ -120,6 +120,12 @@ mod cv {
     }
 }
 
+/// `CONVERT_FORMATS=YUYV,RGB3` limits a run to those fourccs (for quick checks); all by
+/// default.
+fn wanted(format: InputFormat) -> bool {
+    std::env::var("CONVERT_FORMATS").map_or(true, |list| list.split(',').any(|f| f == format.to_string()))
+}
+
 fn bench(c: &mut Criterion) {
     let mut rows = Vec::new();
     for (w, h) in SIZES {
@@ -129,7 +135,7 @@ fn bench(c: &mut Criterion) {
         let mut copy_dst = vec![0u8; out_len];
         group.bench_function("memcpy", |b| b.iter(|| copy_dst.copy_from_slice(black_box(&copy_src))));
         let memcpy = median_us(|| copy_dst.copy_from_slice(black_box(&copy_src)));
-        for format in InputFormat::ALL {
+        for format in InputFormat::ALL.into_iter().filter(|f| wanted(*f)) {
             #[allow(unused_mut)]
             let mut src = input_for(format, w, h);
             let mut conv = Converter::new(InputLayout::packed(format, w, h), Geometry::bgr(w, h)).unwrap();

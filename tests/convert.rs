@@ -6,11 +6,13 @@
 //! and the first differing pixel, so `reference::random_frame(&layout, seed)` replays it.
 
 use pistream::convert::reference::{self, max_abs_diff, random_frame, TestRng};
-use pistream::convert::{ConvertError, Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
+use pistream::convert::{
+    convert_with_isa, ConvertError, Converter, InputFormat, InputLayout, Isa, YuvMatrix, YuvRange,
+};
 use pistream::frame::Geometry;
 
-/// Largest per-channel difference from the float reference: the `yuv` crate works in
-/// fixed point (Q13-ish coefficients, rounding once), which stays within 1-2 levels.
+/// Largest per-channel difference from the float reference: the `yuv` crate (NV12, NV21,
+/// YU12) and our packed 4:2:2 kernels work in fixed point, within 1-2 levels.
 const REFERENCE_TOLERANCE: u8 = 2;
 
 const RAW_FORMATS: [InputFormat; 8] = [
@@ -90,6 +92,67 @@ fn every_raw_format_matches_the_float_reference() {
             }
         }
     }
+}
+
+/// Our own kernels (YUYV, UYVY, RGB24) on every instruction set this CPU has, scalar
+/// included, against the float reference: every width 1..=70 (odd ones end in half a
+/// pair), three rows, padded and unpadded strides, all range/matrix combinations.
+#[test]
+fn every_instruction_set_matches_the_float_reference() {
+    let combos = [
+        (YuvRange::Limited, YuvMatrix::Bt601),
+        (YuvRange::Full, YuvMatrix::Bt601),
+        (YuvRange::Limited, YuvMatrix::Bt709),
+        (YuvRange::Full, YuvMatrix::Bt709),
+    ];
+    for isa in Isa::available() {
+        for format in [InputFormat::Yuyv, InputFormat::Uyvy, InputFormat::Rgb24] {
+            let combos = if format.is_yuv() { &combos[..] } else { &combos[..1] };
+            for w in 1..=70u32 {
+                for pad in [0, 5] {
+                    for &(range, matrix) in combos {
+                        let mut layout = InputLayout::packed(format, w, 3);
+                        layout.stride += pad;
+                        layout.range = range;
+                        layout.matrix = matrix;
+                        let seed = 2000 + w as u64 * 7 + pad as u64;
+                        let src = random_frame(&layout, seed);
+                        let mut got = vec![0u8; w as usize * 9];
+                        convert_with_isa(isa, &layout, &src, &mut got).unwrap();
+                        let want = reference::to_bgr(&layout, &src);
+                        let tol = if format.is_yuv() { REFERENCE_TOLERANCE } else { 0 };
+                        assert_close(
+                            &got,
+                            &want,
+                            w as usize,
+                            tol,
+                            &format!("{isa:?} {layout:?} seed {seed}"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The per-instruction-set entry point checks what it is given.
+#[test]
+fn convert_with_isa_rejects_bad_buffers() {
+    let layout = InputLayout::packed(InputFormat::Yuyv, 8, 2);
+    let mut dst = vec![0u8; 8 * 2 * 3];
+    let e = convert_with_isa(Isa::Scalar, &layout, &[0u8; 10], &mut dst).unwrap_err();
+    assert!(matches!(e, ConvertError::ShortInput { needed: 32, .. }), "{e}");
+    let e = convert_with_isa(Isa::Scalar, &layout, &[0u8; 32], &mut dst[1..]).unwrap_err();
+    assert!(matches!(e, ConvertError::OutputSize { .. }), "{e}");
+    let nv12 = InputLayout::packed(InputFormat::Nv12, 8, 2);
+    let e = convert_with_isa(Isa::Scalar, &nv12, &[0u8; 24], &mut dst).unwrap_err();
+    assert!(matches!(e, ConvertError::Unsupported { .. }), "{e}");
+    #[cfg(target_arch = "x86_64")]
+    let missing = Isa::Neon;
+    #[cfg(not(target_arch = "x86_64"))]
+    let missing = Isa::Avx2;
+    let e = convert_with_isa(missing, &layout, &[0u8; 32], &mut dst).unwrap_err();
+    assert!(e.to_string().contains("cannot run"), "{e}");
 }
 
 #[test]

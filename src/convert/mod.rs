@@ -3,8 +3,8 @@
 //!
 //! The public [`Converter`] validates sizes and strides once, at construction; per frame it
 //! only checks the input length and runs the kernel. Kernels live in submodules:
-//! `ycbcr` (YUYV, UYVY, NV12, NV21, YU12 through the `yuv` crate), `packed` (RGB24, BGR24,
-//! GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into the output size).
+//! `packed422` (YUYV, UYVY: our own one-pass fixed-point kernels), `ycbcr` (NV12, NV21,
+//! YU12 through the `yuv` crate), `packed` (RGB24, BGR24, GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into the output size).
 //! [`reference`] holds plain float versions of every conversion for tests and
 //! [`selftest_cases`] runs the fast kernels against it (for on-device checks).
 //! Stride rules and coefficient choices: `docs/CONVERSION.md`.
@@ -13,13 +13,16 @@ use std::fmt;
 
 use crate::frame::{Geometry, MAX_DIMENSION};
 
+mod isa;
 mod jpeg;
 mod packed;
+mod packed422;
 pub mod reference;
 mod scale;
 mod selftest;
 mod ycbcr;
 
+pub use isa::Isa;
 pub use scale::Scaler;
 pub use selftest::selftest_cases;
 
@@ -248,8 +251,8 @@ pub struct Converter {
     /// Bilinear resizer input size -> output size, when they differ (raw formats only).
     scaler: Option<Scaler>,
     jpeg: Option<jpeg::MjpegDecoder>,
-    /// Planar scratch for a strip of YUYV/UYVY rows.
-    planes: Vec<u8>,
+    /// Instruction set of our own kernels, detected once.
+    isa: Isa,
 }
 
 impl fmt::Debug for Converter {
@@ -280,8 +283,7 @@ impl Converter {
             let scaler = Scaler::new(input.width, input.height, output.width, output.height);
             (scratch, Some(scaler), None)
         };
-        let planes = vec![0u8; ycbcr::planes_len(&input)];
-        Ok(Converter { input, output, scratch, scaler, jpeg, planes })
+        Ok(Converter { input, output, scratch, scaler, jpeg, isa: Isa::best() })
     }
 
     pub fn input(&self) -> &InputLayout {
@@ -306,9 +308,9 @@ impl Converter {
             return Err(ConvertError::ShortInput { format: self.input.format, got: src.len(), needed });
         }
         match &mut self.scaler {
-            None => convert_raw(&self.input, src, dst, &mut self.planes),
+            None => convert_raw(self.isa, &self.input, src, dst),
             Some(scaler) => {
-                convert_raw(&self.input, src, &mut self.scratch, &mut self.planes)?;
+                convert_raw(self.isa, &self.input, src, &mut self.scratch)?;
                 scaler.resize(&self.scratch, dst);
                 Ok(())
             }
@@ -318,17 +320,17 @@ impl Converter {
 
 /// Converts a raw (non-JPEG) frame of `layout` into a same-size packed BGR `dst`. The caller
 /// has checked `src.len() >= layout.min_frame_len()` and `dst.len() == width * height * 3`.
-fn convert_raw(
-    layout: &InputLayout,
-    src: &[u8],
-    dst: &mut [u8],
-    planes: &mut [u8],
-) -> Result<(), ConvertError> {
+fn convert_raw(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) -> Result<(), ConvertError> {
     match layout.format {
-        InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Nv12 | InputFormat::Nv21 | InputFormat::Yu12 => {
-            ycbcr::to_bgr(layout, src, dst, planes)
+        InputFormat::Yuyv | InputFormat::Uyvy => {
+            packed422::to_bgr(isa, layout, src, dst);
+            Ok(())
         }
-        InputFormat::Rgb24 => packed::rgb_to_bgr(layout, src, dst),
+        InputFormat::Nv12 | InputFormat::Nv21 | InputFormat::Yu12 => ycbcr::to_bgr(layout, src, dst),
+        InputFormat::Rgb24 => {
+            packed::rgb_to_bgr(isa, layout, src, dst);
+            Ok(())
+        }
         InputFormat::Bgr24 => {
             packed::bgr_copy(layout, src, dst);
             Ok(())
@@ -339,4 +341,36 @@ fn convert_raw(
         }
         InputFormat::Mjpeg => Err(ConvertError::Unsupported { format: layout.format }),
     }
+}
+
+/// Converts one raw frame of `layout` (same size, no scaling) with our own kernels on a
+/// chosen instruction set: how tests and the selftest run every path this CPU has against
+/// the reference. Only YUYV, UYVY and RGB24 have per-instruction-set kernels; other formats
+/// give [`ConvertError::Unsupported`]. Checks the layout, both buffer sizes and that the
+/// CPU has `isa`.
+pub fn convert_with_isa(
+    isa: Isa,
+    layout: &InputLayout,
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<(), ConvertError> {
+    layout.validate()?;
+    if !matches!(layout.format, InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Rgb24) {
+        return Err(ConvertError::Unsupported { format: layout.format });
+    }
+    if !isa.is_available() {
+        return Err(ConvertError::Kernel {
+            format: layout.format,
+            message: format!("this CPU cannot run the {isa:?} kernels"),
+        });
+    }
+    let needed = layout.min_frame_len();
+    if src.len() < needed {
+        return Err(ConvertError::ShortInput { format: layout.format, got: src.len(), needed });
+    }
+    let expected = Geometry::bgr(layout.width, layout.height).frame_len();
+    if dst.len() != expected {
+        return Err(ConvertError::OutputSize { got: dst.len(), expected });
+    }
+    convert_raw(isa, layout, src, dst)
 }

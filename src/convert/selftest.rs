@@ -3,7 +3,7 @@
 //! frames, single-threaded. Returns one named pass/fail per check; prints nothing.
 
 use super::reference::{self, max_abs_diff, random_frame};
-use super::{packed, Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
+use super::{convert_with_isa, packed, Converter, InputFormat, InputLayout, Isa, YuvMatrix, YuvRange};
 use crate::frame::Geometry;
 
 /// Largest per-channel difference we accept between a fast kernel and the float reference.
@@ -30,6 +30,40 @@ pub fn selftest_cases() -> Vec<(String, bool)> {
                 layout.matrix = matrix;
                 let name = format!("{format} {w}x{h} stride {} {range:?} {matrix:?}", layout.stride);
                 cases.push((name, check(&layout, w, h)));
+            }
+        }
+    }
+    // Our own kernels on every instruction set this CPU has (scalar included), each against
+    // the reference: odd widths end in half a pair, widths past 32 reach the SIMD blocks.
+    for isa in Isa::available() {
+        for format in [InputFormat::Yuyv, InputFormat::Uyvy, InputFormat::Rgb24] {
+            for (w, h, pad) in [(67u32, 5u32, 0usize), (96, 3, 12)] {
+                let combos: &[(YuvRange, YuvMatrix)] = if format.is_yuv() {
+                    &[(YuvRange::Limited, YuvMatrix::Bt709), (YuvRange::Full, YuvMatrix::Bt601)]
+                } else {
+                    &[(YuvRange::Limited, YuvMatrix::Bt601)]
+                };
+                for &(range, matrix) in combos {
+                    let mut layout = InputLayout::packed(format, w, h);
+                    layout.stride += pad;
+                    layout.range = range;
+                    layout.matrix = matrix;
+                    let name =
+                        format!("{format} {isa:?} {w}x{h} stride {} {range:?} {matrix:?}", layout.stride);
+                    let ok = check_with(&layout, w, h, |src, out| {
+                        convert_with_isa(isa, &layout, src, out).is_ok()
+                    });
+                    cases.push((name, ok));
+                    // Bit for bit against the scalar kernel, which the tolerance above
+                    // would not catch if a SIMD path were off by one somewhere.
+                    let src = random_frame(&layout, 0x15a ^ w as u64);
+                    let len = Geometry::bgr(w, h).frame_len();
+                    let (mut fast, mut slow) = (vec![0u8; len], vec![1u8; len]);
+                    let same = convert_with_isa(isa, &layout, &src, &mut fast).is_ok()
+                        && convert_with_isa(Isa::Scalar, &layout, &src, &mut slow).is_ok()
+                        && fast == slow;
+                    cases.push((format!("{format} {isa:?} {w}x{h} {range:?} {matrix:?} = scalar"), same));
+                }
             }
         }
     }
