@@ -50,7 +50,11 @@ fn proc_cpu(pid: u32) -> f64 {
 
 fn peak_rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()).unwrap_or(0.0)
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
         / 1024.0
 }
 
@@ -138,11 +142,20 @@ fn pistream(w: u32, h: u32, secs: f64) -> Run {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let size = format!("{w}x{h}");
-    let mut cam = spawn(BIN, &["camera", "--listen", &listen, "--source", "pattern", "--fps", "0", "--size", &size, "--stats", "off"]);
+    let mut cam = spawn(
+        BIN,
+        &[
+            "camera", "--listen", &listen, "--source", "pattern", "--fps", "0", "--size", &size, "--stats",
+            "off",
+        ],
+    );
     cam.wait_for_line("listening on");
     let cam_cpu0 = proc_cpu(cam.child.id());
     let seconds = format!("{secs}");
-    let mut disp = spawn(BIN, &["display", "--connect", &listen, "--sink", "null", "--seconds", &seconds, "--stats", "off"]);
+    let mut disp = spawn(
+        BIN,
+        &["display", "--connect", &listen, "--sink", "null", "--seconds", &seconds, "--stats", "off"],
+    );
     let disp_cpu = disp.reap();
     let cam_cpu = proc_cpu(cam.child.id()) - cam_cpu0;
     let sender_rss = peak_rss_mb(cam.child.id());
@@ -150,7 +163,11 @@ fn pistream(w: u32, h: u32, secs: f64) -> Run {
     let _ = cam.child.wait();
     let text = disp.text();
     let summary = text.lines().find(|l| l.contains("summary:")).unwrap_or_default().to_string();
-    let frames = summary.split("summary: ").nth(1).and_then(|s| s.split_whitespace().next()?.parse().ok()).unwrap_or(0u64);
+    let frames = summary
+        .split("summary: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0u64);
     let bytes = (HEADER + (w * h * 3) as usize) as f64;
     Run {
         fps: frames as f64 / secs,
@@ -170,16 +187,38 @@ fn gstreamer(w: u32, h: u32, frames: u64) -> Run {
     let height = format!("height={h}");
     let mut receiver = spawn(
         "gst-launch-1.0",
-        &["-q", "tcpserversrc", "host=127.0.0.1", &format!("port={port}"), "!", "rawvideoparse", &caps, &height, "format=bgr",
-          "framerate=30/1", "!", "fakesink", "sync=false"],
+        &[
+            "-q",
+            "tcpserversrc",
+            "host=127.0.0.1",
+            &format!("port={port}"),
+            "!",
+            "rawvideoparse",
+            &caps,
+            &height,
+            "format=bgr",
+            "framerate=30/1",
+            "!",
+            "fakesink",
+            "sync=false",
+        ],
     );
     thread::sleep(Duration::from_millis(500)); // no readiness line from gst-launch -q
     let start = Instant::now();
     let mut sender = spawn(
         "gst-launch-1.0",
-        &["-q", "videotestsrc", &format!("num-buffers={frames}"), "!",
-          &format!("video/x-raw,format=BGR,width={w},height={h},framerate=30/1"), "!",
-          "tcpclientsink", "host=127.0.0.1", &format!("port={port}"), "sync=false"],
+        &[
+            "-q",
+            "videotestsrc",
+            &format!("num-buffers={frames}"),
+            "!",
+            &format!("video/x-raw,format=BGR,width={w},height={h},framerate=30/1"),
+            "!",
+            "tcpclientsink",
+            "host=127.0.0.1",
+            &format!("port={port}"),
+            "sync=false",
+        ],
     );
     let sender_cpu = sender.reap();
     let receiver_cpu = receiver.reap();
@@ -246,7 +285,11 @@ fn row(frame: &str, tool: &str, r: &Run) -> String {
         (Some(a), Some(b)) => format!("{a:.1} / {b:.1}"),
         _ => "n/a".into(),
     };
-    let rss = if r.sender_rss > 0.0 { format!("{:.0} / {:.0}", r.sender_rss, r.receiver_rss) } else { "(in-process)".into() };
+    let rss = if r.sender_rss > 0.0 {
+        format!("{:.0} / {:.0}", r.sender_rss, r.receiver_rss)
+    } else {
+        "(in-process)".into()
+    };
     format!("| {frame} | {tool} | {:.0} | {:.0} | {:.3} | {rss} | {lat} |", r.fps, r.mb_s, r.cpu_ms_per_frame)
 }
 
@@ -270,7 +313,12 @@ fn main() {
         println!("{}", row(&frame, "pistream", &ours));
         println!("{}", row(&frame, "GStreamer", &gst));
         println!("{}", row(&frame, "plain socket", &base));
-        ratios.push((frame, ours.fps / gst.fps, ours.fps / base.fps, ours.cpu_ms_per_frame / gst.cpu_ms_per_frame));
+        ratios.push((
+            frame,
+            ours.fps / gst.fps,
+            ours.fps / base.fps,
+            ours.cpu_ms_per_frame / gst.cpu_ms_per_frame,
+        ));
     }
     println!();
     println!("| frame | pistream / GStreamer (frames/s) | pistream / plain socket (frames/s) | pistream / GStreamer (CPU per frame) |");

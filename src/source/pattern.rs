@@ -122,14 +122,18 @@ impl Renderer {
             return false;
         }
         let whole = head + (data.len() - head) / CHUNK * CHUNK;
-        let differ = data[head..whole].chunks_exact(CHUNK).zip(self.base[head..whole].chunks_exact(CHUNK)).any(|(x, b)| {
-            let mut differ = 0u8;
-            for k in 0..CHUNK {
-                differ |= x[k] ^ b[k].wrapping_add(d[k]);
-            }
-            differ != 0
-        });
-        !differ && data[whole..].iter().zip(&self.base[whole..]).zip(d).all(|((x, b), d)| *x == b.wrapping_add(d))
+        let differ = data[head..whole]
+            .chunks_exact(CHUNK)
+            .zip(self.base[head..whole].chunks_exact(CHUNK))
+            .any(|(x, b)| {
+                let mut differ = 0u8;
+                for k in 0..CHUNK {
+                    differ |= x[k] ^ b[k].wrapping_add(d[k]);
+                }
+                differ != 0
+            });
+        !differ
+            && data[whole..].iter().zip(&self.base[whole..]).zip(d).all(|((x, b), d)| *x == b.wrapping_add(d))
     }
 }
 
