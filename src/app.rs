@@ -208,10 +208,14 @@ fn spawn_capture(
             let Camera { mut source, mailbox, .. } = camera;
             let mut back = Frame::new(source.geometry());
             let continuous = source.read_continuously();
+            let paced_by_consumer = source.paced_by_consumer();
             while !shutdown.requested() {
                 let streaming = streaming.load(Ordering::Relaxed);
                 if !streaming && !continuous {
                     thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                if paced_by_consumer && !mailbox.wait_taken(Duration::from_millis(100)) {
                     continue;
                 }
                 match source.next_frame(&mut back) {

@@ -1,9 +1,9 @@
 //! Proof that the steady-state send and receive loops allocate nothing per frame: a
 //! counting global allocator counts every allocation in the process while a camera
-//! session streams to a display session over loopback (send loops, receive loops on their
-//! own threads, the consumer), and a run of 500 frames must allocate exactly as often as
-//! one of 50. (Own test binary with a single test: the global allocator applies to the
-//! whole binary, and no other test runs meanwhile.)
+//! session streams 1000 frames to a display session over loopback (send loops, receive
+//! loops on their own threads, the producer, the consumer). Between the consumer's 100th
+//! and 600th frame, that count must not move. (Own test binary with a single test: the
+//! global allocator applies to the whole binary, and no other test runs meanwhile.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{TcpListener, TcpStream};
@@ -53,8 +53,9 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Streams `frames` pattern frames camera -> display over a real loopback TCP connection
-/// through the real session code; returns the allocations made while they streamed.
-fn allocations_for(frames: u64) -> u64 {
+/// through the real session code; returns the allocation count when the consumer had
+/// checked each of `marks` frames, and the total.
+fn allocations_for(frames: u64, marks: [u64; 2]) -> ([u64; 2], u64) {
     let geometry = Geometry::bgr(640, 480);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -124,7 +125,13 @@ fn allocations_for(frames: u64) -> u64 {
     let mut front = Frame::new(geometry);
     let mut verifier = pattern::PatternVerifier::new();
     let mut checked = 0;
+    let mut at_marks = [u64::MAX; 2];
     while !display.is_finished() {
+        for (mark, at) in marks.iter().zip(at_marks.iter_mut()) {
+            if checked == *mark && *at == u64::MAX {
+                *at = COUNT.load(Ordering::SeqCst);
+            }
+        }
         if display_box.take(&mut front, Duration::from_millis(10)) {
             assert!(verifier.check(&front), "frame {} corrupt", front.seq);
             checked += 1;
@@ -136,18 +143,21 @@ fn allocations_for(frames: u64) -> u64 {
     camera_shutdown.request("done");
     producer.join().unwrap();
     assert_eq!(received, frames, "every frame crossed the wire");
-    assert!(checked > 0);
-    COUNT.load(Ordering::SeqCst)
+    assert!(checked > marks[1], "the consumer saw only {checked} frames");
+    (at_marks, COUNT.load(Ordering::SeqCst))
 }
 
 #[test]
 fn steady_state_send_and_receive_allocate_nothing_per_frame() {
-    let short = allocations_for(50);
-    let long = allocations_for(500);
-    eprintln!("allocations while streaming: 50 frames {short}, 500 frames {long}");
-    // Per-session setup (spawning the two session threads and the receive threads, the
-    // receive buffer sized at the handshake, the verifier's row, the bye's text) is the
-    // same for both; 450 more frames add nothing.
-    assert_eq!(short, long, "{} allocations per extra frame", (long as f64 - short as f64) / 450.0);
-    assert!(short > 0, "the counter counts (thread spawns allocate)");
+    let ([at_100, at_600], total) = allocations_for(1000, [100, 600]);
+    eprintln!(
+        "allocations: {at_100} up to the 100th frame (threads, buffers, the renderer), \
+         {} from the 100th to the 600th, {total} in all",
+        at_600 - at_100
+    );
+    // Setup (spawning the session threads, the receive buffers, the verifier's renderer)
+    // and teardown (the bye's text) happen outside the window; 500 frames inside it add
+    // nothing.
+    assert_eq!(at_600, at_100, "{} allocations per frame", (at_600 - at_100) as f64 / 500.0);
+    assert!(at_100 > 0, "the counter counts (thread spawns allocate)");
 }

@@ -42,6 +42,13 @@ pub trait Source: Send {
     fn read_continuously(&self) -> bool {
         false
     }
+
+    /// Whether the source has no pace of its own (an unpaced test pattern): it should then
+    /// make a frame only when the previous one was taken, instead of spending a core on
+    /// frames that would only be dropped.
+    fn paced_by_consumer(&self) -> bool {
+        false
+    }
 }
 
 /// A source as named on the command line.

@@ -205,6 +205,10 @@ impl Source for PatternSource {
         Ok(true)
     }
 
+    fn paced_by_consumer(&self) -> bool {
+        self.period.is_none()
+    }
+
     fn describe(&self) -> String {
         match self.period {
             Some(p) => format!("test pattern {} at {:.1} fps", self.geometry, 1.0 / p.as_secs_f64()),
