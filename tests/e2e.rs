@@ -5,15 +5,10 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::util::{free_port, summary_counts, Proc, SECS};
+use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
 
 fn camera(port: u16, extra: &[&str]) -> Proc {
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"];
-    args.extend_from_slice(extra);
-    let proc = Proc::spawn("camera", &args);
-    proc.wait_for("listening on", 10 * SECS);
-    proc
+    pattern_camera(port, extra)
 }
 
 fn display(port: u16, extra: &[&str]) -> Proc {

@@ -10,15 +10,10 @@ use nix::sys::signal::Signal;
 use pistream::frame::now_us;
 use pistream::protocol::{encode_bye, encode_hello, ByeReason, Hello, BYE_MAX_LEN, HEADER_LEN};
 
-use crate::util::{free_port, summary_counts, Proc, SECS};
+use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
 
 fn camera(port: u16, extra: &[&str]) -> Proc {
-    let listen = format!("127.0.0.1:{port}");
-    let mut args = vec!["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"];
-    args.extend_from_slice(extra);
-    let cam = Proc::spawn("camera", &args);
-    cam.wait_for("listening on", 10 * SECS);
-    cam
+    pattern_camera(port, extra)
 }
 
 fn proc_counts(pid: i32) -> (usize, usize, u64) {

@@ -136,3 +136,13 @@ static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// A listening `pistream camera` with the test pattern on loopback `port`, once it listens.
+pub fn pattern_camera(port: u16, extra: &[&str]) -> Proc {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"];
+    args.extend_from_slice(extra);
+    let cam = Proc::spawn("camera", &args);
+    cam.wait_for("listening on", 10 * SECS);
+    cam
+}
