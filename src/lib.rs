@@ -1,7 +1,7 @@
 //! pistream: low-latency live video from a camera to a window over tuned TCP.
 //!
 //! The binary (`main.rs`) is thin; everything lives in these modules so tests and
-//! benchmarks can drive the real pieces. Start reading at `app.rs`, which wires them.
+//! benchmarks can drive the real pieces. Start reading at `app/mod.rs`, which wires them.
 
 pub mod app;
 pub mod cli;
