@@ -16,6 +16,7 @@ use crate::net::BufferSizes;
 use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
+use crate::web::{Credentials, WebSettings, DEFAULT_JPEG_QUALITY};
 
 #[derive(FromArgs, Debug)]
 /// Low-latency live video from a camera (Raspberry Pi, webcam, test pattern) to a window
@@ -117,6 +118,16 @@ pub struct CameraArgs {
     /// how many may watch at once, pistream displays and HTTP clients together (default 8)
     #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
     pub max_viewers: usize,
+    /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+    /// camera's own port serves it anyway
+    #[argh(option)]
+    pub http: Option<String>,
+    /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+    #[argh(option)]
+    pub http_password_file: Option<String>,
+    /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+    #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
+    pub jpeg_quality: u8,
 }
 
 #[derive(FromArgs, Debug)]
@@ -209,6 +220,16 @@ pub struct CallArgs {
     /// how many may watch this side's camera at once, the call peer included (default 8)
     #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
     pub max_viewers: usize,
+    /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+    /// camera's own port serves it anyway
+    #[argh(option)]
+    pub http: Option<String>,
+    /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+    #[argh(option)]
+    pub http_password_file: Option<String>,
+    /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+    #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
+    pub jpeg_quality: u8,
 }
 
 #[derive(FromArgs, Debug)]
@@ -322,6 +343,19 @@ fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
     path.map(crate::keyfile::read).transpose()
 }
 
+fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) -> Result<WebSettings, String> {
+    if !(1..=100).contains(&quality) {
+        return Err(format!("--jpeg-quality {quality}: give 1 (smallest) to 100 (best); 80 is the default"));
+    }
+    Ok(WebSettings {
+        credentials: password_file.map(Credentials::read).transpose()?,
+        jpeg_quality: quality,
+        extra_address: http
+            .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--http")))
+            .transpose()?,
+    })
+}
+
 fn parse_max_viewers(n: usize) -> Result<usize, String> {
     if (1..=1000).contains(&n) {
         Ok(n)
@@ -393,6 +427,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: parse_max_viewers(a.max_viewers)?,
+                web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
             }),
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 endpoint: parse_endpoint(
@@ -407,6 +442,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: 1,
+                web: Default::default(),
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -423,6 +459,7 @@ impl Args {
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
+                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,
