@@ -69,13 +69,14 @@ pub struct KeygenArgs {
 pub struct SelftestArgs {}
 
 #[derive(FromArgs, Debug)]
-/// Stream a camera: serve its frames to a display (listening by default on 0.0.0.0:5678),
-/// or push them to a listening display with --connect. A listening camera serves one
-/// viewer at a time and waits for the next when one leaves.
+/// Stream a camera: serve its frames to pistream displays and to browsers (listening by
+/// default on 0.0.0.0:5678, up to --max-viewers at once), or push them to a listening
+/// display with --connect.
 #[argh(
     subcommand,
     name = "camera",
-    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
+    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`",
+    note = "The same port answers HTTP: http://PI:5678/ is a viewer page, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too."
 )]
 pub struct CameraArgs {
     /// address to listen on for displays (default 0.0.0.0:5678)

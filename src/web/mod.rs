@@ -220,8 +220,9 @@ fn stream_mjpeg(
             let mut part = HeadBuf::new();
             write!(
                 part,
-                "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Timestamp: {}.{:06}\r\n\r\n",
+                "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Frame-Seq: {}\r\nX-Timestamp: {}.{:06}\r\n\r\n",
                 jpeg.len(),
+                frame.seq,
                 frame.captured_us / 1_000_000,
                 frame.captured_us % 1_000_000
             )?;
@@ -270,7 +271,8 @@ fn snapshot(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Re
     };
     let mut encoder = Encoder::new()?;
     let jpeg = frame.jpeg(site.settings.jpeg_quality, &mut encoder)?;
-    respond(stream, "200 OK", "image/jpeg", NO_CACHE, jpeg, head_only, site.shutdown)
+    let headers = format!("{NO_CACHE}X-Frame-Seq: {}\r\n", frame.seq);
+    respond(stream, "200 OK", "image/jpeg", &headers, jpeg, head_only, site.shutdown)
 }
 
 #[derive(Serialize)]
@@ -293,6 +295,7 @@ struct ViewerState {
     address: String,
     kind: &'static str,
     fps: f64,
+    frames: u64,
     dropped: u64,
     sent_mbit: f64,
     seconds: f64,
@@ -325,6 +328,7 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
                         ViewerKind::Http => "http",
                     },
                     fps: v.taken.load(Ordering::Relaxed) as f64 / seconds,
+                    frames: v.taken.load(Ordering::Relaxed),
                     dropped: v.dropped.load(Ordering::Relaxed),
                     sent_mbit: v.sent_bytes.load(Ordering::Relaxed) as f64 * 8.0 / 1e6,
                     seconds,
