@@ -14,11 +14,15 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A line a process printed, and when it arrived.
+pub type TimedLine = (Instant, String);
+
 /// A running pistream with its stderr collected line by line.
 pub struct Proc {
     pub name: String,
     child: Child,
-    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    /// Every line printed, with when it arrived.
+    lines: Arc<(Mutex<Vec<TimedLine>>, Condvar)>,
 }
 
 impl Proc {
@@ -35,7 +39,7 @@ impl Proc {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("starting pistream");
-        let lines: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
+        let lines: Arc<(Mutex<Vec<TimedLine>>, Condvar)> = Arc::default();
         for stream in [
             Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
             Box::new(child.stdout.take().unwrap()),
@@ -45,7 +49,7 @@ impl Proc {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     eprintln!("[{name}] {line}");
-                    lines.0.lock().unwrap().push(line);
+                    lines.0.lock().unwrap().push((Instant::now(), line));
                     lines.1.notify_all();
                 }
             });
@@ -59,7 +63,7 @@ impl Proc {
 
     /// Everything printed so far.
     pub fn output(&self) -> String {
-        self.lines.0.lock().unwrap().join("\n")
+        self.lines.0.lock().unwrap().iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
     }
 
     /// Waits until a line containing `needle` appears (after `skip` earlier matches).
@@ -67,7 +71,7 @@ impl Proc {
         let deadline = Instant::now() + timeout;
         let mut lines = self.lines.0.lock().unwrap();
         loop {
-            if let Some(line) = lines.iter().filter(|l| l.contains(needle)).nth(nth) {
+            if let Some((_, line)) = lines.iter().filter(|(_, l)| l.contains(needle)).nth(nth) {
                 return line.clone();
             }
             let now = Instant::now();
@@ -75,10 +79,15 @@ impl Proc {
                 now < deadline,
                 "{}: no line with {needle:?} (#{nth}) within {timeout:?}; output:\n{}",
                 self.name,
-                lines.join("\n")
+                lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
             );
             lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
         }
+    }
+
+    /// Every line containing `needle` so far, with when it arrived.
+    pub fn timed_lines(&self, needle: &str) -> Vec<(Instant, String)> {
+        self.lines.0.lock().unwrap().iter().filter(|(_, l)| l.contains(needle)).cloned().collect()
     }
 
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
