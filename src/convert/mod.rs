@@ -4,7 +4,9 @@
 //! The public [`Converter`] validates sizes and strides once, at construction; per frame it
 //! only checks the input length and runs the kernel. Kernels live in submodules:
 //! `packed422` (YUYV, UYVY: our own one-pass fixed-point kernels), `ycbcr` (NV12, NV21,
-//! YU12 through the `yuv` crate), `packed` (RGB24, BGR24, GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into the output size).
+//! YU12 through the `yuv` crate), `packed` (RGB24, BGR24, GREY), `jpeg` (MJPEG through
+//! `zune-jpeg`), `scale` (bilinear resize into the output size). Our own SIMD kernels run
+//! on an [`Isa`], a token only CPU detection hands out (`isa`).
 //! [`reference`] holds plain float versions of every conversion for tests and
 //! [`selftest_cases`] runs the fast kernels against it (for on-device checks).
 //! Stride rules and coefficient choices: `docs/CONVERSION.md`.
@@ -61,6 +63,10 @@ impl InputFormat {
         InputFormat::Grey,
         InputFormat::Mjpeg,
     ];
+
+    /// The formats our own kernels convert, with a path per instruction set ([`Isa`]).
+    pub const PER_ISA: [InputFormat; 4] =
+        [InputFormat::Yuyv, InputFormat::Uyvy, InputFormat::Rgb24, InputFormat::Grey];
 
     pub const fn fourcc(self) -> [u8; 4] {
         match self {
@@ -336,7 +342,7 @@ fn convert_raw(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) -> Re
             Ok(())
         }
         InputFormat::Grey => {
-            packed::grey_to_bgr(layout, src, dst);
+            packed::grey_to_bgr(isa, layout, src, dst);
             Ok(())
         }
         InputFormat::Mjpeg => Err(ConvertError::Unsupported { format: layout.format }),
@@ -345,9 +351,9 @@ fn convert_raw(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) -> Re
 
 /// Converts one raw frame of `layout` (same size, no scaling) with our own kernels on a
 /// chosen instruction set: how tests and the selftest run every path this CPU has against
-/// the reference. Only YUYV, UYVY and RGB24 have per-instruction-set kernels; other formats
-/// give [`ConvertError::Unsupported`]. Checks the layout, both buffer sizes and that the
-/// CPU has `isa`.
+/// the reference. Only YUYV, UYVY, RGB24 and GREY have per-instruction-set kernels; other
+/// formats give [`ConvertError::Unsupported`]. Checks the layout and both buffer sizes; an
+/// [`Isa`] is always one this CPU has.
 pub fn convert_with_isa(
     isa: Isa,
     layout: &InputLayout,
@@ -355,14 +361,8 @@ pub fn convert_with_isa(
     dst: &mut [u8],
 ) -> Result<(), ConvertError> {
     layout.validate()?;
-    if !matches!(layout.format, InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Rgb24) {
+    if !InputFormat::PER_ISA.contains(&layout.format) {
         return Err(ConvertError::Unsupported { format: layout.format });
-    }
-    if !isa.is_available() {
-        return Err(ConvertError::Kernel {
-            format: layout.format,
-            message: format!("this CPU cannot run the {isa:?} kernels"),
-        });
     }
     let needed = layout.min_frame_len();
     if src.len() < needed {

@@ -16,7 +16,7 @@
 //! Every term is rounded to 1/64 of a level, so results are within 1 of the float reference
 //! (exhaustively checked in the unit tests).
 
-use super::isa::Isa;
+use super::isa::{Isa, Kind};
 use super::{InputFormat, InputLayout, YuvMatrix, YuvRange};
 
 /// Fixed-point coefficients of one range/matrix combination (see the module docs).
@@ -57,7 +57,7 @@ impl Coeffs {
 }
 
 /// Converts a YUYV or UYVY frame. The caller has checked `src.len() >=
-/// layout.min_frame_len()`, `dst.len() == width * height * 3` and that `isa` is available.
+/// layout.min_frame_len()` and `dst.len() == width * height * 3`.
 pub(crate) fn to_bgr(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) {
     let (w, stride) = (layout.width as usize, layout.stride);
     let c = Coeffs::new(layout.range, layout.matrix);
@@ -79,16 +79,16 @@ pub(crate) fn rows_to_bgr<const UYVY: bool>(
     dst: &mut [u8],
     width: usize,
 ) {
-    match isa {
+    match isa.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: callers only pass Avx2 when `Isa::available()` lists it (checked by the
-        // public entry points), i.e. the CPU has AVX2.
-        Isa::Avx2 => unsafe { rows_avx2::<UYVY>(c, src, stride, dst, width) },
+        // SAFETY: an `Isa` of kind Avx2 comes only from CPU detection (`Isa::available`),
+        // which lists it only when the CPU has AVX2.
+        Kind::Avx2 => unsafe { rows_avx2::<UYVY>(c, src, stride, dst, width) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above, for SSSE3.
-        Isa::Ssse3 => unsafe { rows_ssse3::<UYVY>(c, src, stride, dst, width) },
+        Kind::Ssse3 => unsafe { rows_ssse3::<UYVY>(c, src, stride, dst, width) },
         #[cfg(target_arch = "aarch64")]
-        Isa::Neon => rows_neon::<UYVY>(c, src, stride, dst, width),
+        Kind::Neon => rows_neon::<UYVY>(c, src, stride, dst, width),
         _ => rows_with::<UYVY>(c, src, stride, dst, width, |_, _| 0),
     }
 }
