@@ -8,10 +8,10 @@
 //! fixed-point kernels), `ycbcr` (NV12, NV21, YU12 through the `yuv` crate), `packed`
 //! (RGB24, BGR24, GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into
 //! the output size). Our own SIMD kernels run on an [`Isa`], a token only CPU detection
-//! hands out (`isa`).
-//! `reference` holds plain float versions of every conversion for tests and
-//! [`selftest_cases`] runs the fast kernels against it (for on-device checks).
-//! Stride rules and coefficient choices: `docs/CONVERSION.md`.
+//! hands out (`isa`). `reference` holds plain float versions of every conversion for tests
+//! (public only with the `testing` feature) and [`selftest_cases`] runs the fast kernels
+//! against it (for on-device checks). Stride rules and coefficient choices:
+//! `docs/CONVERSION.md`.
 
 mod converter;
 mod format;
@@ -19,7 +19,12 @@ mod isa;
 mod jpeg;
 mod packed;
 mod packed422;
+// The float oracle of the tests and of `pistream selftest`: always in the crate, public only
+// with the `testing` feature (tests/ and benches/ turn it on), never in the shipped API.
+#[cfg(feature = "testing")]
 pub mod reference;
+#[cfg(not(feature = "testing"))]
+mod reference;
 mod scale;
 mod selftest;
 mod ycbcr;
