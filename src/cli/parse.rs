@@ -1,257 +1,19 @@
-//! The command line: argh definitions of every subcommand and option, and their validation
-//! into a [`Config`]. Every error names the option and says what would be accepted.
+//! Validation of the parsed arguments into the [`Config`] the program runs on, and the
+//! chosen [`Verbosity`]. Every error names the option and says what would be accepted.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use argh::FromArgs;
-
-use crate::convert::InputFormat;
-
+use super::{Args, Command};
 use crate::config::{
-    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_MAX_VIEWERS,
-    DEFAULT_PORT,
+    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
 };
+use crate::convert::InputFormat;
 use crate::frame::{Geometry, MAX_DIMENSION};
+use crate::logging::Verbosity;
 use crate::net::BufferSizes;
 use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
-
-#[derive(FromArgs, Debug)]
-/// Low-latency live video from a camera (Raspberry Pi, webcam, test pattern) to a window
-/// over TCP. Start with `pistream demo`; then run `pistream camera` on the Pi and
-/// `pistream display --connect PI:5678` on the desktop.
-#[argh(
-    example = "pistream demo --seconds 10\npistream camera --size 1280x720 --fps 30\npistream display --connect raspberrypi.local:5678",
-    note = "Run `pistream <command> --help` for each command's options. Stats go to stderr once a second."
-)]
-pub struct Args {
-    /// print the version and the enabled features, then exit
-    #[argh(switch)]
-    pub version: bool,
-    #[argh(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(FromArgs, Debug)]
-#[argh(subcommand)]
-pub enum Command {
-    Camera(CameraArgs),
-    Display(DisplayArgs),
-    Call(CallArgs),
-    Demo(DemoArgs),
-    Devices(DevicesArgs),
-    Selftest(SelftestArgs),
-    Keygen(KeygenArgs),
-}
-
-#[derive(FromArgs, Debug)]
-/// Write a new random key file (32 random bytes as hex, mode 0600) for --key-file. Copy
-/// the same file to both ends; peers without it cannot connect, and everything the two
-/// ends send each other is encrypted.
-#[argh(
-    subcommand,
-    name = "keygen",
-    example = "pistream keygen pistream.key\nscp pistream.key pi@raspberrypi.local:\npistream camera --key-file pistream.key           # on the Pi\npistream display --connect raspberrypi.local --key-file pistream.key"
-)]
-pub struct KeygenArgs {
-    /// where to write the key (an existing file is not overwritten)
-    #[argh(positional)]
-    pub path: String,
-}
-
-#[derive(FromArgs, Debug)]
-/// Check this machine's build: every pixel-conversion kernel (SIMD/NEON included) against
-/// the scalar reference, the protocol round trip, the pattern verifier, the mailbox. One
-/// line per check; exit status 1 if any fails. Single-threaded (runs under qemu-user).
-#[argh(subcommand, name = "selftest")]
-pub struct SelftestArgs {}
-
-#[derive(FromArgs, Debug)]
-/// Stream a camera: serve its frames to a display (listening by default on 0.0.0.0:5678),
-/// or push them to a listening display with --connect. A listening camera serves one
-/// viewer at a time and waits for the next when one leaves.
-#[argh(
-    subcommand,
-    name = "camera",
-    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
-)]
-pub struct CameraArgs {
-    /// address to listen on for displays (default 0.0.0.0:5678)
-    #[argh(option)]
-    pub listen: Option<String>,
-    /// connect to a display listening at HOST:PORT instead of listening
-    #[argh(option)]
-    pub connect: Option<String>,
-    /// where frames come from: /dev/videoN (V4L2 camera), a URL (http://PHONE:8080/video,
-    /// rtsp://...), a video file, or pattern (test pattern); default: the first V4L2 camera
-    #[argh(option, default = "String::from(\"auto\")")]
-    pub source: String,
-    /// frame size WIDTHxHEIGHT (default 640x480); a camera that cannot give it is
-    /// captured at the nearest size and scaled
-    #[argh(option, default = "String::from(\"640x480\")")]
-    pub size: String,
-    /// frames per second to capture (default 30; 0 = as fast as possible, pattern only)
-    #[argh(option, default = "30.0")]
-    pub fps: f64,
-    /// capture in this V4L2 format (YUYV, UYVY, NV12, NV21, YU12, RGB3, BGR3, GREY, MJPG)
-    /// instead of the one pistream picks
-    #[argh(option)]
-    pub format: Option<String>,
-    /// stop after sending this many frames
-    #[argh(option)]
-    pub frames: Option<u64>,
-    /// stop after this many seconds
-    #[argh(option)]
-    pub seconds: Option<f64>,
-    /// a file holding a shared secret: only peers started with the same file may connect
-    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
-    #[argh(option)]
-    pub key_file: Option<String>,
-    /// print a stats line every second: on or off (default on)
-    #[argh(option, default = "String::from(\"on\")")]
-    pub stats: String,
-    /// socket send buffer in bytes (default: four frames, 1-64 MiB; 0 = kernel autotuning)
-    #[argh(option)]
-    pub sndbuf: Option<usize>,
-    /// how many may watch at once, pistream displays and HTTP clients together (default 8)
-    #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
-    pub max_viewers: usize,
-}
-
-#[derive(FromArgs, Debug)]
-/// Show a camera's stream: connect to a camera (retrying until it is up), or listen for a
-/// camera that connects with `camera --connect`. Enter, Esc or q in the window ends it.
-#[argh(
-    subcommand,
-    name = "display",
-    example = "pistream display --connect raspberrypi.local:5678\npistream display --connect 127.0.0.1:5678 --sink null --verify --frames 1000\npistream display --sink raw:/tmp/video.bgr",
-    note = "Sinks: window (an OpenCV window), null (discard; with --verify check the test pattern), raw:PATH (append BGR frames for ffplay)."
-)]
-pub struct DisplayArgs {
-    /// camera to connect to, HOST:PORT (default 127.0.0.1:5678)
-    #[argh(option)]
-    pub connect: Option<String>,
-    /// listen on this address for a camera started with --connect, instead of connecting
-    #[argh(option)]
-    pub listen: Option<String>,
-    /// where frames go: window, null or raw:PATH (default window)
-    #[argh(option, default = "String::from(\"window\")")]
-    pub sink: String,
-    /// check every frame bit for bit against the test pattern and count corrupt ones
-    #[argh(switch)]
-    pub verify: bool,
-    /// stop after showing this many frames
-    #[argh(option)]
-    pub frames: Option<u64>,
-    /// stop after this many seconds
-    #[argh(option)]
-    pub seconds: Option<f64>,
-    /// a file holding a shared secret: only peers started with the same file may connect
-    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
-    #[argh(option)]
-    pub key_file: Option<String>,
-    /// print a stats line every second: on or off (default on)
-    #[argh(option, default = "String::from(\"on\")")]
-    pub stats: String,
-    /// socket receive buffer in bytes (default: the kernel's autotuning, which measured best)
-    #[argh(option)]
-    pub rcvbuf: Option<usize>,
-}
-
-#[derive(FromArgs, Debug)]
-/// A two-way video call on one connection: each side sends its camera and shows the
-/// peer's. One side listens, the other connects. Enter in the window hangs up both ends.
-#[argh(
-    subcommand,
-    name = "call",
-    example = "pistream call --listen 0.0.0.0:5678          # on one machine\npistream call --connect other-host:5678        # on the other"
-)]
-pub struct CallArgs {
-    /// wait for the other side on this address
-    #[argh(option)]
-    pub listen: Option<String>,
-    /// call the other side at HOST:PORT
-    #[argh(option)]
-    pub connect: Option<String>,
-    /// where this side's frames come from: /dev/videoN, a URL, a file or pattern
-    /// (default: the first V4L2 camera)
-    #[argh(option, default = "String::from(\"auto\")")]
-    pub source: String,
-    /// capture in this V4L2 format (see `camera --help`)
-    #[argh(option)]
-    pub format: Option<String>,
-    /// where the peer's frames go: window, null or raw:PATH (default window)
-    #[argh(option, default = "String::from(\"window\")")]
-    pub sink: String,
-    /// frame size this side sends, WIDTHxHEIGHT (default 640x480)
-    #[argh(option, default = "String::from(\"640x480\")")]
-    pub size: String,
-    /// frames per second this side sends (default 30)
-    #[argh(option, default = "30.0")]
-    pub fps: f64,
-    /// check the peer's frames against the test pattern
-    #[argh(switch)]
-    pub verify: bool,
-    /// stop after showing this many frames
-    #[argh(option)]
-    pub frames: Option<u64>,
-    /// stop after this many seconds
-    #[argh(option)]
-    pub seconds: Option<f64>,
-    /// a file holding a shared secret: only peers started with the same file may connect
-    /// (HMAC-SHA256 challenge-response; make one with `head -c 32 /dev/urandom > FILE`)
-    #[argh(option)]
-    pub key_file: Option<String>,
-    /// print a stats line every second: on or off (default on)
-    #[argh(option, default = "String::from(\"on\")")]
-    pub stats: String,
-    /// how many may watch this side's camera at once, the call peer included (default 8)
-    #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
-    pub max_viewers: usize,
-}
-
-#[derive(FromArgs, Debug)]
-/// Try pistream on one machine: a pattern camera and a display in one process, joined by
-/// a real TCP connection over loopback. Opens a window when a display is available,
-/// otherwise runs headless and prints stats.
-#[argh(subcommand, name = "demo", example = "pistream demo\npistream demo --seconds 5 --sink null --verify")]
-pub struct DemoArgs {
-    /// stop after this many seconds (default: until Ctrl-C or the window is closed)
-    #[argh(option)]
-    pub seconds: Option<f64>,
-    /// stop after showing this many frames
-    #[argh(option)]
-    pub frames: Option<u64>,
-    /// where frames go: window, null or raw:PATH (default: window if DISPLAY is set, else null)
-    #[argh(option)]
-    pub sink: Option<String>,
-    /// check every frame bit for bit against the test pattern
-    #[argh(switch)]
-    pub verify: bool,
-    /// frame size WIDTHxHEIGHT (default 640x480)
-    #[argh(option, default = "String::from(\"640x480\")")]
-    pub size: String,
-    /// frames per second (default 30; 0 = as fast as possible)
-    #[argh(option, default = "30.0")]
-    pub fps: f64,
-    /// print a stats line every second: on or off (default on)
-    #[argh(option, default = "String::from(\"on\")")]
-    pub stats: String,
-}
-
-#[derive(FromArgs, Debug)]
-/// List the V4L2 capture devices: driver, card, every format with its sizes and frame
-/// rates, and the mode `camera` would pick for the given size and rate.
-#[argh(subcommand, name = "devices", example = "pistream devices\npistream devices --size 1280x720 --fps 30")]
-pub struct DevicesArgs {
-    /// the size to show the pick for (default 640x480)
-    #[argh(option, default = "String::from(\"640x480\")")]
-    pub size: String,
-    /// the rate to show the pick for (default 30)
-    #[argh(option, default = "30.0")]
-    pub fps: f64,
-}
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
@@ -370,7 +132,30 @@ fn send_config(source: &str, size: &str, fps: f64, format: Option<&str>) -> Resu
     })
 }
 
+fn parse_verbosity(quiet: bool, verbose: bool) -> Result<Verbosity, String> {
+    match (quiet, verbose) {
+        (true, true) => Err("-q/--quiet and -v/--verbose exclude each other: give one".into()),
+        (true, false) => Ok(Verbosity::Quiet),
+        (false, true) => Ok(Verbosity::Verbose),
+        (false, false) => Ok(Verbosity::Normal),
+    }
+}
+
 impl Args {
+    /// How much the command asked to print (`-q`, `-v`); commands without those options
+    /// print the normal amount.
+    pub fn verbosity(&self) -> Result<Verbosity, String> {
+        let (quiet, verbose) = match &self.command {
+            Some(Command::Camera(a)) => (a.quiet, a.verbose),
+            Some(Command::Display(a)) => (a.quiet, a.verbose),
+            Some(Command::Call(a)) => (a.quiet, a.verbose),
+            Some(Command::Demo(a)) => (a.quiet, a.verbose),
+            Some(Command::Devices(a)) => (a.quiet, a.verbose),
+            Some(Command::Selftest(_) | Command::Keygen(_)) | None => (false, false),
+        };
+        parse_verbosity(quiet, verbose)
+    }
+
     /// Validates the parsed arguments into the settings the program runs on.
     pub fn into_config(self) -> Result<Config, String> {
         if self.version {
@@ -449,6 +234,8 @@ impl Args {
 
 #[cfg(test)]
 mod tests {
+    use argh::FromArgs;
+
     use super::*;
 
     fn config(args: &[&str]) -> Result<Config, String> {
@@ -491,6 +278,29 @@ mod tests {
             let err = config(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");
         }
+    }
+
+    fn verbosity(args: &[&str]) -> Result<Verbosity, String> {
+        Args::from_args(&["pistream"], args).map_err(|e| e.output)?.verbosity()
+    }
+
+    #[test]
+    fn every_streaming_command_takes_quiet_and_verbose() {
+        for command in ["camera", "display", "call", "demo", "devices"] {
+            assert_eq!(verbosity(&[command]), Ok(Verbosity::Normal), "{command}");
+            for (flags, want) in [
+                (&["-q"][..], Verbosity::Quiet),
+                (&["--quiet"][..], Verbosity::Quiet),
+                (&["-v"][..], Verbosity::Verbose),
+                (&["--verbose"][..], Verbosity::Verbose),
+            ] {
+                assert_eq!(verbosity(&[&[command][..], flags].concat()), Ok(want), "{command} {flags:?}");
+            }
+            let err = verbosity(&[command, "-q", "-v"]).unwrap_err();
+            assert!(err.contains("exclude each other"), "{command}: {err}");
+        }
+        assert_eq!(verbosity(&["selftest"]), Ok(Verbosity::Normal));
+        assert!(verbosity(&["selftest", "-q"]).is_err(), "selftest prints its checks; it has no -q");
     }
 
     #[test]
