@@ -1,0 +1,22 @@
+//! End-to-end tests: the real `pistream` binary, real sockets on loopback, asserting on
+//! what a user sees (exit codes, stderr lines) and on bytes on the wire. Camera and display
+//! processes (`e2e`), faults and leaks (`faults`), hostile peers (`bad_input`), keyed
+//! sessions and attacks on them (`keys`), the command line (`cli`), a slow link
+//! (`slow_link`, through the proxy in `throttle`), URL sources (`url_source`), the window
+//! (`window`) and the deployment files (`deploy`). `util` starts, waits for and kills the
+//! processes.
+//!
+//! Run this group alone with `cargo test --test end_to_end`.
+
+mod util;
+
+mod bad_input;
+mod cli;
+mod deploy;
+mod e2e;
+mod faults;
+mod keys;
+mod slow_link;
+mod throttle;
+mod url_source;
+mod window;
