@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) is thin; everything lives in these modules so tests and
 //! benchmarks can drive the real pieces. Start reading at `app/mod.rs`, which wires them.
 
+pub mod alloc_count;
 pub mod app;
 pub mod backoff;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod devices;
 pub mod error;
 pub mod frame;
 pub mod hub;
+pub mod jpeg;
 pub mod keyfile;
 pub mod logging;
 pub mod mailbox;
@@ -24,3 +26,4 @@ pub mod signal;
 pub mod sink;
 pub mod source;
 pub mod stats;
+pub mod web;

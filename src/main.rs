@@ -11,7 +11,16 @@ use pistream::error::AppError;
 use pistream::logging::Verbosity;
 use pistream::shutdown::Shutdown;
 
+#[global_allocator]
+static ALLOCATOR: pistream::alloc_count::CountingAllocator = pistream::alloc_count::CountingAllocator;
+
 fn main() -> ExitCode {
+    let code = run();
+    pistream::alloc_count::report_if_asked();
+    code
+}
+
+fn run() -> ExitCode {
     // Installed first, so that messages about the command line itself are printed; the
     // level the command asks for (-q, -v) is set once the arguments are parsed.
     pistream::logging::init(Verbosity::Normal);

@@ -63,13 +63,14 @@ pub struct SelftestArgs {}
 
 command! {
     #[derive(FromArgs, Debug)]
-    /// Stream a camera: serve its frames to displays (listening by default on 0.0.0.0:5678,
-    /// up to --max-viewers at once), or push them with --connect to a display started with
-    /// --listen.
+    /// Stream a camera: serve its frames to pistream displays and to browsers (listening by
+    /// default on 0.0.0.0:5678, up to --max-viewers at once), or push them to a listening
+    /// display with --connect.
     #[argh(
         subcommand,
         name = "camera",
-        example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
+        example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`",
+        note = "The same port answers HTTP: http://PI:5678/ is a viewer page, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too."
     )]
     pub struct CameraArgs {
         use endpoint;
@@ -82,6 +83,7 @@ command! {
         /// socket send buffer in bytes (default: four frames, 1-64 MiB; 0 = kernel autotuning)
         #[argh(option)]
         pub sndbuf: Option<usize>,
+        use web;
         use log;
     }
 }
@@ -126,6 +128,7 @@ command! {
         use watch;
         use run;
         use key;
+        use web;
         use log;
     }
 }

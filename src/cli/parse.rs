@@ -14,6 +14,7 @@ use crate::net::BufferSizes;
 use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
+use crate::web::{Credentials, WebSettings};
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
@@ -82,6 +83,19 @@ pub fn parse_connect(text: &str) -> Result<String, String> {
 
 fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
     path.map(crate::keyfile::read).transpose()
+}
+
+fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) -> Result<WebSettings, String> {
+    if !(1..=100).contains(&quality) {
+        return Err(format!("--jpeg-quality {quality}: give 1 (smallest) to 100 (best); 80 is the default"));
+    }
+    Ok(WebSettings {
+        credentials: password_file.map(Credentials::read).transpose()?,
+        jpeg_quality: quality,
+        extra_address: http
+            .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--http")))
+            .transpose()?,
+    })
 }
 
 fn parse_max_viewers(n: usize) -> Result<usize, String> {
@@ -178,6 +192,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: parse_max_viewers(a.max_viewers)?,
+                web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
             }),
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 endpoint: parse_endpoint(
@@ -192,6 +207,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: 1,
+                web: Default::default(),
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -208,6 +224,7 @@ impl Args {
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
+                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,

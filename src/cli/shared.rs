@@ -4,7 +4,7 @@
 //! written here become `#[doc]` attributes, which argh reads as the help text.
 //!
 //! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures: --source, --size, --fps, --format,
-//! --max-viewers), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
+//! --max-viewers), `web` (--http, --http-password-file, --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
 /// Writes an argh command struct; see the module docs.
@@ -55,6 +55,21 @@ macro_rules! command {
             /// together, a call's peer included (default 8)
             #[argh(option, default = "crate::config::DEFAULT_MAX_VIEWERS")]
             pub max_viewers: usize,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use web; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+            /// camera's own port serves it anyway
+            #[argh(option)]
+            pub http: Option<String>,
+            /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+            #[argh(option)]
+            pub http_password_file: Option<String>,
+            /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+            #[argh(option, default = "crate::web::DEFAULT_JPEG_QUALITY")]
+            pub jpeg_quality: u8,
         ] $($rest)*);
     };
 

@@ -14,6 +14,7 @@
 //! `docs/CONVERSION.md`.
 
 mod converter;
+pub mod encode;
 mod format;
 mod isa;
 mod jpeg;

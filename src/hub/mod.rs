@@ -8,84 +8,13 @@
 //! goes back to the pool when the last viewer lets go of it; the pool grows only while
 //! frames are pinned (a viewer mid-send), up to a bound, so steady state allocates nothing.
 
+mod frame;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::frame::Geometry;
-
-/// A captured frame shared by every viewer that wants it.
-pub struct SharedFrame {
-    pub geometry: Geometry,
-    /// Sequence number given by the capture stage; increases by one per captured frame.
-    pub seq: u64,
-    /// Capture time in microseconds since the UNIX epoch.
-    pub captured_us: u64,
-    /// Packed BGR24, `geometry.frame_len()` bytes.
-    pub bgr: Box<[u8]>,
-}
-
-impl SharedFrame {
-    fn new(geometry: Geometry) -> Self {
-        SharedFrame {
-            geometry,
-            seq: 0,
-            captured_us: 0,
-            bgr: vec![0u8; geometry.frame_len()].into_boxed_slice(),
-        }
-    }
-}
-
-/// The capture stage's frames: reused once every viewer has let go of them.
-pub struct FramePool {
-    frames: Vec<Arc<SharedFrame>>,
-    geometry: Geometry,
-    limit: usize,
-}
-
-impl FramePool {
-    /// A pool of frames of `geometry`, growing on demand to at most `limit` frames.
-    pub fn new(geometry: Geometry, limit: usize) -> Self {
-        let frames = (0..2.min(limit)).map(|_| Arc::new(SharedFrame::new(geometry))).collect();
-        FramePool { frames, geometry, limit: limit.max(1) }
-    }
-
-    /// A frame nobody else holds, to fill (growing the pool if all are held and it is below
-    /// its limit); `None` when every frame is held and the pool is full.
-    pub fn free(&mut self) -> Option<PoolIndex> {
-        if let Some(i) = self.frames.iter().position(|f| Arc::strong_count(f) == 1) {
-            return Some(PoolIndex(i));
-        }
-        if self.frames.len() < self.limit {
-            self.frames.push(Arc::new(SharedFrame::new(self.geometry)));
-            return Some(PoolIndex(self.frames.len() - 1));
-        }
-        None
-    }
-
-    /// The free frame at `index`, to fill.
-    pub fn frame_mut(&mut self, index: PoolIndex) -> &mut SharedFrame {
-        Arc::get_mut(&mut self.frames[index.0]).expect("PoolIndex names a frame nobody else holds")
-    }
-
-    /// A reference to the frame at `index`, to publish.
-    pub fn share(&self, index: PoolIndex) -> Arc<SharedFrame> {
-        self.frames[index.0].clone()
-    }
-
-    /// Frames allocated so far.
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-}
-
-/// A frame of a [`FramePool`] that was free when [`FramePool::free`] returned it.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolIndex(usize);
+pub use frame::{FramePool, PoolIndex, Product, ProductError, SharedFrame};
 
 /// What kind of client a viewer is (for `/state` and the stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +92,11 @@ pub struct Hub {
     latest: Mutex<Option<Arc<SharedFrame>>>,
     published: Condvar,
     max_viewers: usize,
+    /// When the last frame was published (µs, this hub's clock) and the smoothed interval
+    /// between frames (µs, f64 bits): the recent frame rate.
+    last_publish_us: AtomicU64,
+    interval_us: AtomicU64,
+    epoch: Instant,
 }
 
 /// Why a viewer could not join.
@@ -179,6 +113,9 @@ impl Hub {
             latest: Mutex::new(None),
             published: Condvar::new(),
             max_viewers,
+            last_publish_us: AtomicU64::new(0),
+            interval_us: AtomicU64::new(0f64.to_bits()),
+            epoch: Instant::now(),
         })
     }
 
@@ -222,6 +159,26 @@ impl Hub {
         let previous = self.latest.lock().unwrap_or_else(|p| p.into_inner()).replace(frame.clone());
         self.published.notify_all();
         drop(previous);
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let last = self.last_publish_us.swap(now, Ordering::Relaxed);
+        if last > 0 {
+            let old = f64::from_bits(self.interval_us.load(Ordering::Relaxed));
+            let sample = (now - last) as f64;
+            let smoothed = if old == 0.0 { sample } else { old * 0.9 + sample * 0.1 };
+            self.interval_us.store(smoothed.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Frames published per second, recently (0 when the camera is idle).
+    pub fn fps(&self) -> f64 {
+        let last = self.last_publish_us.load(Ordering::Relaxed);
+        let idle = self.epoch.elapsed().as_micros() as u64 > last + 2_000_000;
+        let interval = f64::from_bits(self.interval_us.load(Ordering::Relaxed));
+        if last == 0 || idle || interval <= 0.0 {
+            0.0
+        } else {
+            1e6 / interval
+        }
     }
 
     /// The newest frame published, if any.
@@ -342,12 +299,14 @@ impl Drop for ViewerGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Geometry;
 
     fn capture(pool: &mut FramePool, hub: &Hub, seq: u64) -> Option<Arc<SharedFrame>> {
         let i = pool.free()?;
         let frame = pool.frame_mut(i);
         frame.seq = seq;
         frame.bgr[0] = seq as u8;
+        frame.has_bgr = true;
         let shared = pool.share(i);
         hub.publish(&shared);
         Some(shared)
@@ -394,6 +353,24 @@ mod tests {
         drop(first);
         assert_eq!(hub.viewer_count(), 0);
         assert!(hub.join("b".into(), ViewerKind::Pistream).is_ok());
+    }
+
+    #[test]
+    fn a_jpeg_is_encoded_once_per_quality_and_shared() {
+        let hub = Hub::new(2);
+        let mut pool = FramePool::new(Geometry::bgr(64, 48), hub.pool_limit());
+        let frame = capture(&mut pool, &hub, 1).unwrap();
+        let mut encoder = crate::jpeg::Encoder::new().unwrap();
+        let first = frame.product(Product::Jpeg(80), &mut encoder).unwrap();
+        let again = frame.product(Product::Jpeg(80), &mut encoder).unwrap();
+        assert!(std::ptr::eq(first, again), "the same bytes, not a second encoding");
+        let other = frame.product(Product::Jpeg(30), &mut encoder).unwrap();
+        assert_ne!(first.len(), other.len());
+        let i420 = frame.product(Product::I420, &mut encoder).unwrap();
+        assert_eq!(i420.len(), 64 * 48 * 3 / 2);
+        drop(frame);
+        let recycled = capture(&mut pool, &hub, 2).unwrap();
+        assert!(recycled.product(Product::Jpeg(80), &mut encoder).is_ok());
     }
 
     #[test]
