@@ -138,6 +138,19 @@ impl InputLayout {
         }
     }
 
+    /// The same layout with `pad` more bytes per row (drivers pad rows to an alignment).
+    pub fn padded(mut self, pad: usize) -> Self {
+        self.stride += pad;
+        self
+    }
+
+    /// The same layout with another Y'CbCr range and matrix.
+    pub fn with_yuv(mut self, range: YuvRange, matrix: YuvMatrix) -> Self {
+        self.range = range;
+        self.matrix = matrix;
+        self
+    }
+
     /// Bytes per row of YU12's U and V planes: half the luma stride, rounded up (so an odd
     /// width with an unpadded luma row still holds its last chroma sample).
     pub fn chroma_stride(&self) -> usize {

@@ -24,10 +24,7 @@ pub fn selftest_cases() -> Vec<(String, bool)> {
                 &[(YuvRange::Limited, YuvMatrix::Bt601)]
             };
             for &(range, matrix) in matrices {
-                let mut layout = InputLayout::packed(format, w, h);
-                layout.stride += pad;
-                layout.range = range;
-                layout.matrix = matrix;
+                let layout = InputLayout::packed(format, w, h).padded(pad).with_yuv(range, matrix);
                 let name = format!("{format} {w}x{h} stride {} {range:?} {matrix:?}", layout.stride);
                 cases.push((name, check(&layout, w, h)));
             }
@@ -44,10 +41,7 @@ pub fn selftest_cases() -> Vec<(String, bool)> {
                     &[(YuvRange::Limited, YuvMatrix::Bt601)]
                 };
                 for &(range, matrix) in combos {
-                    let mut layout = InputLayout::packed(format, w, h);
-                    layout.stride += pad;
-                    layout.range = range;
-                    layout.matrix = matrix;
+                    let layout = InputLayout::packed(format, w, h).padded(pad).with_yuv(range, matrix);
                     let name =
                         format!("{format} {isa:?} {w}x{h} stride {} {range:?} {matrix:?}", layout.stride);
                     let ok = check_with(&layout, w, h, |src, out| {
