@@ -62,49 +62,36 @@ pub struct KeygenArgs {
 pub struct SelftestArgs {}
 
 command! {
-    #[derive(FromArgs, Debug)]
     /// Stream a camera: serve its frames to pistream displays and to browsers (listening by
     /// default on 0.0.0.0:5678, up to --max-viewers at once), or push them to a listening
     /// display with --connect.
-    #[argh(
-        subcommand,
-        name = "camera",
+    #[argh(subcommand, name = "camera",
         example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`",
         note = "The same port answers HTTP: http://PI:5678/ is a viewer page, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too."
     )]
     pub struct CameraArgs {
-        use endpoint;
-        use send;
+        use endpoint, send;
         /// stop after sending this many frames
         #[argh(option)]
         pub frames: Option<u64>,
-        use run;
-        use key;
+        use run, key;
         /// socket send buffer in bytes (default: four frames, 1-64 MiB; 0 = kernel autotuning)
         #[argh(option)]
         pub sndbuf: Option<usize>,
-        use web;
-        use log;
+        use web, log;
     }
 }
 
 command! {
-    #[derive(FromArgs, Debug)]
     /// Show a camera's stream: connect to a camera (by default 127.0.0.1:5678, retrying until
     /// it is up), or listen for a camera started with --connect. Enter, Esc or q in the
     /// window ends it.
-    #[argh(
-        subcommand,
-        name = "display",
+    #[argh(subcommand, name = "display",
         example = "pistream display --connect raspberrypi.local:5678\npistream display --connect 127.0.0.1:5678 --sink null --verify --frames 1000\npistream display --sink raw:/tmp/video.bgr",
         note = "Sinks: window (an OpenCV window), null (discard; with --verify check the test pattern), raw:PATH (append BGR frames for ffplay)."
     )]
     pub struct DisplayArgs {
-        use endpoint;
-        use show;
-        use watch;
-        use run;
-        use key;
+        use endpoint, show, watch, run, key;
         /// socket receive buffer in bytes (default: the kernel's autotuning, which measured best)
         #[argh(option)]
         pub rcvbuf: Option<usize>,
@@ -113,28 +100,17 @@ command! {
 }
 
 command! {
-    #[derive(FromArgs, Debug)]
     /// A two-way video call on one connection: each side sends its camera and shows the
     /// peer's. One side listens, the other connects. Enter in the window hangs up both ends.
-    #[argh(
-        subcommand,
-        name = "call",
+    #[argh(subcommand, name = "call",
         example = "pistream call --listen 0.0.0.0:5678          # on one machine\npistream call --connect other-host:5678        # on the other"
     )]
     pub struct CallArgs {
-        use endpoint;
-        use send;
-        use show;
-        use watch;
-        use run;
-        use key;
-        use web;
-        use log;
+        use endpoint, send, show, watch, run, key, web, log;
     }
 }
 
 command! {
-    #[derive(FromArgs, Debug)]
     /// Try pistream on one machine: a pattern camera and a display in one process, joined by
     /// a real TCP connection over loopback. Opens a window when a display is available,
     /// otherwise runs headless and prints stats.
@@ -149,14 +125,11 @@ command! {
         /// frames per second of the test pattern (default 30; 0 = as fast as possible)
         #[argh(option, default = "30.0")]
         pub fps: f64,
-        use watch;
-        use run;
-        use log;
+        use watch, run, log;
     }
 }
 
 command! {
-    #[derive(FromArgs, Debug)]
     /// List the V4L2 capture devices: driver, card, every format with its sizes and frame
     /// rates, and the mode `camera` would pick for the given size and rate.
     #[argh(subcommand, name = "devices", example = "pistream devices\npistream devices --size 1280x720 --fps 30")]

@@ -1,10 +1,12 @@
 //! The options several commands share, each defined (with its help text) once. argh cannot
-//! flatten one struct into another, so [`command!`] writes each command's struct: its own
-//! fields as given, and for `use GROUP;` the group's fields at that place. Doc comments
-//! written here become `#[doc]` attributes, which argh reads as the help text.
+//! flatten one struct into another, so [`command!`] writes each command's struct (deriving
+//! `FromArgs` and `Debug`): its own fields as given, and for `use GROUP, ...;` each group's
+//! fields at that place. Doc comments written here become `#[doc]` attributes, which argh
+//! reads as the help text.
 //!
-//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures: --source, --size, --fps, --format,
-//! --max-viewers), `web` (--http, --http-password-file, --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
+//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures: --source,
+//! --size, --fps, --format, --max-viewers), `web` (--http, --http-password-file,
+//! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
 /// Writes an argh command struct; see the module docs.
@@ -17,8 +19,14 @@ macro_rules! command {
     };
 
     (@munch [$($attr:tt)*] $name:ident [$($fields:tt)*]) => {
+        #[derive(argh::FromArgs, Debug)]
         $($attr)*
         pub struct $name { $($fields)* }
+    };
+
+    // Several groups in one `use`: one at a time.
+    (@munch $attr:tt $name:ident $fields:tt use $group:ident, $($more:ident),+; $($rest:tt)*) => {
+        command!(@munch $attr $name $fields use $group; use $($more),+; $($rest)*);
     };
 
     (@munch $attr:tt $name:ident [$($fields:tt)*] use endpoint; $($rest:tt)*) => {
