@@ -15,6 +15,7 @@ use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 use crate::web::{Credentials, WebSettings};
+use crate::wire::WireChoice;
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
@@ -137,12 +138,19 @@ fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
     })
 }
 
-fn send_config(source: &str, size: &str, fps: f64, format: Option<&str>) -> Result<SendConfig, String> {
+fn send_config(
+    source: &str,
+    size: &str,
+    fps: f64,
+    format: Option<&str>,
+    wire: Option<&str>,
+) -> Result<SendConfig, String> {
     Ok(SendConfig {
         source: SourceSpec::parse(source)?,
         geometry: parse_size(size)?,
         fps: parse_fps(fps)?,
         format: parse_format(format)?,
+        wire: wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
     })
 }
 
@@ -185,7 +193,7 @@ impl Args {
                     a.connect,
                     Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
                 )?,
-                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
+                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?),
                 show: None,
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
@@ -217,7 +225,13 @@ impl Args {
                 }
                 Config::Endpoint(EndpointConfig {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
-                    send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
+                    send: Some(send_config(
+                        &a.source,
+                        &a.size,
+                        a.fps,
+                        a.format.as_deref(),
+                        a.wire.as_deref(),
+                    )?),
                     show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
@@ -239,7 +253,7 @@ impl Args {
                     None => SinkSpec::Null,
                 };
                 Config::Demo(DemoConfig {
-                    send: send_config("pattern", &a.size, a.fps, None)?,
+                    send: send_config("pattern", &a.size, a.fps, None, None)?,
                     show: ShowConfig { sink, verify: a.verify },
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,

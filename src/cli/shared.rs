@@ -4,8 +4,8 @@
 //! fields at that place. Doc comments written here become `#[doc]` attributes, which argh
 //! reads as the help text.
 //!
-//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures: --source,
-//! --size, --fps, --format, --max-viewers), `web` (--http, --http-password-file,
+//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures and sends:
+//! --source, --size, --fps, --format, --max-viewers, --wire), `web` (--http, --http-password-file,
 //! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
@@ -63,6 +63,11 @@ macro_rules! command {
             /// together, a call's peer included (default 8)
             #[argh(option, default = "crate::config::DEFAULT_MAX_VIEWERS")]
             pub max_viewers: usize,
+            /// how frames go on the wire: auto (default: raw BGR while the link carries it,
+            /// then the camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg
+            /// or jpeg:QUALITY
+            #[argh(option)]
+            pub wire: Option<String>,
         ] $($rest)*);
     };
 
