@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the VM rig's initramfs (see docs/VM-RIG.md). Runs inside qemu as PID 1 with
-# busybox, a static pistream and the vivid modules; prints every result on the serial
+# busybox, a static pistream, the vivid modules and (for the loopback cases) v4l2loopback
+# with the fake camera v4l2-writer (tools/v4l2-writer); prints every result on the serial
 # console as a line starting with "VMRIG " (the host's tests/vm/check reads only those),
 # then powers the VM off. The guest measures and reports; the host decides pass or fail.
 #
@@ -8,8 +9,9 @@
 #   ARCH      x86_64 or aarch64
 #   FORMATS   fourccs to capture one after another at 640x480
 #   NETEM     1 to run the netem case (needs /opt/iproute2/tc)
-#   CASES     which cases to run: any of formats scaled loss netem
+#   CASES     which cases to run: any of formats scaled loss netem mjpeg nodht badframes restart
 #   NETEM_ARGS  the netem qdisc's parameters
+#   LOOPBACK  1 when v4l2loopback.ko and /bin/v4l2-writer are in the initramfs
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox --install -s
@@ -49,17 +51,36 @@ pistream devices > /tmp/devices.txt 2>&1
 say "devices exit=$?"
 show devices /tmp/devices.txt
 
+# The MJPEG camera: v4l2loopback at /dev/video10 (clear of vivid's numbers), capture
+# capabilities only while a writer is attached (exclusive_caps=1, as a camera that is
+# either there or not). 8 buffers: the writer and pistream each ask for 4.
+LOOP=/dev/video10
+if [ "$LOOPBACK" = 1 ]; then
+    if modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 max_buffers=8 \
+        card_label=pistream-rig-loopback 2> /tmp/modprobe.log; then
+        i=0
+        while [ ! -e $LOOP ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        say "loopback $(cat /sys/class/video4linux/video10/name 2>/dev/null || echo missing)"
+    else
+        show modprobe /tmp/modprobe.log
+        say "fatal modprobe v4l2loopback failed"
+        LOOPBACK=0
+    fi
+fi
+
 port=5700
 CAM_PID=""
-# start_camera LOG ARGS...: a listening camera on the next port; waits until it has chosen
-# a mode (or has exited). Sets CAM_PID and PORT.
+# The camera's device: vivid's capture node, or $LOOP for the loopback cases.
+CAM_DEV=/dev/video0
+# start_camera LOG ARGS...: a listening camera on CAM_DEV on the next port; waits until it
+# has chosen a mode (or has exited). Sets CAM_PID and PORT.
 start_camera() {
     log=$1; shift
     port=$((port + 1)); PORT=$port
     # Emptied here, not only by the camera's redirection: the loop below must not find the
     # previous camera's "chose" line before the new process has truncated the file.
     : > "$log"
-    pistream camera --source /dev/video0 --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
+    pistream camera --source $CAM_DEV --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
     CAM_PID=$!
     i=0
     while [ $i -lt 100 ]; do
@@ -200,5 +221,195 @@ netem_case() {
     $tc qdisc del dev lo root
 }
 [ "$NETEM" = 1 ] && wants netem && netem_case
+
+# --- v4l2loopback: an MJPEG (or YUYV) camera fed by v4l2-writer --------------------------
+
+WRITER_PID=""
+# start_writer LOG ARGS...: the fake camera streaming into $LOOP; waits for its
+# "streaming" line (or its exit). Sets WRITER_PID.
+start_writer() {
+    wlog=$1; shift
+    : > "$wlog"
+    v4l2-writer write $LOOP "$@" > "$wlog" 2>&1 &
+    WRITER_PID=$!
+    i=0
+    while [ $i -lt 50 ]; do
+        grep -q "v4l2-writer: streaming" "$wlog" && return 0
+        kill -0 $WRITER_PID 2>/dev/null || return 1
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+stop_writer() {
+    kill $WRITER_PID 2>/dev/null
+    wait $WRITER_PID 2>/dev/null
+}
+
+# start_sampled_display LOG W H ARGS...: a display whose raw sink writes into a FIFO read
+# by `v4l2-writer sample`, which prints samples of every frame into /tmp/samples.txt (the
+# host compares each with the known image). Sets DISP_PID and SAMPLER_PID.
+start_sampled_display() {
+    dlog=$1 sw=$2 sh=$3; shift 3
+    rm -f /tmp/frames.fifo /tmp/samples.txt
+    mkfifo /tmp/frames.fifo
+    v4l2-writer sample --size ${sw}x$sh /tmp/frames.fifo > /tmp/samples.txt 2>&1 &
+    SAMPLER_PID=$!
+    pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/frames.fifo "$@" > "$dlog" 2>&1 &
+    DISP_PID=$!
+}
+# end_sampled_display TENTHS: lets the display run (or end by itself) for up to TENTHS of
+# a second, then stops it with SIGINT; waits for the sampler to read the FIFO to its end.
+# Sets DISP_RC.
+end_sampled_display() {
+    i=0
+    while kill -0 $DISP_PID 2>/dev/null && [ $i -lt $1 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -INT $DISP_PID 2>/dev/null
+    wait $DISP_PID
+    DISP_RC=$?
+    # A display that never opened the FIFO leaves the sampler waiting in open().
+    i=0
+    while kill -0 $SAMPLER_PID 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill $SAMPLER_PID 2>/dev/null
+    wait $SAMPLER_PID 2>/dev/null
+}
+sampled() { n=$(grep -c '^frame ' /tmp/samples.txt 2>/dev/null); echo "${n:-0}"; }
+show_samples() { grep '^frame\|^frames' /tmp/samples.txt | sed "s/^/VMRIG samples $1 /"; }
+# Starts the writer and a camera on $LOOP, or says why not ("case NAME camera=failed").
+start_loop() {
+    name=$1 wargs=$2; shift 2
+    # shellcheck disable=SC2086 # the writer's arguments, split on purpose
+    if ! start_writer /tmp/writer.log $wargs; then
+        stop_writer
+        show "writer $name" /tmp/writer.log
+        say "case $name camera=failed reason: writer: $(tail -n 1 /tmp/writer.log)"
+        return 1
+    fi
+    if ! start_camera /tmp/cam.log "$@"; then
+        stop_camera
+        stop_writer
+        show "cam $name" /tmp/cam.log
+        say "case $name camera=failed reason: $(grep -v "^pistream: $LOOP: \|^pistream: chose" /tmp/cam.log | tail -n 1)"
+        return 1
+    fi
+}
+
+# loop_case NAME FORMAT W H KIND: the writer sends KIND frames of the known image at 25 fps;
+# the camera captures FORMAT at WxH. Rate over 5 s through a null sink, then 5 frames
+# through a sampled raw sink for size and content.
+loop_case() {
+    name=$1 fmt=$2 w=$3 h=$4 kind=$5
+    start_loop "$name" "--format $fmt --size ${w}x$h --fps 25 --kind $kind" \
+        --format "$fmt" --size "${w}x$h" --fps 25 --stats off || return
+    srcbytes=$(sed -n 's/.*(\([0-9]*\) bytes per .*/\1/p' /tmp/writer.log)
+    t0=$(uptime_cs)
+    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 5 --stats off > /tmp/disp.log 2>&1
+    rc=$?
+    t1=$(uptime_cs)
+    frames=$(shown /tmp/disp.log)
+    start_sampled_display /tmp/raw.log "$w" "$h" --frames 5 --stats off
+    end_sampled_display 300
+    # Later (issue 10, wire formats): a display with `--wire native` here must receive the
+    # camera's JPEGs unchanged; `v4l2-writer frame --size WxH --kind KIND` prints the bytes
+    # the writer sent, to compare with what the display got.
+    stop_camera
+    stop_writer
+    show "writer $name" /tmp/writer.log
+    show "cam $name" /tmp/cam.log
+    show "disp $name" /tmp/disp.log
+    show "raw $name" /tmp/raw.log
+    partial=$(sed -n 's/^frames [0-9]* partial \([0-9]*\)/\1/p' /tmp/samples.txt)
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$DISP_RC" \
+        "rawframes=$(sampled) partial=${partial:-0} w=$w h=$h srcbytes=${srcbytes:-0}"
+    show_samples "$name"
+}
+if [ "$LOOPBACK" = 1 ]; then
+    CAM_DEV=$LOOP
+    if wants mjpeg; then
+        loop_case mjpeg640 MJPG 640 480 good
+        loop_case mjpeg720 MJPG 1280 720 good
+    fi
+    wants nodht && loop_case nodht MJPG 640 480 nodht
+    CAM_DEV=/dev/video0
+fi
+
+# bad_case NAME FORMAT BURST: the writer sends good frames at 10 fps; a sampled display
+# records every frame shown; 2 s in, SIGUSR1 makes the writer send BURST (each bad frame
+# followed by two good ones, at 4 fps); the display goes on for 3 s after the burst. The
+# camera's stats lines and summary must count every bad frame; no frame shown may differ
+# from the known image.
+bad_case() {
+    name=$1 fmt=$2 burst=$3
+    start_loop "$name" "--format $fmt --size 640x480 --fps 10 --burst $burst --burst-fps 4" \
+        --format "$fmt" --size 640x480 --fps 10 || return
+    start_sampled_display /tmp/raw.log 640 480 --stats off
+    sleep 2
+    before=$(sampled)
+    kill -USR1 $WRITER_PID
+    i=0
+    while ! grep -q "burst done" /tmp/writer.log && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    # The last frame filled is queued one frame later.
+    sleep 0.5
+    mark=$(sampled)
+    sleep 3
+    after=$(($(sampled) - mark))
+    kill -0 $CAM_PID 2>/dev/null && alive=1 || alive=0
+    end_sampled_display 0
+    stop_camera
+    stop_writer
+    show "writer $name" /tmp/writer.log
+    show "cam $name" /tmp/cam.log
+    show "raw $name" /tmp/raw.log
+    burst_bad=$(sed -n 's/.*burst done: \([0-9]*\) bad.*/\1/p' /tmp/writer.log)
+    stats_skipped=$(sed -n 's/.*stats:.*bad frames skipped \([0-9]*\).*/\1/p' /tmp/cam.log | sort -n | tail -n 1)
+    summary_skipped=$(sed -n 's/.*summary:.* \([0-9][0-9]*\) bad frames skipped.*/\1/p' /tmp/cam.log | tail -n 1)
+    say "bad $name burst_bad=${burst_bad:--} camera_alive=$alive stats_skipped=${stats_skipped:--}" \
+        "summary_skipped=${summary_skipped:--} skip_lines=$(grep -c 'skipped a bad frame' /tmp/cam.log)" \
+        "panics=$(cat /tmp/cam.log /tmp/raw.log | grep -c 'panicked')" \
+        "frames_before=$before frames_after=$after rawexit=$DISP_RC rawframes=$(sampled) w=640 h=480"
+    show_samples "$name"
+}
+if [ "$LOOPBACK" = 1 ] && wants badframes; then
+    CAM_DEV=$LOOP
+    bad_case badmjpeg MJPG truncated,corrupt,garbage,empty
+    bad_case badyuyv YUYV short,empty
+    CAM_DEV=/dev/video0
+fi
+
+# The writer stops (a camera unplugged) and starts again 3 s after the camera reported it
+# lost: the same messages and recovery as vivid's unbind/bind.
+restart_case() {
+    CAM_DEV=$LOOP
+    start_loop restart "--format MJPG --size 640x480 --fps 25" --format MJPG --size 640x480 --fps 25 ||
+        { CAM_DEV=/dev/video0; say "restart camera=failed"; return; }
+    pistream display --connect 127.0.0.1:$PORT --sink null --seconds 40 > /tmp/disp.log 2>&1 &
+    disp=$!
+    sleep 4
+    before=$(grep -c "stats:" /tmp/disp.log)
+    stop_writer
+    i=0
+    while ! grep -q "lost" /tmp/cam.log && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    sleep 3
+    start_writer /tmp/writer2.log --format MJPG --size 640x480 --fps 25 || show writer2 /tmp/writer2.log
+    i=0
+    while ! grep -q "is back" /tmp/cam.log && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    mark=$(grep -c "stats:" /tmp/disp.log)
+    sleep 6
+    kill -0 $disp 2>/dev/null && running=1 || running=0
+    kill -INT $disp 2>/dev/null
+    wait $disp
+    rc=$?
+    stop_camera
+    stop_writer
+    show "cam restart" /tmp/cam.log
+    show "disp restart" /tmp/disp.log
+    after=$(grep "stats:" /tmp/disp.log | tail -n +$((mark + 1)) |
+        sed -n 's/.*shown \([0-9.]*\) fps.*/\1/p' | awk '{s += $1} END {printf "%d", s}')
+    say "restart lost=$(grep -c "camera $LOOP lost" /tmp/cam.log) back=$(grep -c 'is back' /tmp/cam.log)" \
+        "retries=$(grep -c 'still no camera' /tmp/cam.log) before=$before display_running=$running display_exit=$rc" \
+        "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log)" \
+        "frames_after=${after:-0} frames_total=$(shown /tmp/disp.log)"
+    CAM_DEV=/dev/video0
+}
+[ "$LOOPBACK" = 1 ] && wants restart && restart_case
 
 finish

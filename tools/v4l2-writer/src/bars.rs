@@ -36,13 +36,13 @@ pub fn rgb(width: usize, height: usize) -> Vec<u8> {
                 out.extend_from_slice(&bar);
                 continue;
             }
-            // A hash of the position: +-40 on each channel.
+            // A hash of the position: +-24 on each channel.
             let mut h = (x as u32).wrapping_mul(0x9e37_79b1) ^ (y as u32).wrapping_mul(0x85eb_ca77);
             h ^= h >> 15;
             h = h.wrapping_mul(0x2c1b_3c6d);
             h ^= h >> 12;
             for (c, &v) in bar.iter().enumerate() {
-                let d = ((h >> (8 * c)) & 0xff) as i32 * 80 / 255 - 40;
+                let d = ((h >> (8 * c)) & 0xff) as i32 * 48 / 255 - 24;
                 out.push((v as i32 + d).clamp(0, 255) as u8);
             }
         }
