@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use pistream::frame::{Frame, Geometry};
 use pistream::mailbox::Mailbox;
 use pistream::net::tune_connected;
-use pistream::protocol::{Hello, HEADER_LEN};
+use pistream::protocol::{Hello, Role, HEADER_LEN};
 use pistream::session::{self, Control, LocalSide, Sides};
 use pistream::shutdown::Shutdown;
 use pistream::source::pattern;
@@ -78,7 +78,15 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
             let ctl = Control::new(&stop, None);
             let sides = Sides { send: Some((&*mailbox, &mut front)), receive: None };
             let hello = Hello::sender(geometry, 0.0);
-            session::run(&server, &LocalSide::plain(hello), sides, &ctl, &Stats::default(), &mut |_| {})
+            session::run(
+                &server,
+                Role::Listening,
+                &LocalSide::plain(hello),
+                sides,
+                &ctl,
+                &Stats::default(),
+                &mut |_| {},
+            )
         })
     };
     let display = {
@@ -87,7 +95,15 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
             let mut back = Frame::new(Geometry::bgr(1, 1));
             let ctl = Control::new(&stop, None);
             let sides = Sides { send: None, receive: Some((&*mailbox, &mut back)) };
-            session::run(&client, &LocalSide::plain(Hello::receiver()), sides, &ctl, &stats, &mut |_| {})
+            session::run(
+                &client,
+                Role::Connecting,
+                &LocalSide::plain(Hello::receiver()),
+                sides,
+                &ctl,
+                &stats,
+                &mut |_| {},
+            )
         })
     };
     let consumer_done = Arc::new(AtomicBool::new(false));

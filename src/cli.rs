@@ -12,6 +12,7 @@ use crate::config::{
 };
 use crate::frame::{Geometry, MAX_DIMENSION};
 use crate::net::BufferSizes;
+use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 
@@ -40,6 +41,22 @@ pub enum Command {
     Demo(DemoArgs),
     Devices(DevicesArgs),
     Selftest(SelftestArgs),
+    Keygen(KeygenArgs),
+}
+
+#[derive(FromArgs, Debug)]
+/// Write a new random key file (32 random bytes as hex, mode 0600) for --key-file. Copy
+/// the same file to both ends; peers without it cannot connect, and everything the two
+/// ends send each other is encrypted.
+#[argh(
+    subcommand,
+    name = "keygen",
+    example = "pistream keygen pistream.key\nscp pistream.key pi@raspberrypi.local:\npistream camera --key-file pistream.key           # on the Pi\npistream display --connect raspberrypi.local --key-file pistream.key"
+)]
+pub struct KeygenArgs {
+    /// where to write the key (an existing file is not overwritten)
+    #[argh(positional)]
+    pub path: String,
 }
 
 #[derive(FromArgs, Debug)]
@@ -294,29 +311,8 @@ pub fn parse_connect(text: &str) -> Result<String, String> {
     Ok(target)
 }
 
-/// Reads a `--key-file`: its bytes, less trailing whitespace, are the shared secret.
-pub fn read_key_file(path: Option<&str>) -> Result<Option<Vec<u8>>, String> {
-    let Some(path) = path else { return Ok(None) };
-    let mut key = std::fs::read(path).map_err(|e| format!("--key-file {path}: {e}"))?;
-    while key.last().is_some_and(|b| b.is_ascii_whitespace()) {
-        key.pop();
-    }
-    if key.is_empty() {
-        return Err(format!(
-            "--key-file {path} is empty: put a secret in it, e.g. `head -c 32 /dev/urandom > {path}`, \
-             and copy the same file to the other end"
-        ));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
-            eprintln!(
-                "pistream: note: {path} is readable by other users; `chmod 600 {path}` keeps the key secret"
-            );
-        }
-    }
-    Ok(Some(key))
+fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
+    path.map(crate::keyfile::read).transpose()
 }
 
 fn parse_endpoint(
@@ -412,6 +408,7 @@ impl Args {
                 })
             }
             Command::Selftest(_) => Config::Selftest,
+            Command::Keygen(a) => Config::Keygen { path: a.path.into() },
             Command::Devices(a) => Config::Devices { geometry: parse_size(&a.size)?, fps: parse_fps(a.fps)? },
             Command::Demo(a) => {
                 let sink = match a.sink {

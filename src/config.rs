@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use crate::convert::InputFormat;
 use crate::frame::Geometry;
 use crate::net::BufferSizes;
+use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 
@@ -54,8 +55,9 @@ pub struct EndpointConfig {
     pub limits: Limits,
     pub stats: bool,
     pub buffers: BufferSizes,
-    /// The shared secret from `--key-file`: peers must prove they hold it.
-    pub key: Option<Vec<u8>>,
+    /// The pre-shared key derived from `--key-file`: a keyed, encrypted session with peers
+    /// that hold the same key, and none with anyone else.
+    pub key: Option<Psk>,
 }
 
 /// Camera and display in one process over loopback.
@@ -78,5 +80,9 @@ pub enum Config {
     },
     /// `pistream selftest`: single-threaded checks of the arch-specific code.
     Selftest,
+    /// `pistream keygen PATH`: write a new random key file.
+    Keygen {
+        path: std::path::PathBuf,
+    },
     Version,
 }

@@ -10,6 +10,8 @@ pub mod convert;
 pub mod devices;
 pub mod error;
 pub mod frame;
+pub mod keyfile;
+pub mod logging;
 pub mod mailbox;
 pub mod net;
 pub mod protocol;

@@ -11,6 +11,7 @@ use pistream::error::AppError;
 use pistream::shutdown::Shutdown;
 
 fn main() -> ExitCode {
+    pistream::logging::init(Default::default());
     let argv: Vec<String> = std::env::args().collect();
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let args = match Args::from_args(&words[..1], &words[1..]) {
@@ -40,6 +41,15 @@ fn main() -> ExitCode {
             let passed = pistream::selftest::report(&pistream::selftest::run());
             return if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
+        Config::Keygen { path } => {
+            return match pistream::keyfile::generate(&path) {
+                Ok(()) => {
+                    println!("wrote a new key to {} (mode 0600): copy it to the other end and use --key-file {} on both", path.display(), path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(message) => fail(&AppError::Usage(message)),
+            };
+        }
         Config::Devices { geometry, fps } => {
             print!("{}", pistream::devices::report(geometry, fps));
             return ExitCode::SUCCESS;
@@ -52,11 +62,11 @@ fn main() -> ExitCode {
     }
     match app::run(config, shutdown) {
         Ok(Finish::PeerEnded(why)) => {
-            eprintln!("pistream: peer ended the stream ({why})");
+            log::info!("peer ended the stream ({why})");
             ExitCode::SUCCESS
         }
         Ok(Finish::Stopped(why)) => {
-            eprintln!("pistream: done ({why})");
+            log::info!("done ({why})");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
@@ -64,6 +74,6 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &AppError) -> ExitCode {
-    eprintln!("pistream: error: {e}");
+    log::error!("{e}");
     ExitCode::from(e.exit_code() as u8)
 }

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use crate::frame::{Frame, Geometry};
 use crate::mailbox::Mailbox;
+use crate::protocol::keys::{CipherSet, Psk};
 use crate::protocol::{
-    encode_bye, encode_frame_header, encode_hello, negotiate, ByeReason, Hello, Inbound, InboundState,
-    ProtocolError, BYE_MAX_LEN, HEADER_LEN,
+    encode_bye, encode_frame_header, encode_hello, run_in_memory, ByeReason, Handshake, HandshakeError,
+    Hello, Inbound, InboundState, ProtocolError, Role, WireFormat, BYE_MAX_LEN, HEADER_LEN,
 };
 use crate::source::pattern::{self, PatternVerifier};
 
@@ -30,30 +31,58 @@ fn protocol_checks() -> Vec<Check> {
     let mut checks = Vec::new();
     let camera = Hello::sender(Geometry::bgr(640, 480), 30.0);
     let bytes = encode_hello(&camera, 7);
-    let mut inbound = InboundState::new();
-    let header: [u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("header");
-    let decoded = match inbound.on_header(&header) {
-        Ok(Inbound::Hello { len }) => Hello::decode(&bytes[HEADER_LEN..HEADER_LEN + len]).ok(),
-        _ => None,
+    let decoded = Hello::decode(&bytes[HEADER_LEN..]);
+    checks.push(check("protocol hello round trip", decoded == Ok(camera), || format!("decoded {decoded:?}")));
+
+    // The handshake machine in memory, keyed, with this CPU's cipher choice.
+    let keyed = |secret: &[u8]| Psk::derive(secret).map(|psk| (psk, CipherSet::this_cpu()));
+    let (at_display, at_camera) = run_in_memory(
+        Handshake::new(Role::Connecting, Hello::receiver(), keyed(b"selftest key"), 1),
+        Handshake::new(Role::Listening, camera, keyed(b"selftest key"), 2),
+    );
+    let keys_match = match (at_display, at_camera) {
+        (Ok(display), Ok(camera)) => {
+            let inbound = InboundState::new(&display.negotiated);
+            let (Some((_, mut open)), Some((mut seal, _))) = (display.transport, camera.transport) else {
+                return vec![check("protocol keyed handshake", false, || "no record keys".into())];
+            };
+            let header = encode_frame_header(9, 1234, WireFormat::Bgr24, 640 * 480 * 3);
+            let opened = seal.seal_header(&header).ok().and_then(|sealed| open.open_header(&sealed).ok());
+            let frame = opened.map(|h| inbound.on_header(&h));
+            checks.push(check(
+                "protocol frame header after the handshake",
+                frame
+                    == Some(Ok(Inbound::Frame {
+                        seq: 9,
+                        captured_us: 1234,
+                        format: WireFormat::Bgr24,
+                        len: 921_600,
+                    })),
+                || format!("{frame:?}"),
+            ));
+            let too_long = inbound.on_header(&encode_frame_header(9, 1234, WireFormat::Bgr24, 921_601));
+            checks.push(check(
+                "protocol rejects an oversized frame",
+                matches!(too_long, Err(ProtocolError::BadLength { .. })),
+                || format!("{too_long:?}"),
+            ));
+            true
+        }
+        (d, c) => {
+            let why = format!("display {:?}, camera {:?}", d.err(), c.err());
+            checks.push(check("protocol keyed handshake", false, || why));
+            false
+        }
     };
-    checks
-        .push(check("protocol hello round trip", decoded == Some(camera), || format!("decoded {decoded:?}")));
-    let negotiated = negotiate(&Hello::receiver(), &camera);
-    checks.push(check("protocol negotiation", negotiated.is_ok(), || format!("{negotiated:?}")));
-    if let Ok(n) = &negotiated {
-        inbound.on_negotiated(n);
-    }
-    let frame = inbound.on_header(&encode_frame_header(9, 1234, 640 * 480 * 3));
+    checks.push(check("protocol keyed handshake and record keys", keys_match, || "see above".into()));
+    let (_, wrong) = run_in_memory(
+        Handshake::new(Role::Connecting, Hello::receiver(), keyed(b"one key"), 1),
+        Handshake::new(Role::Listening, camera, keyed(b"another key"), 2),
+    );
     checks.push(check(
-        "protocol frame header",
-        frame == Ok(Inbound::Frame { seq: 9, captured_us: 1234, len: 921_600 }),
-        || format!("{frame:?}"),
-    ));
-    let too_long = inbound.on_header(&encode_frame_header(9, 1234, 640 * 480 * 3 + 1));
-    checks.push(check(
-        "protocol rejects an oversized frame",
-        matches!(too_long, Err(ProtocolError::BadLength { .. })),
-        || format!("{too_long:?}"),
+        "protocol refuses a wrong key",
+        matches!(wrong, Err(HandshakeError::Protocol(ProtocolError::AuthFailed))),
+        || format!("{:?}", wrong.err()),
     ));
     let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
     let n = encode_bye(ByeReason::Finished, "done", 0, &mut buf);

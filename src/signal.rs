@@ -23,7 +23,7 @@ pub fn install(shutdown: Arc<Shutdown>) -> nix::Result<()> {
             while let Ok(signal) = set.wait() {
                 count += 1;
                 if count > 1 {
-                    eprintln!("pistream: {signal} again, exiting now");
+                    log::warn!("{signal} again, exiting now");
                     std::process::exit(130);
                 }
                 shutdown.request(format!("stopped by {signal}"));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use pistream::frame::{Frame, Geometry};
 use pistream::mailbox::Mailbox;
 use pistream::net::tune_connected;
-use pistream::protocol::Hello;
+use pistream::protocol::{Hello, Role};
 use pistream::session::{self, Control, LocalSide, Sides};
 use pistream::shutdown::Shutdown;
 use pistream::source::pattern;
@@ -104,7 +104,16 @@ fn allocations_for(frames: u64, marks: [u64; 2]) -> ([u64; 2], u64) {
             let ctl = Control::new(&shutdown, Some(frames));
             let sides = Sides { send: Some((&*capture_box, &mut front)), receive: None };
             let hello = Hello::sender(geometry, 0.0);
-            session::run(&server, &LocalSide::plain(hello), sides, &ctl, &stats, &mut |_| {}).unwrap();
+            session::run(
+                &server,
+                Role::Listening,
+                &LocalSide::plain(hello),
+                sides,
+                &ctl,
+                &stats,
+                &mut |_| {},
+            )
+            .unwrap();
         })
     };
     let display = {
@@ -115,8 +124,15 @@ fn allocations_for(frames: u64, marks: [u64; 2]) -> ([u64; 2], u64) {
             let stats = Stats::default();
             let ctl = Control::new(&shutdown, None);
             let sides = Sides { send: None, receive: Some((&*display_box, &mut back)) };
-            let result =
-                session::run(&client, &LocalSide::plain(Hello::receiver()), sides, &ctl, &stats, &mut |_| {});
+            let result = session::run(
+                &client,
+                Role::Connecting,
+                &LocalSide::plain(Hello::receiver()),
+                sides,
+                &ctl,
+                &stats,
+                &mut |_| {},
+            );
             assert!(matches!(result.unwrap(), session::SessionEnd::PeerBye { .. }));
             Stats::get(&stats.received_frames)
         })

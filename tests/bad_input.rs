@@ -7,23 +7,19 @@ use std::time::Duration;
 
 use crate::util::{free_port, summary_counts, Proc, SECS};
 
-/// A hello body as the protocol document lays it out, built by hand.
-fn hello(
-    magic: &[u8; 8],
-    version: u16,
-    directions: u8,
-    width: u32,
-    height: u32,
-    fourcc: &[u8; 4],
-) -> Vec<u8> {
+/// A version-2 hello as the protocol document lays it out, built by hand: a camera's
+/// (`directions` 0b01) offers BGR3, a display's (0b10) decodes BGR3.
+fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(magic);
     body.extend_from_slice(&version.to_be_bytes());
     body.extend_from_slice(&[directions, 0]);
     body.extend_from_slice(&width.to_be_bytes());
     body.extend_from_slice(&height.to_be_bytes());
-    body.extend_from_slice(fourcc);
     body.extend_from_slice(&30_000u32.to_be_bytes());
+    let (sends, decodes) = (u16::from(directions & 1), u16::from(directions >> 1 & 1));
+    body.extend_from_slice(&sends.to_be_bytes());
+    body.extend_from_slice(&decodes.to_be_bytes());
     body.extend_from_slice(&[0; 20]);
     assert_eq!(body.len(), 48);
     message(1, &body, 0)
@@ -33,8 +29,9 @@ fn message(kind: u8, body: &[u8], seq: u64) -> Vec<u8> {
     message_with_len(kind, body, body.len() as u32, seq)
 }
 
+/// A message; frames (kind 2) name wire format 1, BGR3.
 fn message_with_len(kind: u8, body: &[u8], len: u32, seq: u64) -> Vec<u8> {
-    let mut out = vec![b'P', b'S', kind, 0];
+    let mut out = vec![b'P', b'S', kind, u8::from(kind == 2)];
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&0u64.to_be_bytes());
@@ -45,20 +42,17 @@ fn message_with_len(kind: u8, body: &[u8], len: u32, seq: u64) -> Vec<u8> {
 const DISPLAY_HELLO_DIRECTIONS: u8 = 0b10;
 const CAMERA_HELLO_DIRECTIONS: u8 = 0b01;
 
-/// Connects, reads the listener's hello, sends `bytes`, and returns the text of the bye
-/// the listener answers with.
+/// Connects, sends `bytes` (the listener speaks only after the peer's first bytes), and
+/// returns the text of the bye the listener answers with, skipping its hello and any
+/// frames it sent meanwhile.
 fn send_and_read_bye(port: u16, bytes: &[u8]) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(10 * SECS)).unwrap();
-    let mut their_hello = [0u8; 72];
-    stream.read_exact(&mut their_hello).unwrap();
-    assert_eq!(&their_hello[0..3], b"PS\x01", "the listener's first message is its hello");
-    assert_eq!(&their_hello[24..32], b"PISTREAM");
     stream.write_all(bytes).unwrap();
-    // The listener may have sent frames meanwhile if the hello was valid: skip them.
     loop {
         let mut header = [0u8; 24];
         stream.read_exact(&mut header).unwrap();
+        assert_eq!(&header[0..2], b"PS", "the listener answers in pistream messages");
         let len = u32::from_be_bytes(header[4..8].try_into().unwrap()) as usize;
         let mut body = vec![0u8; len];
         stream.read_exact(&mut body).unwrap();
@@ -74,20 +68,13 @@ fn cases(
     too_long_frame: Vec<u8>,
     frame_problem: &'static str,
 ) -> Vec<(&'static str, Vec<u8>, &'static str)> {
-    let mut http = b"GET /video HTTP/1.1\r\nHost: pi\r\n\r\n".to_vec();
-    http.resize(48, b' ');
+    // A TLS ClientHello's first bytes: something that is neither pistream nor HTTP.
+    let mut tls = vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01];
+    tls.resize(48, 0xfc);
     vec![
-        ("garbage", http, "not a pistream peer: a message header starts with bytes 47 45 54 20"),
-        (
-            "wrong magic",
-            hello(b"PISTRAEM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]),
-            "the hello starts with bytes",
-        ),
-        (
-            "wrong version",
-            hello(b"PISTREAM", 9, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]),
-            "protocol version 9",
-        ),
+        ("garbage", tls, "not a pistream peer: a message header starts with bytes 16 03 01 02"),
+        ("wrong magic", hello(b"PISTRAEM", 2, DISPLAY_HELLO_DIRECTIONS, 0, 0), "the hello starts with bytes"),
+        ("wrong version", hello(b"PISTREAM", 9, DISPLAY_HELLO_DIRECTIONS, 0, 0), "protocol version 9"),
         ("frame too long", [valid_hello_of_peer, too_long_frame].concat(), frame_problem),
     ]
 }
@@ -101,7 +88,7 @@ fn a_listening_camera_names_each_problem_and_keeps_listening() {
         &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off", "--size", "64x48"],
     );
     cam.wait_for("listening on", 10 * SECS);
-    let display_hello = hello(b"PISTREAM", 1, DISPLAY_HELLO_DIRECTIONS, 0, 0, &[0; 4]);
+    let display_hello = hello(b"PISTREAM", 2, DISPLAY_HELLO_DIRECTIONS, 0, 0);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
     for (i, (name, bytes, problem)) in
         cases(display_hello, frame, "sent a frame although it was not agreed").into_iter().enumerate()
@@ -131,7 +118,7 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
         &["display", "--listen", &listen, "--sink", "null", "--verify", "--frames", "5", "--stats", "off"],
     );
     disp.wait_for("listening on", 10 * SECS);
-    let camera_hello = hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3");
+    let camera_hello = hello(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
     for (i, (name, bytes, problem)) in
         cases(camera_hello, frame, "frame message has length 9217 bytes, expected 9216")
@@ -182,11 +169,57 @@ fn an_oversized_length_never_sizes_an_allocation() {
     let listen = format!("127.0.0.1:{port}");
     let disp = Proc::spawn("display", &["display", "--listen", &listen, "--sink", "null", "--stats", "off"]);
     disp.wait_for("listening on", 10 * SECS);
-    let bytes = [
-        hello(b"PISTREAM", 1, CAMERA_HELLO_DIRECTIONS, 64, 48, b"BGR3"),
-        message_with_len(2, &[], u32::MAX, 1),
-    ]
-    .concat();
+    let bytes =
+        [hello(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48), message_with_len(2, &[], u32::MAX, 1)]
+            .concat();
     let bye = send_and_read_bye(port, &bytes);
     assert!(bye.contains("length 4294967295 bytes, expected 9216"), "{bye}");
+}
+
+/// Version 2 does not speak version 1 (whose authentication could be bypassed): a
+/// version-1 peer, on either end, is told so in one line naming both versions.
+#[test]
+fn a_version_1_peer_is_refused_with_both_versions_named_on_either_end() {
+    let v1 = |directions: u8, width: u32, height: u32| {
+        let mut body = b"PISTREAM\x00\x01".to_vec();
+        body.extend_from_slice(&[directions, 0]);
+        body.extend_from_slice(&width.to_be_bytes());
+        body.extend_from_slice(&height.to_be_bytes());
+        body.extend_from_slice(if width > 0 { b"BGR3" } else { &[0; 4] });
+        body.extend_from_slice(&30_000u32.to_be_bytes());
+        body.extend_from_slice(&[0; 20]);
+        message(1, &body, 0)
+    };
+    // A version-1 display connecting to a listening camera gets a bye naming both.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let cam =
+        Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"]);
+    cam.wait_for("listening on", 10 * SECS);
+    let bye = send_and_read_bye(port, &v1(DISPLAY_HELLO_DIRECTIONS, 0, 0));
+    assert!(bye.contains("peer speaks protocol version 1, this pistream speaks version 2"), "{bye}");
+    cam.wait_for("protocol version 1", 5 * SECS);
+
+    // A version-1 camera (which, as version 1 did, sends its hello the moment a display
+    // connects): the display names both versions in its one error line and exits 1.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let old_camera = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(&v1(CAMERA_HELLO_DIRECTIONS, 64, 48)).unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    });
+    let connect = format!("127.0.0.1:{port}");
+    let mut disp = Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null"]);
+    assert_eq!(disp.wait_exit(10 * SECS).code(), Some(1), "{}", disp.output());
+    let errors: Vec<&str> = disp.output().lines().filter(|l| l.contains("error")).map(|_| "").collect();
+    assert_eq!(errors.len(), 1, "{}", disp.output());
+    assert!(
+        disp.output().contains("peer speaks protocol version 1, this pistream speaks version 2"),
+        "{}",
+        disp.output()
+    );
+    drop(disp);
+    old_camera.join().unwrap();
 }

@@ -102,11 +102,12 @@ fn a_frozen_camera_is_detected_by_the_display_within_seconds() {
 fn visit(port: u16, clean: bool) -> bool {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
     s.set_read_timeout(Some(10 * SECS)).unwrap();
+    // The listener answers only once the viewer has spoken.
+    s.write_all(&encode_hello(&Hello::receiver(), now_us())).unwrap();
     let mut hello = [0u8; 72];
     if s.read_exact(&mut hello).is_err() || hello[2] != 1 {
         return false; // refused as busy while the previous visit wound down
     }
-    s.write_all(&encode_hello(&Hello::receiver(), now_us())).unwrap();
     let mut header = [0u8; HEADER_LEN];
     s.read_exact(&mut header).unwrap();
     let len = u32::from_be_bytes(header[4..8].try_into().unwrap()) as usize;

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pistream::frame::{now_us, Geometry};
-use pistream::protocol::{encode_frame_header, encode_hello, Hello};
+use pistream::protocol::{encode_frame_header, encode_hello, Hello, WireFormat};
 use pistream::source::pattern;
 
 use crate::throttle::slow_link;
@@ -50,7 +50,7 @@ fn queue_everything_camera(port: u16, run_for: Duration) -> thread::JoinHandle<u
         let (tx, rx) = mpsc::channel::<(u64, u64, Vec<u8>)>();
         let sender = thread::spawn(move || {
             for (seq, captured, data) in rx {
-                let header = encode_frame_header(seq, captured, data.len());
+                let header = encode_frame_header(seq, captured, WireFormat::Bgr24, data.len());
                 if stream.write_all(&header).and_then(|_| stream.write_all(&data)).is_err() {
                     break;
                 }

@@ -3,14 +3,15 @@
 
 mod util;
 
-mod auth;
 mod bad_input;
 mod cli;
 mod convert;
 mod deploy;
 mod e2e;
 mod faults;
+mod keys;
 mod negotiate;
+mod protocol_doc;
 mod protocol_props;
 mod slow_link;
 mod throttle;

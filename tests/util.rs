@@ -27,7 +27,9 @@ impl Proc {
     }
 
     pub fn spawn_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut cmd = Command::new(BIN);
+        // PISTREAM_TEST_BIN runs the tests against another build (e.g. an older version).
+        let bin = std::env::var("PISTREAM_TEST_BIN").unwrap_or_else(|_| BIN.to_string());
+        let mut cmd = Command::new(bin);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);

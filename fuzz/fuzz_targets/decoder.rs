@@ -1,33 +1,48 @@
-//! The receive side's protocol state machine fed arbitrary bytes, as a display would read
-//! them from a hostile camera: headers validated against the connection state, hello and
-//! bye bodies decoded, frame bodies skipped at the validated length. Must never panic, and
-//! a frame it accepts must have exactly the negotiated length.
+//! The handshake machine and the post-handshake validator fed arbitrary bytes, as a
+//! camera or display would read them from a hostile peer. The first byte picks the role
+//! (connecting or listening) and whether this side holds a key; the rest is the peer's
+//! stream. Must never panic; random bytes must never complete a keyed handshake; once an
+//! unkeyed one completes, every frame it accepts fits its format's bound.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pistream::protocol::{negotiate, ByeReason, Hello, Inbound, InboundState, HEADER_LEN};
+use pistream::frame::Geometry;
+use pistream::protocol::keys::{CipherSet, Psk};
+use pistream::protocol::{ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
-    let local = Hello::receiver();
-    let mut state = InboundState::new();
-    let mut negotiated = None;
-    let mut rest = data;
+    let Some((&mode, bytes)) = data.split_first() else { return };
+    let keyed = mode & 1 != 0;
+    let (role, local) = if mode & 2 != 0 {
+        (Role::Listening, Hello::sender(Geometry::bgr(64, 48), 30.0).sending(FormatSet::all()))
+    } else {
+        (Role::Connecting, Hello::receiver().decoding(FormatSet::all()))
+    };
+    let key = keyed.then(|| (Psk::derive(b"fuzz").expect("non-empty"), CipherSet::of(&[])));
+    let mut machine = Handshake::new(role, local, key, 0);
+    let mut at = 0;
+    while at < bytes.len() && machine.wants() > 0 {
+        match machine.receive(&bytes[at..], 0) {
+            Ok(n) => at += n,
+            Err(_) => return,
+        }
+    }
+    if !machine.is_done() {
+        return;
+    }
+    assert!(!keyed, "arbitrary bytes completed a keyed handshake");
+    let established = machine.finish().expect("done");
+    let state = InboundState::new(&established.negotiated);
+    let mut rest = &bytes[at..];
     while rest.len() >= HEADER_LEN {
         let header: [u8; HEADER_LEN] = rest[..HEADER_LEN].try_into().unwrap();
         rest = &rest[HEADER_LEN..];
         let body_len = match state.on_header(&header) {
             Err(_) => return,
-            Ok(Inbound::Hello { len }) => {
-                let Some(body) = rest.get(..len) else { return };
-                let Ok(peer) = Hello::decode(body) else { return };
-                let Ok(n) = negotiate(&local, &peer) else { return };
-                state.on_negotiated(&n);
-                negotiated = Some(n);
-                len
-            }
-            Ok(Inbound::Frame { len, .. }) => {
-                let expected = negotiated.and_then(|n| n.receive).map(|g| g.frame_len());
-                assert_eq!(Some(len), expected, "frame length must equal the negotiated size");
+            Ok(Inbound::Frame { len, format, .. }) => {
+                let g = established.negotiated.receive.expect("frames only when receiving");
+                assert!(established.negotiated.receive_formats.contains(format));
+                assert!(len <= format.max_len(g.width, g.height), "a frame beyond its bound");
                 len
             }
             Ok(Inbound::Bye { len }) => {
@@ -36,7 +51,6 @@ fuzz_target!(|data: &[u8]| {
                 return;
             }
             Ok(Inbound::Heartbeat) => 0,
-            Ok(Inbound::Auth) => 32,
         };
         let Some(after) = rest.get(body_len..) else { return };
         rest = after;

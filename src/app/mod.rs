@@ -48,7 +48,9 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
         Config::Version => Ok(Finish::Stopped(version_line())),
         Config::Endpoint(cfg) => run_endpoint_with_stats(cfg, shutdown),
         Config::Demo(cfg) => run_demo(cfg, shutdown),
-        Config::Devices { .. } | Config::Selftest => Err(AppError::Usage("handled by main".into())),
+        Config::Devices { .. } | Config::Selftest | Config::Keygen { .. } => {
+            Err(AppError::Usage("handled by main".into()))
+        }
     }
 }
 
@@ -73,7 +75,7 @@ pub(super) struct Camera {
 
 fn open_camera(cfg: &crate::config::SendConfig) -> Result<Camera, AppError> {
     let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format)?;
-    eprintln!("pistream: source: {}", source.describe());
+    log::info!("source: {}", source.describe());
     let mailbox = Arc::new(Mailbox::new(source.geometry()));
     Ok(Camera { source, mailbox, fps: cfg.fps })
 }
@@ -93,7 +95,7 @@ fn spawn_stats(
                 net::sleep_unless(shutdown.flag(), Duration::from_secs(1));
                 if print_lines && !shutdown.requested() {
                     let now = Instant::now();
-                    eprintln!("pistream: {}", reporter.line(now - last));
+                    log::info!("{}", reporter.line(now - last));
                     last = now;
                 }
             }
@@ -104,7 +106,7 @@ fn spawn_stats(
 
 fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
     if let (Endpoint::Listen(addr), None) = (&cfg.endpoint, &cfg.send) {
-        eprintln!("pistream: waiting for a camera to connect on {addr}");
+        log::info!("waiting for a camera to connect on {addr}");
     }
     let camera = cfg.send.as_ref().map(open_camera).transpose()?;
     let display_box = cfg.show.as_ref().map(|_| Arc::new(Mailbox::new(PLACEHOLDER)));
@@ -120,7 +122,7 @@ fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Resu
     let result = run_endpoint(&cfg, camera, display_box, &stats, &shutdown, None);
     shutdown.request("finished");
     let mut reporter = stats_thread.join().expect("stats thread");
-    eprintln!("pistream: {}", reporter.summary());
+    log::info!("{}", reporter.summary());
     let finish = result?;
     check_verified(cfg.show.as_ref(), &stats)?;
     Ok(finish)
@@ -245,7 +247,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
     let camera_result =
         camera_thread.join().unwrap_or_else(|_| Err(AppError::Usage("camera thread panicked".into())));
     let mut reporter = stats_thread.join().expect("stats thread");
-    eprintln!("pistream: {}", reporter.summary());
+    log::info!("{}", reporter.summary());
     let finish = result?;
     camera_result?;
     check_verified(Some(&cfg.show), &stats)?;

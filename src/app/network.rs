@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::frame::Frame;
 use crate::mailbox::Mailbox;
 use crate::net;
-use crate::protocol::{ByeReason, Hello};
+use crate::protocol::{ByeReason, Hello, Role};
 use crate::session::{self, Control, LocalSide, SessionEnd, SessionError, Sides};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
@@ -53,18 +53,18 @@ impl NetworkLoop {
                 if let Some(ready) = ready {
                     let _ = ready.send(bound);
                 }
-                eprintln!("pistream: listening on {bound}");
+                log::info!("listening on {bound}");
                 if self.cfg.send.is_some() && !bound.ip().is_loopback() && self.cfg.key.is_none() {
-                    eprintln!(
-                        "pistream: warning: no --key-file, so anyone on the network who can reach {bound} can view this camera"
+                    log::warn!(
+                        "no --key-file, so anyone on the network who can reach {bound} can view this camera"
                     );
                 }
                 return self.serve(&listener, bound, send_front, receive_back);
             }
             Endpoint::Connect(target) => loop {
                 let on_retry = |attempt: u32, e: &std::io::Error, delay: Duration| {
-                    eprintln!(
-                        "pistream: {target} not reachable ({e}); retrying in {:.2} s (attempt {attempt})",
+                    log::info!(
+                        "{target} not reachable ({e}); retrying in {:.2} s (attempt {attempt})",
                         delay.as_secs_f64()
                     );
                 };
@@ -72,7 +72,7 @@ impl NetworkLoop {
                 else {
                     break;
                 };
-                eprintln!("pistream: connected to {peer}");
+                log::info!("connected to {peer}");
                 match self.session(&stream, peer, &mut send_front, &mut receive_back) {
                     Next::Continue => {}
                     Next::Finish(f) => return Ok(f),
@@ -111,10 +111,10 @@ impl NetworkLoop {
                 match next {
                     Next::Continue => {}
                     Next::Finish(finish) => return Some(finish),
-                    Next::Fail(e) => eprintln!("pistream: {e}"),
+                    Next::Fail(e) => log::warn!("{e}"),
                 }
                 if !self.shutdown.requested() {
-                    eprintln!("pistream: waiting for the next peer on {bound}");
+                    log::info!("waiting for the next peer on {bound}");
                 }
                 None
             };
@@ -140,7 +140,7 @@ impl NetworkLoop {
                 }
                 match (&active, self.shutdown.requested()) {
                     (Some((current, _)), _) => {
-                        eprintln!("pistream: refused {peer}: busy streaming with {current}");
+                        log::info!("refused {peer}: busy streaming with {current}");
                         let text = format!("busy: already streaming with {current}; try again when it ends");
                         session::refuse(&stream, ByeReason::Busy, &text, &self.shutdown);
                     }
@@ -148,7 +148,7 @@ impl NetworkLoop {
                         session::refuse(&stream, ByeReason::Finished, "shutting down", &self.shutdown)
                     }
                     (None, false) => {
-                        eprintln!("pistream: {peer} connected");
+                        log::info!("{peer} connected");
                         let (mut send_front, mut receive_back) =
                             idle_buffers.take().expect("no session runs");
                         let handle = scope.spawn(move || {
@@ -182,17 +182,24 @@ impl NetworkLoop {
             Control::new(&self.shutdown, if self.cfg.show.is_none() { self.cfg.limits.frames } else { None });
         let streaming = &self.streaming;
         let mut on_negotiated = |n: &crate::protocol::Negotiated| {
-            let what = match (n.send, n.receive) {
+            let what = match (n.sends(), n.receive) {
                 (true, Some(g)) => format!("sending our video, receiving {g}"),
                 (true, None) => "sending video".to_string(),
                 (false, Some(g)) => format!("receiving {g} at {:.1} fps", n.peer_fps_millihz as f64 / 1000.0),
                 (false, None) => "nothing".to_string(),
             };
-            eprintln!("pistream: streaming with {peer}: {what}");
-            streaming.store(n.send, Ordering::Relaxed);
+            match n.cipher {
+                Some(cipher) => log::info!("streaming with {peer}: {what} (encrypted: {})", cipher.name()),
+                None => log::info!("streaming with {peer}: {what}"),
+            }
+            streaming.store(n.sends(), Ordering::Relaxed);
         };
-        let local = LocalSide { hello: self.hello, key: self.cfg.key.as_deref(), buffers: self.cfg.buffers };
-        let result = session::run(stream, &local, sides, &ctl, &self.stats, &mut on_negotiated);
+        let local = LocalSide { hello: self.hello, key: self.cfg.key.as_ref(), buffers: self.cfg.buffers };
+        let role = match self.cfg.endpoint {
+            Endpoint::Connect(_) => Role::Connecting,
+            Endpoint::Listen(_) => Role::Listening,
+        };
+        let result = session::run(stream, role, &local, sides, &ctl, &self.stats, &mut on_negotiated);
         self.streaming.store(false, Ordering::Relaxed);
         let shows = self.cfg.show.is_some();
         let connecting = matches!(self.cfg.endpoint, Endpoint::Connect(_));
@@ -202,7 +209,7 @@ impl NetworkLoop {
                     self.shutdown.request("peer ended the stream");
                     Next::Finish(Finish::PeerEnded(why))
                 } else {
-                    eprintln!("pistream: {peer} left: {why}");
+                    log::info!("{peer} left: {why}");
                     Next::Continue
                 }
             }
@@ -214,7 +221,7 @@ impl NetworkLoop {
             ) if connecting => Next::Fail(AppError::Session { peer: peer.to_string(), source }),
             Err(source) => {
                 if connecting {
-                    eprintln!("pistream: connection to {peer} lost: {source}; reconnecting");
+                    log::warn!("connection to {peer} lost: {source}; reconnecting");
                     Next::Continue
                 } else {
                     Next::Fail(AppError::Session { peer: peer.to_string(), source })

@@ -87,7 +87,7 @@ pub(super) fn display_loop(
                     Stats::add(&stats.corrupt, 1);
                     reported_corrupt += 1;
                     if reported_corrupt <= 5 {
-                        eprintln!("pistream: frame {} does not match the test pattern", front.seq);
+                        log::warn!("frame {} does not match the test pattern", front.seq);
                     }
                 }
             }

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use super::{FormatSet, WireFormat};
+
 /// Renders up to 8 bytes as hex plus their printable ASCII, for error messages about
 /// garbage on the wire.
 pub(crate) fn show_bytes(bytes: &[u8]) -> String {
@@ -24,12 +26,20 @@ pub enum ProtocolError {
     UnsupportedVersion { got: u16, ours: u16 },
     #[error("unknown message kind {kind} in header")]
     UnknownKind { kind: u8 },
-    #[error("header flags field is {flags:#04x}; no flags are defined, it must be 0")]
-    BadFlags { flags: u8 },
+    #[error("{kind} header has {flags:#04x} in byte 3, which must be 0 for that kind")]
+    BadFlags { kind: &'static str, flags: u8 },
+    #[error("frame header names wire format {code}, which this pistream does not know")]
+    UnknownFormat { code: u8 },
+    #[error("peer sent a {format} frame, but only {offered} were agreed")]
+    FormatNotOffered { format: WireFormat, offered: FormatSet },
     #[error("{kind} message has length {got} bytes, expected {expected}")]
     BadLength { kind: &'static str, got: u32, expected: String },
     #[error("peer sent a {kind} message before its hello")]
     BeforeHello { kind: &'static str },
+    #[error("peer sent a {kind} message before the key handshake finished")]
+    BeforeKeyHandshake { kind: &'static str },
+    #[error("the handshake ended before it was complete")]
+    Incomplete,
     #[error("peer sent a second hello")]
     SecondHello,
     #[error("peer sent a frame although it was not agreed that it sends video to this side")]
@@ -38,14 +48,16 @@ pub enum ProtocolError {
     BadHelloField { field: &'static str, got: String, why: &'static str },
     #[error("no video either way: {why}")]
     NothingToStream { why: &'static str },
-    #[error("authentication required: this side has a shared key and the peer has none (start the peer with --key-file too)")]
+    #[error("authentication required: this side has --key-file and the peer has none (start it with the same --key-file)")]
     PeerHasNoKey,
     #[error(
         "the peer requires a shared key: start this side with --key-file (the same key file as the peer)"
     )]
     PeerRequiresKey,
-    #[error("authentication failed: the peer's key differs from ours (check --key-file on both ends)")]
+    #[error("authentication failed: the peer's key differs from ours, or the hellos were changed in transit (check --key-file on both ends)")]
     AuthFailed,
-    #[error("peer sent an auth message at the wrong time")]
-    UnexpectedAuth,
+    #[error("peer sent a handshake message at the wrong time")]
+    UnexpectedHandshake,
+    #[error("{0}")]
+    Record(#[from] super::record::RecordError),
 }

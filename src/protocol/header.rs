@@ -3,15 +3,15 @@
 //! ```text
 //! offset size field
 //!      0    2 magic "PS"
-//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye, 5 auth)
-//!      3    1 flags (none defined: must be 0)
+//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye, 5 handshake)
+//!      3    1 frame: its wire format code (see format.rs); every other kind: 0
 //!      4    4 body length, bytes (u32 big-endian)
 //!      8    8 sequence number (frame; 0 otherwise)
 //!     16    8 timestamp, microseconds since the UNIX epoch (frame: capture time; others: send time)
 //! ```
 
 use super::error::show_bytes;
-use super::ProtocolError;
+use super::{ProtocolError, WireFormat};
 
 pub const HEADER_LEN: usize = 24;
 pub const HEADER_MAGIC: [u8; 2] = *b"PS";
@@ -22,7 +22,8 @@ pub enum MessageKind {
     Frame = 2,
     Heartbeat = 3,
     Bye = 4,
-    Auth = 5,
+    /// A Noise handshake message (only when both sides hold a key).
+    Handshake = 5,
 }
 
 impl MessageKind {
@@ -32,7 +33,7 @@ impl MessageKind {
             2 => Some(MessageKind::Frame),
             3 => Some(MessageKind::Heartbeat),
             4 => Some(MessageKind::Bye),
-            5 => Some(MessageKind::Auth),
+            5 => Some(MessageKind::Handshake),
             _ => None,
         }
     }
@@ -43,16 +44,18 @@ impl MessageKind {
             MessageKind::Frame => "frame",
             MessageKind::Heartbeat => "heartbeat",
             MessageKind::Bye => "bye",
-            MessageKind::Auth => "auth",
+            MessageKind::Handshake => "handshake",
         }
     }
 }
 
-/// A decoded header whose magic, kind and flags are valid. Its length is checked against
-/// the connection's state by [`super::InboundState`].
+/// A decoded header whose magic, kind and format byte are valid. Its length is checked
+/// against the connection's state by [`super::InboundState`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub kind: MessageKind,
+    /// A frame's wire format (`None` for every other kind).
+    pub format: Option<WireFormat>,
     pub body_len: u32,
     pub seq: u64,
     pub timestamp_us: u64,
@@ -63,7 +66,7 @@ impl Header {
         let mut out = [0u8; HEADER_LEN];
         out[0..2].copy_from_slice(&HEADER_MAGIC);
         out[2] = self.kind as u8;
-        out[3] = 0;
+        out[3] = self.format.map_or(0, WireFormat::code);
         out[4..8].copy_from_slice(&self.body_len.to_be_bytes());
         out[8..16].copy_from_slice(&self.seq.to_be_bytes());
         out[16..24].copy_from_slice(&self.timestamp_us.to_be_bytes());
@@ -75,13 +78,17 @@ impl Header {
             return Err(ProtocolError::BadHeaderMagic { got: show_bytes(bytes) });
         }
         let kind = MessageKind::from_byte(bytes[2]).ok_or(ProtocolError::UnknownKind { kind: bytes[2] })?;
-        if bytes[3] != 0 {
-            return Err(ProtocolError::BadFlags { flags: bytes[3] });
-        }
+        let format = match kind {
+            MessageKind::Frame => {
+                Some(WireFormat::from_code(bytes[3]).ok_or(ProtocolError::UnknownFormat { code: bytes[3] })?)
+            }
+            _ if bytes[3] != 0 => return Err(ProtocolError::BadFlags { kind: kind.name(), flags: bytes[3] }),
+            _ => None,
+        };
         let body_len = u32::from_be_bytes(bytes[4..8].try_into().expect("4 bytes"));
         let seq = u64::from_be_bytes(bytes[8..16].try_into().expect("8 bytes"));
         let timestamp_us = u64::from_be_bytes(bytes[16..24].try_into().expect("8 bytes"));
-        Ok(Header { kind, body_len, seq, timestamp_us })
+        Ok(Header { kind, format, body_len, seq, timestamp_us })
     }
 }
 
@@ -93,12 +100,13 @@ mod tests {
     fn round_trip() {
         let header = Header {
             kind: MessageKind::Frame,
+            format: Some(WireFormat::Bgr24),
             body_len: 921_600,
             seq: 42,
             timestamp_us: 1_700_000_000_000_000,
         };
         let bytes = header.encode();
-        assert_eq!(&bytes[0..4], &[b'P', b'S', 2, 0]);
+        assert_eq!(&bytes[0..4], &[b'P', b'S', 2, 1]);
         assert_eq!(&bytes[4..8], &921_600u32.to_be_bytes());
         assert_eq!(Header::decode(&bytes), Ok(header));
     }
@@ -113,12 +121,19 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kind_and_flags_are_rejected() {
-        let mut bytes = Header { kind: MessageKind::Bye, body_len: 1, seq: 0, timestamp_us: 0 }.encode();
+    fn unknown_kind_format_and_flags_are_rejected() {
+        let mut bytes =
+            Header { kind: MessageKind::Bye, format: None, body_len: 1, seq: 0, timestamp_us: 0 }.encode();
         bytes[2] = 9;
         assert_eq!(Header::decode(&bytes), Err(ProtocolError::UnknownKind { kind: 9 }));
         bytes[2] = 4;
         bytes[3] = 0x80;
-        assert_eq!(Header::decode(&bytes), Err(ProtocolError::BadFlags { flags: 0x80 }));
+        assert_eq!(Header::decode(&bytes), Err(ProtocolError::BadFlags { kind: "bye", flags: 0x80 }));
+        bytes[2] = 2;
+        bytes[3] = 0;
+        assert_eq!(Header::decode(&bytes), Err(ProtocolError::UnknownFormat { code: 0 }));
+        bytes[3] = 99;
+        let err = Header::decode(&bytes).unwrap_err();
+        assert!(err.to_string().contains("wire format 99"), "{err}");
     }
 }

@@ -1,29 +1,34 @@
-//! The hello: the first message each way, saying who the peer is and what it streams.
+//! The hello: the first message each way, saying who the peer is, what it streams, which
+//! wire formats it can send and decode, and whether it holds a key.
 //!
 //! ```text
 //! offset size field
 //!      0    8 magic "PISTREAM"
-//!      8    2 protocol version (u16 big-endian, currently 1)
-//!     10    1 flags: bit 0 = sends video, bit 1 = wants video, bit 2 = authenticates with a
-//!             shared key (an auth message follows the hellos); other bits 0
-//!     11    1 reserved, 0
+//!      8    2 protocol version (u16 big-endian, currently 2)
+//!     10    1 flags: bit 0 = sends video, bit 1 = wants video, bit 2 = holds a key (a Noise
+//!             handshake follows the hellos); other bits 0
+//!     11    1 ciphers a keyed side can run fast: bit 0 = ChaCha20-Poly1305 (always set
+//!             when keyed), bit 1 = AES-256-GCM (this CPU has AES instructions); 0 unkeyed
 //!     12    4 width  (u32; 0 when the side sends no video)
 //!     16    4 height (u32; 0 when the side sends no video)
-//!     20    4 pixel format fourcc ("BGR3"; zeros when the side sends no video)
-//!     24    4 nominal frame rate, millihertz (u32; 0 = unknown/unpaced)
-//!     28   16 nonce: random when bit 2 is set (see auth.rs), else zeros
+//!     20    4 nominal frame rate, millihertz (u32; 0 = unknown/unpaced)
+//!     24    2 wire formats this side can send (bit code-1 per format; BGR3 always; 0 when
+//!             it sends no video)
+//!     26    2 wire formats this side can decode (BGR3 always; 0 when it wants no video)
+//!     28   16 nonce: random in every hello (makes every keyed transcript unique)
 //!     44    4 reserved, 0
 //! ```
 //! Magic and version come first so that a peer of another version is told so even if the
 //! rest of its hello has another layout; the header's length may be up to
-//! [`HELLO_MAX_LEN`] for that reason, and version 1 requires exactly [`HELLO_LEN`].
+//! [`HELLO_MAX_LEN`] for that reason, and version 2 requires exactly [`HELLO_LEN`].
 
 use super::error::show_bytes;
-use super::ProtocolError;
-use crate::frame::{Geometry, PixelFormat, MAX_DIMENSION};
+use super::keys::CipherSet;
+use super::{FormatSet, ProtocolError, WireFormat};
+use crate::frame::{Geometry, MAX_DIMENSION};
 
 pub const HELLO_MAGIC: [u8; 8] = *b"PISTREAM";
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 pub const HELLO_LEN: usize = 48;
 /// Longest hello body accepted, so a newer peer's longer hello still reaches the version check.
 pub const HELLO_MAX_LEN: usize = 1024;
@@ -49,50 +54,78 @@ pub struct Hello {
     /// The geometry of the frames this side sends; `None` when it sends none.
     pub geometry: Option<Geometry>,
     pub fps_millihz: u32,
-    /// This side holds a shared key and will authenticate (flag bit 2).
-    pub auth: bool,
+    /// Wire formats this side can send (empty when it sends none).
+    pub sends: FormatSet,
+    /// Wire formats this side can decode (empty when it wants no video).
+    pub decodes: FormatSet,
+    /// `Some` when this side holds a key: the ciphers it can run fast.
+    pub keyed: Option<CipherSet>,
     pub nonce: [u8; 16],
 }
 
 impl Hello {
-    /// A camera's hello: sends frames of this geometry.
+    /// A camera's hello: sends raw BGR frames of this geometry.
     pub fn sender(geometry: Geometry, fps: f64) -> Self {
         Hello {
             directions: Directions { sends: true, wants: false },
             geometry: Some(geometry),
             fps_millihz: fps_to_millihz(fps),
-            auth: false,
+            sends: FormatSet::only(WireFormat::Bgr24),
+            decodes: FormatSet::EMPTY,
+            keyed: None,
             nonce: [0; 16],
         }
     }
 
-    /// A display's hello: wants frames, sends none.
+    /// A display's hello: wants frames (raw BGR), sends none.
     pub fn receiver() -> Self {
         Hello {
             directions: Directions { sends: false, wants: true },
             geometry: None,
             fps_millihz: 0,
-            auth: false,
+            sends: FormatSet::EMPTY,
+            decodes: FormatSet::only(WireFormat::Bgr24),
+            keyed: None,
             nonce: [0; 16],
         }
     }
 
     /// A call's hello: sends frames of this geometry and wants the peer's.
     pub fn two_way(geometry: Geometry, fps: f64) -> Self {
-        Hello { directions: Directions { sends: true, wants: true }, ..Hello::sender(geometry, fps) }
+        Hello {
+            directions: Directions { sends: true, wants: true },
+            decodes: FormatSet::only(WireFormat::Bgr24),
+            ..Hello::sender(geometry, fps)
+        }
+    }
+
+    /// The same hello offering these send formats (BGR3 is always added).
+    pub fn sending(self, formats: FormatSet) -> Self {
+        Hello { sends: formats.with(WireFormat::Bgr24), ..self }
+    }
+
+    /// The same hello decoding these formats (BGR3 is always added).
+    pub fn decoding(self, formats: FormatSet) -> Self {
+        Hello { decodes: formats.with(WireFormat::Bgr24), ..self }
     }
 
     pub fn encode(&self) -> [u8; HELLO_LEN] {
         let mut out = [0u8; HELLO_LEN];
         out[0..8].copy_from_slice(&HELLO_MAGIC);
         out[8..10].copy_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-        out[10] = self.directions.to_byte() | (u8::from(self.auth) << 2);
+        out[10] = self.directions.to_byte() | (u8::from(self.keyed.is_some()) << 2);
+        out[11] = self.keyed.map_or(0, CipherSet::bits);
         if let Some(g) = self.geometry {
             out[12..16].copy_from_slice(&g.width.to_be_bytes());
             out[16..20].copy_from_slice(&g.height.to_be_bytes());
-            out[20..24].copy_from_slice(&g.format.fourcc());
         }
-        out[24..28].copy_from_slice(&self.fps_millihz.to_be_bytes());
+        out[20..24].copy_from_slice(&self.fps_millihz.to_be_bytes());
+        if self.directions.sends {
+            out[24..26].copy_from_slice(&self.sends.bits().to_be_bytes());
+        }
+        if self.directions.wants {
+            out[26..28].copy_from_slice(&self.decodes.bits().to_be_bytes());
+        }
         out[28..44].copy_from_slice(&self.nonce);
         out
     }
@@ -114,27 +147,37 @@ impl Hello {
             });
         }
         let u32_at = |at: usize| u32::from_be_bytes(body[at..at + 4].try_into().expect("4 bytes"));
+        let u16_at = |at: usize| u16::from_be_bytes([body[at], body[at + 1]]);
         let bits = body[10];
         if bits & !0b111 != 0 {
             return Err(bad(
                 "flags",
                 format!("{bits:#04x}"),
-                "only bits 0 (sends), 1 (wants) and 2 (authenticates) are defined",
+                "only bits 0 (sends), 1 (wants) and 2 (holds a key) are defined",
             ));
         }
-        if body[11] != 0 {
-            return Err(bad("reserved byte 11", format!("{:#04x}", body[11]), "reserved bytes must be 0"));
-        }
+        let directions = Directions { sends: bits & 1 != 0, wants: bits & 2 != 0 };
+        let keyed = if bits & 0b100 != 0 {
+            let ciphers = CipherSet::from_bits(body[11]).ok_or_else(|| {
+                bad(
+                    "ciphers",
+                    format!("{:#04x}", body[11]),
+                    "a keyed side sets bit 0 (ChaCha20-Poly1305) and may set bit 1 (AES-256-GCM); no other bits",
+                )
+            })?;
+            Some(ciphers)
+        } else if body[11] != 0 {
+            return Err(bad("ciphers", format!("{:#04x}", body[11]), "must be 0 when the key flag is clear"));
+        } else {
+            None
+        };
         if body[44..48] != [0; 4] {
             return Err(bad("reserved bytes 44..48", show_bytes(&body[44..48]), "reserved bytes must be 0"));
         }
-        let directions = Directions { sends: bits & 1 != 0, wants: bits & 2 != 0 };
-        let (width, height, fourcc) = (u32_at(12), u32_at(16), [body[20], body[21], body[22], body[23]]);
+        let (width, height) = (u32_at(12), u32_at(16));
+        let (send_bits, decode_bits) = (u16_at(24), u16_at(26));
         let geometry = if directions.sends {
-            let format = PixelFormat::from_fourcc(fourcc).ok_or_else(|| {
-                bad("pixel format", show_bytes(&fourcc), "this pistream receives only BGR3 (packed BGR24)")
-            })?;
-            let geometry = Geometry { width, height, format };
+            let geometry = Geometry::bgr(width, height);
             if !geometry.is_valid() {
                 return Err(bad(
                     "frame size",
@@ -144,7 +187,7 @@ impl Hello {
             }
             Some(geometry)
         } else {
-            if width != 0 || height != 0 || fourcc != [0; 4] {
+            if width != 0 || height != 0 {
                 return Err(bad(
                     "frame size",
                     format!("{width}x{height}"),
@@ -153,22 +196,34 @@ impl Hello {
             }
             None
         };
-        let fps_millihz = u32_at(24);
+        let sends = format_set("send formats", send_bits, directions.sends)?;
+        let decodes = format_set("decode formats", decode_bits, directions.wants)?;
+        let fps_millihz = u32_at(20);
         if fps_millihz > MAX_FPS_MILLIHZ {
             return Err(bad("fps", format!("{:.3}", fps_millihz as f64 / 1000.0), "must be at most 1000"));
         }
         let mut nonce = [0u8; 16];
         nonce.copy_from_slice(&body[28..44]);
-        let auth = bits & 0b100 != 0;
-        if !auth && nonce != [0; 16] {
-            return Err(bad(
-                "nonce",
-                show_bytes(&nonce),
-                "must be zeros when the authenticate flag is clear",
-            ));
-        }
-        Ok(Hello { directions, geometry, fps_millihz, auth, nonce })
+        Ok(Hello { directions, geometry, fps_millihz, sends, decodes, keyed, nonce })
     }
+}
+
+/// A hello's format set: known bits with BGR3 when the direction is on, 0 when it is off.
+fn format_set(field: &'static str, bits: u16, direction: bool) -> Result<FormatSet, ProtocolError> {
+    let shown = || format!("{bits:#06x}");
+    if !direction {
+        return if bits == 0 {
+            Ok(FormatSet::EMPTY)
+        } else {
+            Err(bad(field, shown(), "must be 0 for a side that does not stream that way"))
+        };
+    }
+    let set = FormatSet::from_bits(bits)
+        .ok_or_else(|| bad(field, shown(), "names a wire format this pistream does not know"))?;
+    if !set.contains(WireFormat::Bgr24) {
+        return Err(bad(field, shown(), "must include BGR3 (bit 0), which every pistream speaks"));
+    }
+    Ok(set)
 }
 
 fn bad(field: &'static str, got: String, why: &'static str) -> ProtocolError {
@@ -184,51 +239,60 @@ const _: () = assert!(MAX_DIMENSION == 8192, "error text above names 8192");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::keys::Cipher;
 
     #[test]
     fn round_trip_each_role() {
-        for hello in [
-            Hello::sender(Geometry::bgr(640, 480), 30.0),
-            Hello::receiver(),
-            Hello::two_way(Geometry::bgr(3, 1), 7.5),
-        ] {
+        let keyed = Hello {
+            keyed: Some(CipherSet::of(&[Cipher::ChaChaPoly, Cipher::AesGcm])),
+            nonce: [7; 16],
+            ..Hello::two_way(Geometry::bgr(3, 1), 7.5).sending(FormatSet::all()).decoding(FormatSet::all())
+        };
+        for hello in [Hello::sender(Geometry::bgr(640, 480), 30.0), Hello::receiver(), keyed] {
             assert_eq!(Hello::decode(&hello.encode()), Ok(hello));
         }
     }
 
     #[test]
     fn layout_is_big_endian_at_documented_offsets() {
-        let bytes = Hello::sender(Geometry::bgr(640, 480), 30.0).encode();
+        let bytes = Hello::sender(Geometry::bgr(640, 480), 30.0).sending(FormatSet::all()).encode();
         assert_eq!(&bytes[0..8], b"PISTREAM");
-        assert_eq!(&bytes[8..10], &[0, 1]);
+        assert_eq!(&bytes[8..10], &[0, 2]);
         assert_eq!(bytes[10], 0b01);
         assert_eq!(&bytes[12..16], &[0, 0, 2, 128]);
         assert_eq!(&bytes[16..20], &[0, 0, 1, 224]);
-        assert_eq!(&bytes[20..24], b"BGR3");
-        assert_eq!(&bytes[24..28], &30_000u32.to_be_bytes());
+        assert_eq!(&bytes[20..24], &30_000u32.to_be_bytes());
+        assert_eq!(&bytes[24..28], &[0, 0b11_1111, 0, 0]);
     }
 
     #[test]
-    fn wrong_version_is_reported_before_layout_checks() {
-        let mut body = vec![0u8; 100];
+    fn version_1_is_named_with_both_versions_before_layout_checks() {
+        let mut body = vec![0u8; 48];
         body[0..8].copy_from_slice(b"PISTREAM");
-        body[8..10].copy_from_slice(&7u16.to_be_bytes());
+        body[8..10].copy_from_slice(&1u16.to_be_bytes());
         let err = Hello::decode(&body).unwrap_err();
-        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 7, ours: 1 });
-        assert!(err.to_string().contains("version 7"));
+        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 1, ours: 2 });
+        let text = err.to_string();
+        assert!(text.contains("version 1") && text.contains("version 2"), "{text}");
     }
 
     #[test]
     fn invalid_fields_name_the_field_and_value() {
-        let mut bytes = Hello::sender(Geometry::bgr(640, 480), 30.0).encode();
+        let sender = || Hello::sender(Geometry::bgr(640, 480), 30.0).encode();
+        let mut bytes = sender();
         bytes[12..16].copy_from_slice(&0u32.to_be_bytes());
         let err = Hello::decode(&bytes).unwrap_err().to_string();
         assert!(err.contains("frame size") && err.contains("0x480"), "{err}");
 
-        let mut bytes = Hello::sender(Geometry::bgr(640, 480), 30.0).encode();
-        bytes[20..24].copy_from_slice(b"YUYV");
+        let mut bytes = sender();
+        bytes[24..26].copy_from_slice(&0b10u16.to_be_bytes());
         let err = Hello::decode(&bytes).unwrap_err().to_string();
-        assert!(err.contains("pixel format") && err.contains("YUYV"), "{err}");
+        assert!(err.contains("send formats") && err.contains("BGR3"), "{err}");
+
+        let mut bytes = sender();
+        bytes[11] = 1;
+        let err = Hello::decode(&bytes).unwrap_err().to_string();
+        assert!(err.contains("ciphers") && err.contains("key flag"), "{err}");
 
         let mut bytes = Hello::receiver().encode();
         bytes[0] = b'X';

@@ -2,9 +2,9 @@
 //!
 //! A bye body is one reason byte followed by up to [`BYE_MAX_LEN`]` - 1` bytes of UTF-8 text.
 
-use super::auth::AUTH_LEN;
 use super::header::{Header, MessageKind, HEADER_LEN};
 use super::hello::{Hello, HELLO_LEN};
+use super::WireFormat;
 
 /// Longest bye body (reason byte + text).
 pub const BYE_MAX_LEN: usize = 200;
@@ -49,28 +49,36 @@ impl ByeReason {
     }
 }
 
-/// The header that precedes a frame's `payload_len` pixel bytes.
-pub fn encode_frame_header(seq: u64, captured_us: u64, payload_len: usize) -> [u8; HEADER_LEN] {
-    Header { kind: MessageKind::Frame, body_len: payload_len as u32, seq, timestamp_us: captured_us }.encode()
-}
-
-/// An auth message: header + the 32-byte MAC.
-pub fn encode_auth(tag: &[u8; AUTH_LEN], now_us: u64) -> [u8; HEADER_LEN + AUTH_LEN] {
-    let mut out = [0u8; HEADER_LEN + AUTH_LEN];
-    let header = Header { kind: MessageKind::Auth, body_len: AUTH_LEN as u32, seq: 0, timestamp_us: now_us };
-    out[..HEADER_LEN].copy_from_slice(&header.encode());
-    out[HEADER_LEN..].copy_from_slice(tag);
-    out
+/// The header that precedes a frame's `payload_len` bytes in `format`.
+pub fn encode_frame_header(
+    seq: u64,
+    captured_us: u64,
+    format: WireFormat,
+    payload_len: usize,
+) -> [u8; HEADER_LEN] {
+    Header {
+        kind: MessageKind::Frame,
+        format: Some(format),
+        body_len: payload_len as u32,
+        seq,
+        timestamp_us: captured_us,
+    }
+    .encode()
 }
 
 pub fn encode_heartbeat(now_us: u64) -> [u8; HEADER_LEN] {
-    Header { kind: MessageKind::Heartbeat, body_len: 0, seq: 0, timestamp_us: now_us }.encode()
+    Header { kind: MessageKind::Heartbeat, format: None, body_len: 0, seq: 0, timestamp_us: now_us }.encode()
 }
 
 pub fn encode_hello(hello: &Hello, now_us: u64) -> [u8; HEADER_LEN + HELLO_LEN] {
     let mut out = [0u8; HEADER_LEN + HELLO_LEN];
-    let header =
-        Header { kind: MessageKind::Hello, body_len: HELLO_LEN as u32, seq: 0, timestamp_us: now_us };
+    let header = Header {
+        kind: MessageKind::Hello,
+        format: None,
+        body_len: HELLO_LEN as u32,
+        seq: 0,
+        timestamp_us: now_us,
+    };
     out[..HEADER_LEN].copy_from_slice(&header.encode());
     out[HEADER_LEN..].copy_from_slice(&hello.encode());
     out
@@ -89,7 +97,13 @@ pub fn encode_bye(
         end -= 1;
     }
     let body_len = 1 + end;
-    let header = Header { kind: MessageKind::Bye, body_len: body_len as u32, seq: 0, timestamp_us: now_us };
+    let header = Header {
+        kind: MessageKind::Bye,
+        format: None,
+        body_len: body_len as u32,
+        seq: 0,
+        timestamp_us: now_us,
+    };
     out[..HEADER_LEN].copy_from_slice(&header.encode());
     out[HEADER_LEN] = reason.code();
     out[HEADER_LEN + 1..HEADER_LEN + body_len].copy_from_slice(&text.as_bytes()[..end]);
@@ -121,11 +135,11 @@ mod tests {
 
     #[test]
     fn frame_header_carries_seq_time_and_length() {
-        let bytes = encode_frame_header(7, 99, 921_600);
+        let bytes = encode_frame_header(7, 99, WireFormat::Nv12, 460_800);
         let header = Header::decode(&bytes).unwrap();
         assert_eq!(
-            (header.kind, header.seq, header.timestamp_us, header.body_len),
-            (MessageKind::Frame, 7, 99, 921_600)
+            (header.kind, header.format, header.seq, header.timestamp_us, header.body_len),
+            (MessageKind::Frame, Some(WireFormat::Nv12), 7, 99, 460_800)
         );
     }
 }

@@ -32,17 +32,10 @@ impl RawSink {
 impl Sink for RawSink {
     fn start(&mut self, geometry: Geometry, _: &str) -> Result<(), SinkError> {
         if self.geometry.is_some_and(|g| g != geometry) {
-            eprintln!(
-                "pistream: warning: frame size changed to {geometry}; {} now mixes two sizes",
-                self.path
-            );
+            log::warn!("frame size changed to {geometry}; {} now mixes two sizes", self.path);
         }
         self.geometry = Some(geometry);
-        eprintln!(
-            "pistream: writing raw BGR frames to {}; play with: {}",
-            self.path,
-            self.play_command(geometry)
-        );
+        log::info!("writing raw BGR frames to {}; play with: {}", self.path, self.play_command(geometry));
         Ok(())
     }
 

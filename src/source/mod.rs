@@ -117,7 +117,7 @@ pub fn open(
         SourceSpec::V4l2(path) => Ok(Box::new(v4l2::V4l2Source::open(path, request, geometry)?)),
         SourceSpec::Auto => match v4l2::first_capture_device() {
             Some(path) => {
-                eprintln!("pistream: using {} (the first V4L2 capture device)", path.display());
+                log::info!("using {} (the first V4L2 capture device)", path.display());
                 Ok(Box::new(v4l2::V4l2Source::open(&path, request, geometry)?))
             }
             None => Err(SourceError::Failed(format!(

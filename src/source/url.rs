@@ -71,7 +71,7 @@ impl UrlSource {
     fn lost(&mut self, why: &str) {
         self.capture = None;
         self.retry_at = Instant::now() + self.retry_delay;
-        eprintln!("pistream: {} {why}; reopening in {:.1} s", self.url, self.retry_delay.as_secs_f64());
+        log::warn!("{} {why}; reopening in {:.1} s", self.url, self.retry_delay.as_secs_f64());
         self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
     }
 
@@ -126,7 +126,7 @@ impl Source for UrlSource {
             }
             match open_capture(&self.url) {
                 Ok(capture) => {
-                    eprintln!("pistream: {} reopened", self.url);
+                    log::info!("{} reopened", self.url);
                     self.capture = Some(capture);
                     self.retry_delay = RETRY_MIN;
                 }

@@ -196,8 +196,8 @@ impl Capture {
             } else {
                 String::new()
             };
-            eprintln!(
-                "pistream: {}: {} ({} {}x{}, stride {}, {:?} range, {:?}){scaled}",
+            log::info!(
+                "{}: {} ({} {}x{}, stride {}, {:?} range, {:?}){scaled}",
                 path.display(),
                 caps.card,
                 choice.format,
@@ -207,7 +207,7 @@ impl Capture {
                 layout.range,
                 layout.matrix,
             );
-            eprintln!("pistream: chose {choice}");
+            log::info!("chose {choice}");
         }
         let mut stream = Stream::with_buffers(&device, Type::VideoCapture, BUFFERS)
             .map_err(context(path, "mapping buffers"))?;
@@ -246,7 +246,7 @@ impl Capture {
             Ok(()) => Ok(true),
             // One bad frame (a torn JPEG) is skipped, not fatal.
             Err(e) => {
-                eprintln!("pistream: skipping a bad frame: {e}");
+                log::warn!("skipping a bad frame: {e}");
                 Ok(false)
             }
         }
@@ -308,17 +308,14 @@ impl Source for V4l2Source {
             }
             match Capture::open(&self.path, &self.request, self.output, true) {
                 Ok(capture) => {
-                    eprintln!("pistream: {} is back; capturing again", self.path.display());
+                    log::info!("{} is back; capturing again", self.path.display());
                     self.capture = Some(capture);
                     self.retry_delay = RETRY_MIN;
                 }
                 Err(e) => {
                     self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
                     self.retry_at = Instant::now() + self.retry_delay;
-                    eprintln!(
-                        "pistream: still no camera ({e}); retrying in {:.1} s",
-                        self.retry_delay.as_secs_f64()
-                    );
+                    log::warn!("still no camera ({e}); retrying in {:.1} s", self.retry_delay.as_secs_f64());
                 }
             }
             return Ok(false);
@@ -333,8 +330,8 @@ impl Source for V4l2Source {
             }
             Ok(false) => Ok(false),
             Err(e) => {
-                eprintln!(
-                    "pistream: camera {} lost ({e}); the viewer stays connected, retrying in {:.1} s",
+                log::warn!(
+                    "camera {} lost ({e}); the viewer stays connected, retrying in {:.1} s",
                     self.path.display(),
                     RETRY_MIN.as_secs_f64()
                 );

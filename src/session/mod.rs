@@ -1,0 +1,360 @@
+//! One connection's life: socket I/O, deadlines and two loops. The handshake's order and
+//! rules live in `protocol::Handshake`; this module only moves its bytes (`handshake`),
+//! then runs a receive loop and a send loop that join the mailboxes, the protocol and the
+//! socket. This is the only place they meet.
+//!
+//! Both loops run for every connection (a camera still reads heartbeats and the bye, a
+//! display still writes them), on two threads sharing the socket. Whichever loop ends
+//! first marks the session over and the other follows within [`POLL_INTERVAL`].
+//! Steady state allocates nothing: headers live on the stack, bodies go out from the frame
+//! buffer (or, keyed, from the writer's sealed buffer) and come in straight into the
+//! buffer that will be shown (`wire.rs`).
+
+mod io;
+mod wire;
+
+use std::io::IoSlice;
+use std::net::{Shutdown as SocketShutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use io::{read_full, write_all, ReadUntil};
+pub use wire::{MessageReader, MessageWriter};
+
+use crate::frame::{now_us, Frame};
+use crate::mailbox::Mailbox;
+use crate::net::POLL_INTERVAL;
+use crate::protocol::keys::{CipherSet, Psk};
+use crate::protocol::{
+    encode_frame_header, ByeReason, Established, Handshake, HandshakeError, Hello, Inbound, InboundState,
+    Negotiated, ProtocolError, Role, WireFormat, BYE_MAX_LEN, HEADER_LEN, HELLO_MAX_LEN,
+};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+
+/// No byte from the peer for this long means it is gone (it sends at least a heartbeat a second).
+pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(5);
+/// A side with nothing else to send sends a heartbeat this often.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest wait for the peer's hello.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a session ended without an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The peer said bye.
+    PeerBye { reason: ByeReason, text: String },
+    /// This side was asked to stop and said bye.
+    LocalStop,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("the peer refused the connection: {0}")]
+    Refused(String),
+    #[error("the peer reports a protocol error in what this side sent: {0}")]
+    PeerReported(String),
+    #[error("connection closed by the peer without a bye")]
+    Closed,
+    #[error("no data from the peer for {} s; connection considered dead", .0.as_secs())]
+    Silent(Duration),
+    #[error("{context}: {source}")]
+    Io { context: &'static str, source: std::io::Error },
+    /// A bug: a thread of this session panicked.
+    #[error("internal error: a session thread panicked: {0}")]
+    Panicked(String),
+}
+
+impl SessionError {
+    fn io(context: &'static str) -> impl FnOnce(std::io::Error) -> SessionError {
+        move |source| match source.kind() {
+            std::io::ErrorKind::UnexpectedEof => SessionError::Closed,
+            _ => SessionError::Io { context, source },
+        }
+    }
+}
+
+/// State the two loops of one session share.
+pub struct Control<'a> {
+    pub shutdown: &'a Shutdown,
+    /// Set by whichever loop ends first.
+    over: AtomicBool,
+    /// A bye the send loop must deliver before it ends (a protocol error found by the receiver).
+    pending_bye: Mutex<Option<(ByeReason, String)>>,
+    /// Stop the whole process once this many frames were sent (`--frames` on a camera).
+    pub send_limit: Option<u64>,
+}
+
+impl<'a> Control<'a> {
+    pub fn new(shutdown: &'a Shutdown, send_limit: Option<u64>) -> Self {
+        Control { shutdown, over: AtomicBool::new(false), pending_bye: Mutex::new(None), send_limit }
+    }
+
+    pub fn end(&self) {
+        self.over.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn end_with_bye(&self, reason: ByeReason, text: String) {
+        *self.pending_bye.lock().unwrap_or_else(|p| p.into_inner()) = Some((reason, text));
+        self.end();
+    }
+}
+
+/// Tells a peer this side will not serve it, and why (best effort, then closes). Only
+/// before a handshake: the bye is plain.
+pub fn refuse(stream: &TcpStream, reason: ByeReason, text: &str, shutdown: &Shutdown) {
+    let ctl = Control::new(shutdown, None);
+    let _ = MessageWriter::new(None, 0).bye(stream, reason, text, &ctl);
+    let _ = stream.shutdown(SocketShutdown::Both);
+}
+
+/// What this side brings to every connection.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalSide<'k> {
+    pub hello: Hello,
+    /// `--key-file`: a keyed session with this pre-shared key, or none at all.
+    pub key: Option<&'k Psk>,
+    pub buffers: crate::net::BufferSizes,
+}
+
+impl LocalSide<'_> {
+    /// A side without a key and with buffers sized from the frames.
+    pub fn plain(hello: Hello) -> LocalSide<'static> {
+        LocalSide { hello, key: None, buffers: Default::default() }
+    }
+}
+
+/// Drives the handshake machine over the socket: writes what it queues, reads exactly
+/// what it asks for, until it hands over the session. `Ok(None)` if shutdown came first.
+/// A protocol error's bye (queued by the machine) is sent before the error is returned.
+pub fn handshake(
+    stream: &TcpStream,
+    role: Role,
+    local: &LocalSide<'_>,
+    ctl: &Control,
+) -> Result<Option<Established>, SessionError> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| SessionError::io("drawing a random nonce")(e.into()))?;
+    let hello = Hello { nonce, ..local.hello };
+    let key = local.key.map(|psk| (psk.clone(), CipherSet::this_cpu()));
+    let mut machine = Handshake::new(role, hello, key, now_us());
+    let until = ReadUntil::Handshake(Instant::now() + HANDSHAKE_TIMEOUT);
+    let mut buf = [0u8; HEADER_LEN + HELLO_MAX_LEN];
+    loop {
+        if !machine.output().is_empty() {
+            write_all(stream, &mut [IoSlice::new(machine.output())], ctl)?;
+            machine.sent();
+        }
+        if machine.is_done() {
+            return Ok(machine.finish());
+        }
+        let wanted = &mut buf[..machine.wants()];
+        if !read_full(stream, wanted, ctl, until)? {
+            return Ok(None);
+        }
+        match machine.receive(wanted, now_us()) {
+            Ok(_) => {}
+            Err(HandshakeError::Protocol(e)) => {
+                let _ = write_all(stream, &mut [IoSlice::new(machine.output())], ctl);
+                return Err(SessionError::Protocol(e));
+            }
+            Err(HandshakeError::PeerBye { reason: ByeReason::ProtocolError, text }) => {
+                return Err(SessionError::PeerReported(text))
+            }
+            Err(HandshakeError::PeerBye { text, .. }) => return Err(SessionError::Refused(text)),
+        }
+    }
+}
+
+/// Reads messages until the peer says bye, the session is over, or something fails.
+/// Frames go into `back` and are published to `mailbox` (when this side receives video).
+pub fn receive_loop(
+    stream: &TcpStream,
+    reader: &mut MessageReader,
+    mut frames: Option<(&Mailbox, &mut Frame)>,
+    negotiated: &Negotiated,
+    ctl: &Control,
+    stats: &Stats,
+) -> Result<SessionEnd, SessionError> {
+    let result = (|| loop {
+        let Some(inbound) = reader.next(stream, ctl)? else {
+            return Ok(SessionEnd::LocalStop);
+        };
+        match inbound {
+            Inbound::Frame { seq, captured_us, format: _, len } => {
+                let (mailbox, back) = frames.as_mut().ok_or(ProtocolError::UnexpectedFrame)?;
+                if let Some(geometry) = negotiated.receive {
+                    back.ensure_geometry(geometry);
+                }
+                reader.body(stream, &mut back.data[..len], ctl)?;
+                back.seq = seq;
+                back.captured_us = captured_us;
+                mailbox.publish(back);
+                Stats::add(&stats.received_frames, 1);
+                Stats::add(&stats.received_bytes, (reader.header_len() + reader.body_wire_len(len)) as u64);
+            }
+            Inbound::Heartbeat => {}
+            Inbound::Bye { len } => {
+                let mut body = [0u8; BYE_MAX_LEN];
+                reader.body(stream, &mut body[..len], ctl)?;
+                let (reason, text) = ByeReason::decode(&body[..len]);
+                if reason == ByeReason::ProtocolError {
+                    return Err(SessionError::PeerReported(text));
+                }
+                return Ok(SessionEnd::PeerBye { reason, text });
+            }
+        }
+    })();
+    match &result {
+        Err(SessionError::Protocol(e)) => ctl.end_with_bye(ByeReason::ProtocolError, e.to_string()),
+        _ => ctl.end(),
+    }
+    result
+}
+
+/// Sends frames from `mailbox` (when this side sends video) and heartbeats, until the
+/// session is over or shutdown is requested, then says bye.
+pub fn send_loop(
+    stream: &TcpStream,
+    writer: &mut MessageWriter,
+    mut frames: Option<(&Mailbox, &mut Frame)>,
+    ctl: &Control,
+    stats: &Stats,
+) -> Result<SessionEnd, SessionError> {
+    let result = (|| {
+        let mut last_sent = Instant::now();
+        loop {
+            let pending = ctl.pending_bye.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some((reason, text)) = pending {
+                writer.bye(stream, reason, &text, ctl).ok();
+                return Ok(SessionEnd::LocalStop);
+            }
+            if ctl.shutdown.requested() {
+                let why = ctl.shutdown.reason().unwrap_or_else(|| "stopped".into());
+                // Best effort: the peer may already be gone.
+                writer.bye(stream, ByeReason::Finished, &why, ctl).ok();
+                return Ok(SessionEnd::LocalStop);
+            }
+            if ctl.is_over() {
+                return Ok(SessionEnd::LocalStop);
+            }
+            let sent_frame = match frames.as_mut() {
+                Some((mailbox, front)) => {
+                    if mailbox.take(front, POLL_INTERVAL) {
+                        let header = encode_frame_header(
+                            front.seq,
+                            front.captured_us,
+                            WireFormat::Bgr24,
+                            front.data.len(),
+                        );
+                        let wire_len = writer.write(stream, &header, &front.data, ctl)?;
+                        Stats::add(&stats.sent_frames, 1);
+                        Stats::add(&stats.sent_bytes, wire_len as u64);
+                        if ctl.send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
+                            ctl.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
+                        }
+                        true
+                    } else {
+                        false
+                    }
+                }
+                None => {
+                    std::thread::sleep(POLL_INTERVAL);
+                    false
+                }
+            };
+            if sent_frame {
+                last_sent = Instant::now();
+            } else if last_sent.elapsed() >= HEARTBEAT_INTERVAL {
+                writer.heartbeat(stream, ctl)?;
+                last_sent = Instant::now();
+            }
+        }
+    })();
+    ctl.end();
+    result
+}
+
+/// The buffers one side brings to a session: what it sends from, what it receives into.
+pub struct Sides<'m> {
+    pub send: Option<(&'m Mailbox, &'m mut Frame)>,
+    pub receive: Option<(&'m Mailbox, &'m mut Frame)>,
+}
+
+/// What the session negotiated, for the caller's logs.
+pub type OnNegotiated<'f> = &'f mut dyn FnMut(&Negotiated);
+
+/// Runs one connection from handshake to end: the receive loop on a second thread, the
+/// send loop on this one. Socket buffers are sized once the frame sizes are known.
+pub fn run(
+    stream: &TcpStream,
+    role: Role,
+    local: &LocalSide<'_>,
+    sides: Sides<'_>,
+    ctl: &Control,
+    stats: &Stats,
+    on_negotiated: OnNegotiated<'_>,
+) -> Result<SessionEnd, SessionError> {
+    let buffers = local.buffers;
+    let Some(established) = handshake(stream, role, local, ctl)? else {
+        let _ = stream.shutdown(SocketShutdown::Both);
+        return Ok(SessionEnd::LocalStop);
+    };
+    let Established { negotiated, transport, .. } = established;
+    let (sealer, opener) = transport.map_or((None, None), |(s, o)| (Some(s), Some(o)));
+    let send = if negotiated.sends() { sides.send } else { None };
+    let receive = if negotiated.receive.is_some() { sides.receive } else { None };
+    let max_send = send.as_ref().map_or(0, |(_, front)| front.data.len());
+    if let Some((_, front)) = &send {
+        crate::net::tune_sender(stream, front.data.len(), buffers.sndbuf)
+            .map_err(SessionError::io("sizing the send buffer"))?;
+    }
+    if negotiated.receive.is_some() {
+        crate::net::tune_receiver(stream, buffers.rcvbuf)
+            .map_err(SessionError::io("sizing the receive buffer"))?;
+    }
+    on_negotiated(&negotiated);
+    let mut writer = MessageWriter::new(sealer, max_send);
+    let mut reader = MessageReader::new(opener, InboundState::new(&negotiated));
+    let (sent, received) = std::thread::scope(|scope| {
+        let receiver = std::thread::Builder::new()
+            .name("receive".into())
+            .spawn_scoped(scope, || receive_loop(stream, &mut reader, receive, &negotiated, ctl, stats))
+            .map_err(SessionError::io("starting the receive thread"));
+        let sent = send_loop(stream, &mut writer, send, ctl, stats);
+        let received = match receiver {
+            Ok(handle) => {
+                handle.join().unwrap_or_else(|panic| Err(SessionError::Panicked(panic_message(&panic))))
+            }
+            Err(e) => Err(e),
+        };
+        (sent, received)
+    });
+    let _ = stream.shutdown(SocketShutdown::Both);
+    // The receiver's view decides: a peer's bye or a protocol error is what happened; a
+    // send error matters when the receiver only saw the consequences.
+    match (received, sent) {
+        (Err(e @ SessionError::Panicked(_)), _) | (_, Err(e @ SessionError::Panicked(_))) => Err(e),
+        (Ok(SessionEnd::PeerBye { reason, text }), _) => Ok(SessionEnd::PeerBye { reason, text }),
+        (Err(e @ SessionError::Protocol(_)), _) => Err(e),
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(_)) if !ctl.shutdown.requested() => Err(e),
+        _ => Ok(SessionEnd::LocalStop),
+    }
+}
+
+/// The text of a thread's panic, for the report.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
