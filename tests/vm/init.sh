@@ -33,6 +33,16 @@ shown() { sed -n 's/.*summary: \([0-9]*\) frames shown.*/\1/p' "$1" | tail -n 1;
 finish() { say "done"; sync; poweroff -f; }
 
 say "boot arch=$ARCH kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+# Entropy from the host's virtio-rng, so getrandom() (every handshake's nonce) does not
+# block on an uninitialised CRNG; /dev/random blocks until the CRNG is ready.
+modprobe virtio_pci 2>/dev/null
+modprobe virtio-rng 2>/dev/null
+t0=$(cut -d' ' -f1 /proc/uptime)
+if timeout 30 head -c 1 /dev/random > /dev/null; then
+    say "rng ready at ${t0} s, waited until $(cut -d' ' -f1 /proc/uptime) s"
+else
+    say "fatal the kernel's random number generator was not ready after 30 s (virtio-rng missing?)"
+fi
 say "pistream $(pistream --version 2>&1 | head -n 1)"
 
 # One vivid instance with only its video capture node, so /dev/video0 is the camera.
