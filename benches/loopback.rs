@@ -17,12 +17,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use pistream::frame::{Frame, Geometry};
+use pistream::hub::{FramePool, Hub, ViewerKind};
 use pistream::mailbox::Mailbox;
 use pistream::net::tune_connected;
 use pistream::protocol::{Hello, Role, HEADER_LEN};
 use pistream::session::{self, Control, LocalSide, Sides};
 use pistream::shutdown::Shutdown;
-use pistream::source::pattern;
 use pistream::stats::Stats;
 
 const WARMUP: Duration = Duration::from_millis(300);
@@ -51,32 +51,34 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
     let (server, client) = pair();
     tune_connected(&server).unwrap();
     tune_connected(&client).unwrap();
-    let capture_box = Arc::new(Mailbox::new(geometry));
+    let hub = Hub::new(1);
     let display_box = Arc::new(Mailbox::new(Geometry::bgr(1, 1)));
     let camera_stop = Shutdown::new();
     let display_stop = Shutdown::new();
     let display_stats = Arc::new(Stats::default());
 
+    let viewer = hub.join("display".into(), ViewerKind::Pistream).unwrap();
     let producer = {
-        let (mailbox, stop) = (capture_box.clone(), camera_stop.clone());
+        let (hub, stop) = (hub.clone(), camera_stop.clone());
         thread::spawn(move || {
-            let mut back = Frame::new(geometry);
-            pattern::fill(&mut back.data, geometry, 0);
+            let mut pool = FramePool::new(geometry, hub.pool_limit());
             let mut seq = 0;
             while !stop.requested() {
-                back.seq = seq;
-                mailbox.publish(&mut back);
+                if !hub.wait_all_taken(Duration::from_millis(50)) {
+                    continue;
+                }
+                let Some(i) = pool.free() else { continue };
+                pool.frame_mut(i).seq = seq;
+                hub.publish(&pool.share(i));
                 seq += 1;
-                while !mailbox.wait_taken(Duration::from_millis(50)) && !stop.requested() {}
             }
         })
     };
     let camera = {
-        let (mailbox, stop) = (capture_box.clone(), camera_stop.clone());
+        let stop = camera_stop.clone();
         thread::spawn(move || {
-            let mut front = Frame::new(geometry);
             let ctl = Control::new(&stop, None);
-            let sides = Sides { send: Some((&*mailbox, &mut front)), receive: None };
+            let sides = Sides { send: Some(&viewer), receive: None };
             let hello = Hello::sender(geometry, 0.0);
             session::run(
                 &server,

@@ -8,7 +8,8 @@ use argh::FromArgs;
 use crate::convert::InputFormat;
 
 use crate::config::{
-    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
+    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_MAX_VIEWERS,
+    DEFAULT_PORT,
 };
 use crate::frame::{Geometry, MAX_DIMENSION};
 use crate::net::BufferSizes;
@@ -113,6 +114,9 @@ pub struct CameraArgs {
     /// socket send buffer in bytes (default: four frames, 1-64 MiB; 0 = kernel autotuning)
     #[argh(option)]
     pub sndbuf: Option<usize>,
+    /// how many may watch at once, pistream displays and HTTP clients together (default 8)
+    #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
+    pub max_viewers: usize,
 }
 
 #[derive(FromArgs, Debug)]
@@ -202,6 +206,9 @@ pub struct CallArgs {
     /// print a stats line every second: on or off (default on)
     #[argh(option, default = "String::from(\"on\")")]
     pub stats: String,
+    /// how many may watch this side's camera at once, the call peer included (default 8)
+    #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
+    pub max_viewers: usize,
 }
 
 #[derive(FromArgs, Debug)]
@@ -315,6 +322,14 @@ fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
     path.map(crate::keyfile::read).transpose()
 }
 
+fn parse_max_viewers(n: usize) -> Result<usize, String> {
+    if (1..=1000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("--max-viewers {n}: give 1 to 1000 (for more, put go2rtc or mediamtx in front)"))
+    }
+}
+
 fn parse_endpoint(
     listen: Option<String>,
     connect: Option<String>,
@@ -377,6 +392,7 @@ impl Args {
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                 key: read_key_file(a.key_file.as_deref())?,
+                max_viewers: parse_max_viewers(a.max_viewers)?,
             }),
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 endpoint: parse_endpoint(
@@ -390,6 +406,7 @@ impl Args {
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
                 key: read_key_file(a.key_file.as_deref())?,
+                max_viewers: 1,
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -405,6 +422,7 @@ impl Args {
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
+                    max_viewers: parse_max_viewers(a.max_viewers)?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,

@@ -11,6 +11,8 @@ use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 
 pub const DEFAULT_PORT: u16 = 5678;
+/// How many may watch one camera at once unless `--max-viewers` says otherwise.
+pub const DEFAULT_MAX_VIEWERS: usize = 8;
 
 /// Which side opens the TCP connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +60,8 @@ pub struct EndpointConfig {
     /// The pre-shared key derived from `--key-file`: a keyed, encrypted session with peers
     /// that hold the same key, and none with anyone else.
     pub key: Option<Psk>,
+    /// `--max-viewers`: how many may watch this side's camera at once.
+    pub max_viewers: usize,
 }
 
 /// Camera and display in one process over loopback.

@@ -27,13 +27,18 @@ pub enum AppError {
     Corrupt { corrupt: u64, total: u64 },
     #[error("cannot set up signal handling: {0}")]
     Signal(#[from] nix::Error),
+    /// A bug in pistream (a thread panicked, a thread could not start): please report it.
+    #[error("internal error: {0} (a bug in pistream: please report it with the lines above)")]
+    Internal(String),
 }
 
 impl AppError {
-    /// The process exit code for this error: 2 for usage errors, 1 otherwise.
+    /// The process exit code for this error: 2 for usage errors, 3 for internal errors
+    /// (bugs), 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             AppError::Usage(_) => 2,
+            AppError::Internal(_) => 3,
             _ => 1,
         }
     }

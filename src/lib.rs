@@ -4,12 +4,14 @@
 //! benchmarks can drive the real pieces. Start reading at `app/mod.rs`, which wires them.
 
 pub mod app;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod devices;
 pub mod error;
 pub mod frame;
+pub mod hub;
 pub mod keyfile;
 pub mod logging;
 pub mod mailbox;

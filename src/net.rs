@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
+use crate::backoff::Backoff;
+
 /// How often blocking socket calls return to check for shutdown.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(2);
@@ -186,11 +188,6 @@ pub fn connect_once(target: &str) -> io::Result<(TcpStream, SocketAddr)> {
     Err(last)
 }
 
-/// Backoff between connection attempts: 0.25 s doubling up to 2 s.
-pub fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(3)))
-}
-
 /// Connects to `target`, retrying with backoff until it answers or `stop` is set; calls
 /// `on_retry(attempt, error, delay)` once per failed attempt so the user sees why.
 pub fn connect_with_retry(
@@ -198,7 +195,7 @@ pub fn connect_with_retry(
     stop: &AtomicBool,
     mut on_retry: impl FnMut(u32, &io::Error, Duration),
 ) -> Option<(TcpStream, SocketAddr)> {
-    let mut attempt = 0;
+    let mut backoff = Backoff::connect();
     loop {
         if stop.load(Ordering::Relaxed) {
             return None;
@@ -206,10 +203,9 @@ pub fn connect_with_retry(
         match connect_once(target) {
             Ok(connected) => return Some(connected),
             Err(e) => {
-                let delay = retry_delay(attempt);
-                on_retry(attempt + 1, &e, delay);
+                let delay = backoff.failed();
+                on_retry(backoff.attempts(), &e, delay);
                 sleep_unless(stop, delay);
-                attempt += 1;
             }
         }
     }
@@ -238,12 +234,6 @@ mod tests {
         assert_eq!(notsent_lowat_for_frame(921_600), 230_400);
         assert_eq!(notsent_lowat_for_frame(6_220_800), MIB as u32);
         assert_eq!(notsent_lowat_for_frame(100), 128 * 1024);
-    }
-
-    #[test]
-    fn backoff_doubles_to_two_seconds() {
-        let delays: Vec<u64> = (0..6).map(|a| retry_delay(a).as_millis() as u64).collect();
-        assert_eq!(delays, [250, 500, 1000, 2000, 2000, 2000]);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Counters shared by the pipeline stages, a capture-to-shown latency histogram, and the
 //! once-a-second stats line. Stages only add to atomics; the reporter reads them.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::hub::Hub;
 use crate::mailbox::Mailbox;
 
 /// Latency histogram: 0.25 ms buckets up to 1.024 s, then 16 ms buckets up to ~66 s, the
@@ -43,6 +45,10 @@ pub struct Stats {
     pub shown: AtomicU64,
     pub verified: AtomicU64,
     pub corrupt: AtomicU64,
+    /// Captured frames skipped as unusable (a driver error, too short, a torn JPEG).
+    pub bad_frames: AtomicU64,
+    /// Drops of viewers that have left (the hub keeps only current viewers' counters).
+    pub viewer_drops_gone: AtomicU64,
     latency: LatencyHistogram,
 }
 
@@ -144,123 +150,153 @@ pub struct Shape {
     pub verifies: bool,
 }
 
-/// Turns counter deltas into the once-a-second line and the closing summary.
+/// Turns counter deltas into the once-a-second line and the closing summary. Writes into
+/// a buffer it keeps, so a line allocates nothing once the buffer has grown to size.
 pub struct Reporter {
     stats: Arc<Stats>,
     shape: Shape,
-    capture_box: Option<Arc<Mailbox>>,
+    hub: Option<Arc<Hub>>,
     display_box: Option<Arc<Mailbox>>,
-    last: [u64; 5],
+    last: [u64; 4],
     interval: Percentiles,
     whole_run: Percentiles,
+    text: String,
 }
 
 impl Reporter {
     pub fn new(
         stats: Arc<Stats>,
         shape: Shape,
-        capture_box: Option<Arc<Mailbox>>,
+        hub: Option<Arc<Hub>>,
         display_box: Option<Arc<Mailbox>>,
     ) -> Self {
         Reporter {
             stats,
             shape,
-            capture_box,
+            hub,
             display_box,
-            last: [0; 5],
+            last: [0; 4],
             interval: Percentiles::default(),
             whole_run: Percentiles::default(),
+            text: String::with_capacity(512),
         }
     }
 
-    fn drops(&self) -> (u64, u64) {
-        (
-            self.capture_box.as_ref().map_or(0, |m| m.dropped()),
-            self.display_box.as_ref().map_or(0, |m| m.dropped()),
-        )
+    /// Frames viewers dropped (replaced in their slots before they took them), viewers now.
+    fn viewer_drops(&self) -> (u64, usize) {
+        let mut drops = Stats::get(&self.stats.viewer_drops_gone);
+        let mut count = 0;
+        if let Some(hub) = &self.hub {
+            hub.for_each_viewer(|v| {
+                drops += v.dropped.load(Ordering::Relaxed);
+                count += 1;
+            });
+        }
+        (drops, count)
+    }
+
+    fn display_drops(&self) -> u64 {
+        self.display_box.as_ref().map_or(0, |m| m.dropped())
     }
 
     /// The line for the `elapsed` time since the previous call.
-    pub fn line(&mut self, elapsed: Duration) -> String {
+    pub fn line(&mut self, elapsed: Duration) -> &str {
         let s = &self.stats;
         let now = [
             Stats::get(&s.sent_frames),
             Stats::get(&s.sent_bytes),
             Stats::get(&s.shown),
             Stats::get(&s.received_bytes),
-            Stats::get(&s.received_frames),
         ];
         let secs = elapsed.as_secs_f64().max(1e-6);
         let rate = |i: usize| (now[i] - self.last[i]) as f64 / secs;
         self.interval.clear();
         s.latency.drain_into(&mut self.interval);
         self.whole_run.merge(&self.interval);
-        let (capture_drops, display_drops) = self.drops();
-        let mut parts = Vec::new();
+        let (viewer_drops, viewers) = self.viewer_drops();
+        let display_drops = self.display_drops();
+        let t = &mut self.text;
+        t.clear();
+        t.push_str("stats: ");
         if self.shape.sends {
-            parts.push(format!("sent {:.1} fps {:.1} Mbit/s", rate(0), rate(1) * 8.0 / 1e6));
+            let _ =
+                write!(t, "sent {:.1} fps {:.1} Mbit/s to {viewers} viewer", rate(0), rate(1) * 8.0 / 1e6);
+            t.push_str(if viewers == 1 { "" } else { "s" });
+            t.push_str(" | ");
         }
         if self.shape.shows {
-            parts.push(format!("shown {:.1} fps (received {:.1} Mbit/s)", rate(2), rate(3) * 8.0 / 1e6));
+            let _ = write!(t, "shown {:.1} fps (received {:.1} Mbit/s) | ", rate(2), rate(3) * 8.0 / 1e6);
         }
-        let mut dropped = Vec::new();
+        t.push_str("dropped ");
         if self.shape.sends {
-            dropped.push(format!("capture {capture_drops}"));
+            let _ = write!(t, "viewers {viewer_drops}");
+            t.push_str(if self.shape.shows { ", " } else { "" });
         }
         if self.shape.shows {
-            dropped.push(format!("display {display_drops}"));
+            let _ = write!(t, "display {display_drops}");
         }
-        parts.push(format!("dropped {}", dropped.join(", ")));
+        if self.shape.sends {
+            let _ = write!(t, " | bad frames skipped {}", Stats::get(&s.bad_frames));
+        }
         if self.shape.shows {
-            parts.push(latency_text(&self.interval));
+            t.push_str(" | ");
+            write_latency(t, &self.interval);
         }
         if self.shape.verifies {
-            parts.push(format!("corrupt {}", Stats::get(&s.corrupt)));
+            let _ = write!(t, " | corrupt {}", Stats::get(&s.corrupt));
         }
         self.last = now;
-        format!("stats: {}", parts.join(" | "))
+        &self.text
     }
 
     /// The closing summary: totals over the whole run.
-    pub fn summary(&mut self) -> String {
+    pub fn summary(&mut self) -> &str {
         let s = &self.stats;
         s.latency.drain_into(&mut self.whole_run);
-        let (capture_drops, display_drops) = self.drops();
-        let mut parts = Vec::new();
+        let (viewer_drops, _) = self.viewer_drops();
+        let display_drops = self.display_drops();
+        let t = &mut self.text;
+        t.clear();
+        t.push_str("summary: ");
         if self.shape.sends {
-            parts.push(format!(
-                "{} frames sent ({:.1} MB)",
+            let _ = write!(
+                t,
+                "{} frames sent ({:.1} MB), {} bad frames skipped, ",
                 Stats::get(&s.sent_frames),
-                Stats::get(&s.sent_bytes) as f64 / 1e6
-            ));
+                Stats::get(&s.sent_bytes) as f64 / 1e6,
+                Stats::get(&s.bad_frames)
+            );
         }
         if self.shape.shows {
-            parts.push(format!("{} frames shown", Stats::get(&s.shown)));
+            let _ = write!(t, "{} frames shown, ", Stats::get(&s.shown));
         }
         if self.shape.verifies {
-            parts.push(format!("{} verified, {} corrupt", Stats::get(&s.verified), Stats::get(&s.corrupt)));
+            let _ = write!(t, "{} verified, {} corrupt, ", Stats::get(&s.verified), Stats::get(&s.corrupt));
         }
-        let mut dropped = Vec::new();
+        t.push_str("dropped ");
         if self.shape.sends {
-            dropped.push(format!("capture {capture_drops}"));
+            let _ = write!(t, "viewers {viewer_drops}");
+            t.push_str(if self.shape.shows { ", " } else { "" });
         }
         if self.shape.shows {
-            dropped.push(format!("display {display_drops}"));
+            let _ = write!(t, "display {display_drops}, ");
+            write_latency(t, &self.whole_run);
         }
-        parts.push(format!("dropped {}", dropped.join(", ")));
-        if self.shape.shows {
-            parts.push(latency_text(&self.whole_run));
-        }
-        format!("summary: {}", parts.join(", "))
+        &self.text
     }
 }
 
-fn latency_text(h: &Percentiles) -> String {
+fn write_latency(t: &mut String, h: &Percentiles) {
     match (h.percentile(50.0), h.percentile(99.0)) {
         (Some(p50), Some(p99)) => {
-            format!("latency p50 {:.1} ms p99 {:.1} ms", p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3)
+            let _ = write!(
+                t,
+                "latency p50 {:.1} ms p99 {:.1} ms",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
         }
-        _ => "latency -".to_string(),
+        _ => t.push_str("latency -"),
     }
 }
 
@@ -296,13 +332,17 @@ mod tests {
         Stats::add(&stats.shown, 15);
         Stats::add(&stats.corrupt, 2);
         stats.record_latency(4_100);
-        let line = reporter.line(Duration::from_secs(1));
-        assert!(line.contains("sent 30.0 fps 221.2 Mbit/s"), "{line}");
+        Stats::add(&stats.bad_frames, 3);
+        let line = reporter.line(Duration::from_secs(1)).to_string();
+        assert!(line.contains("sent 30.0 fps 221.2 Mbit/s to 0 viewers"), "{line}");
         assert!(line.contains("shown 15.0 fps"), "{line}");
         assert!(line.contains("latency p50 4.2 ms"), "{line}");
         assert!(line.contains("corrupt 2"), "{line}");
-        let line = reporter.line(Duration::from_secs(2));
+        assert!(line.contains("bad frames skipped 3"), "{line}");
+        let line = reporter.line(Duration::from_secs(2)).to_string();
         assert!(line.contains("sent 0.0 fps"), "{line}");
-        assert!(reporter.summary().contains("30 frames sent"));
+        let summary = reporter.summary().to_string();
+        assert!(summary.contains("30 frames sent") && summary.contains("3 bad frames skipped"), "{summary}");
+        assert!(summary.contains("15 frames shown, 0 verified, 2 corrupt"), "{summary}");
     }
 }

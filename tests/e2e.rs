@@ -127,15 +127,15 @@ fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
 }
 
 #[test]
-fn a_second_display_is_told_the_camera_is_busy() {
+fn a_display_past_max_viewers_is_told_the_camera_is_busy() {
     let port = free_port();
-    let mut cam = camera(port, &[]);
+    let mut cam = camera(port, &["--max-viewers", "1"]);
     let first = display(port, &[]);
     first.wait_for("receiving", 10 * SECS);
     let mut second = display(port, &[]);
     assert_eq!(second.wait_exit(10 * SECS).code(), Some(1), "{}", second.output());
     assert!(
-        second.output().contains("refused the connection: busy: already streaming with"),
+        second.output().contains("refused the connection: busy: 1 viewers already watch this camera"),
         "{}",
         second.output()
     );

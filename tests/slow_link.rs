@@ -102,9 +102,9 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     let camera_drops: u64 = camera_output
         .lines()
         .rev()
-        .find(|l| l.contains("dropped capture"))
+        .find(|l| l.contains("dropped viewers"))
         .unwrap_or_default()
-        .rsplit("capture ")
+        .rsplit("viewers ")
         .next()
         .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse().ok())

@@ -1,28 +1,36 @@
-//! Wires the pieces: sources, mailboxes, the network loop, sinks, stats and shutdown. The
-//! one place that knows every module: this file builds endpoints and the demo,
-//! `stages.rs` holds the capture thread and the display loop, `network.rs` the accept /
-//! connect loop that runs one session at a time and decides what follows it.
+//! Wires the pieces: the source and the hub, the network side, the display, stats and
+//! shutdown. The one place that knows every module:
 //!
-//! Threads of an endpoint: `capture` (source -> capture mailbox), `network` (accept or
-//! connect, then per session a receive thread and the send loop), `stats`, and the main
-//! thread, which runs the display loop (OpenCV highgui wants the main thread) or waits.
+//! - `stage.rs`: how every thread is started and its end (or panic) reported;
+//! - `capture.rs`: the capture stage (source -> frame pool -> hub, one per camera);
+//! - `display.rs`: the display stage (display mailbox -> sink, on the main thread);
+//! - `listen.rs` / `connect.rs`: accepting or making connections;
+//! - `peer.rs`: one pistream connection, from handshake through admission to its end;
+//! - `web.rs`: HTTP clients on a listening port.
+//!
+//! Threads of an endpoint: `capture` (when sending), `network` (accept or connect), one
+//! per connection (with a `receive` thread per session), `stats`, and the main thread,
+//! which runs the display stage or waits.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
-mod network;
-mod stages;
+mod capture;
+mod connect;
+mod display;
+mod listen;
+mod peer;
+mod stage;
+mod web;
 
-use network::NetworkLoop;
-use stages::{display_loop, spawn_capture};
+use display::{PeerName, PLACEHOLDER};
+use peer::Endpoint;
 
-use crate::config::{Config, DemoConfig, Endpoint, EndpointConfig, Limits, ShowConfig};
+use crate::config::{Config, DemoConfig, Endpoint as Side, EndpointConfig, Limits, SendConfig, ShowConfig};
 use crate::error::AppError;
-use crate::frame::Geometry;
+use crate::hub::Hub;
 use crate::mailbox::Mailbox;
 use crate::net;
 use crate::protocol::Hello;
@@ -38,9 +46,6 @@ pub enum Finish {
     /// We stopped: a signal, the window, or a bound.
     Stopped(String),
 }
-
-/// Geometry of the display mailbox before the first handshake; replaced on the first frame.
-pub(super) const PLACEHOLDER: Geometry = Geometry::bgr(1, 1);
 
 /// Runs what the configuration asks for until it ends.
 pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
@@ -66,49 +71,44 @@ pub fn version_line() -> String {
     )
 }
 
-/// A sending side, ready before any connection: its source and capture mailbox.
-pub(super) struct Camera {
+/// A sending side before any connection: its source and the hub its frames go to.
+struct Camera {
     source: Box<dyn Source>,
-    mailbox: Arc<Mailbox>,
+    hub: Arc<Hub>,
     fps: f64,
 }
 
-fn open_camera(cfg: &crate::config::SendConfig) -> Result<Camera, AppError> {
+fn open_camera(cfg: &SendConfig, max_viewers: usize) -> Result<Camera, AppError> {
     let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format)?;
     log::info!("source: {}", source.describe());
-    let mailbox = Arc::new(Mailbox::new(source.geometry()));
-    Ok(Camera { source, mailbox, fps: cfg.fps })
+    Ok(Camera { source, hub: Hub::new(max_viewers), fps: cfg.fps })
 }
 
 /// Runs the stats thread until `shutdown`; returns the reporter for the summary.
 fn spawn_stats(
-    reporter: Reporter,
+    mut reporter: Reporter,
     print_lines: bool,
     shutdown: Arc<Shutdown>,
-) -> thread::JoinHandle<Reporter> {
-    thread::Builder::new()
-        .name("stats".into())
-        .spawn(move || {
-            let mut reporter = reporter;
-            let mut last = Instant::now();
-            while !shutdown.requested() {
-                net::sleep_unless(shutdown.flag(), Duration::from_secs(1));
-                if print_lines && !shutdown.requested() {
-                    let now = Instant::now();
-                    log::info!("{}", reporter.line(now - last));
-                    last = now;
-                }
+) -> Result<stage::Stage<Reporter>, AppError> {
+    stage::spawn("stats", move || {
+        let mut last = Instant::now();
+        while !shutdown.requested() {
+            net::sleep_unless(shutdown.flag(), Duration::from_secs(1));
+            if print_lines && !shutdown.requested() {
+                let now = Instant::now();
+                log::info!("{}", reporter.line(now - last));
+                last = now;
             }
-            reporter
-        })
-        .expect("spawning the stats thread")
+        }
+        Ok(reporter)
+    })
 }
 
 fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
-    if let (Endpoint::Listen(addr), None) = (&cfg.endpoint, &cfg.send) {
+    if let (Side::Listen(addr), None) = (&cfg.endpoint, &cfg.send) {
         log::info!("waiting for a camera to connect on {addr}");
     }
-    let camera = cfg.send.as_ref().map(open_camera).transpose()?;
+    let camera = cfg.send.as_ref().map(|send| open_camera(send, cfg.max_viewers)).transpose()?;
     let display_box = cfg.show.as_ref().map(|_| Arc::new(Mailbox::new(PLACEHOLDER)));
     let stats = Stats::new();
     let shape = Shape {
@@ -117,11 +117,11 @@ fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Resu
         verifies: cfg.show.as_ref().is_some_and(|s| s.verify),
     };
     let reporter =
-        Reporter::new(stats.clone(), shape, camera.as_ref().map(|c| c.mailbox.clone()), display_box.clone());
-    let stats_thread = spawn_stats(reporter, cfg.stats, shutdown.clone());
+        Reporter::new(stats.clone(), shape, camera.as_ref().map(|c| c.hub.clone()), display_box.clone());
+    let stats_stage = spawn_stats(reporter, cfg.stats, shutdown.clone())?;
     let result = run_endpoint(&cfg, camera, display_box, &stats, &shutdown, None);
     shutdown.request("finished");
-    let mut reporter = stats_thread.join().expect("stats thread");
+    let mut reporter = stats_stage.join()?;
     log::info!("{}", reporter.summary());
     let finish = result?;
     check_verified(cfg.show.as_ref(), &stats)?;
@@ -136,8 +136,8 @@ fn check_verified(show: Option<&ShowConfig>, stats: &Stats) -> Result<(), AppErr
     Ok(())
 }
 
-/// One endpoint: capture thread (if sending), network thread, display loop (if showing)
-/// on this thread. `ready` receives the listening address once bound.
+/// One endpoint: capture stage (if sending), network stage, display stage (if showing) on
+/// this thread. `ready` receives the listening address once bound.
 fn run_endpoint(
     cfg: &EndpointConfig,
     camera: Option<Camera>,
@@ -146,37 +146,33 @@ fn run_endpoint(
     shutdown: &Arc<Shutdown>,
     ready: Option<mpsc::Sender<SocketAddr>>,
 ) -> Result<Finish, AppError> {
-    let streaming = Arc::new(AtomicBool::new(false));
-    let peer_name = Arc::new(Mutex::new(String::new()));
-    let local_hello = match (&camera, &cfg.show) {
+    let hello = match (&camera, &cfg.show) {
         (Some(c), None) => Hello::sender(c.source.geometry(), c.fps),
         (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps),
         (None, _) => Hello::receiver(),
     };
-    let capture_box = camera.as_ref().map(|c| c.mailbox.clone());
-    let capture_thread = camera.map(|c| spawn_capture(c, streaming.clone(), stats.clone(), shutdown.clone()));
-
-    let network = {
-        let net_ctx = NetworkLoop {
-            cfg: cfg.clone(),
-            hello: local_hello,
-            capture_box,
-            display_box: display_box.clone(),
-            streaming,
-            peer_name: peer_name.clone(),
-            stats: stats.clone(),
-            shutdown: shutdown.clone(),
-        };
-        thread::Builder::new().name("network".into()).spawn(move || {
-            let result = net_ctx.run(ready);
-            net_ctx.shutdown.request("connection ended");
-            result
-        })?
-    };
-
+    let hub = camera.as_ref().map(|c| c.hub.clone());
+    let capture_stage =
+        camera.map(|c| capture::spawn(c.source, c.hub, stats.clone(), shutdown.clone())).transpose()?;
+    let peer_name = Arc::new(PeerName::default());
+    let endpoint = Arc::new(Endpoint {
+        cfg: cfg.clone(),
+        hello,
+        hub,
+        display: display_box.clone(),
+        peer_name: peer_name.clone(),
+        showing: Mutex::new(None),
+        stats: stats.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let network_stage = stage::spawn("network", move || {
+        let result = run_network(&endpoint, ready);
+        endpoint.shutdown.request("connection ended");
+        result
+    })?;
     let shown = match (&cfg.show, display_box) {
         (Some(show), Some(display_box)) => {
-            display_loop(show, &cfg.limits, &display_box, &peer_name, stats, shutdown)
+            display::run(show, &cfg.limits, &display_box, &peer_name, stats, shutdown)
         }
         _ => {
             wait_for_bounds(&cfg.limits, shutdown);
@@ -184,12 +180,36 @@ fn run_endpoint(
         }
     };
     shutdown.request("finished");
-    let finish = network.join().unwrap_or_else(|_| Err(AppError::Usage("network thread panicked".into())));
-    if let Some(capture) = capture_thread {
-        capture.join().unwrap_or(Ok(()))?;
+    let finish = network_stage.join();
+    if let Some(capture) = capture_stage {
+        capture.join()?;
     }
     shown?;
     finish
+}
+
+/// The network stage: listen and serve everyone, or connect to the peer.
+fn run_network(
+    endpoint: &Arc<Endpoint>,
+    ready: Option<mpsc::Sender<SocketAddr>>,
+) -> Result<Finish, AppError> {
+    match &endpoint.cfg.endpoint {
+        Side::Listen(addr) => {
+            let listener = net::listen(*addr).map_err(|source| AppError::Listen { addr: *addr, source })?;
+            let bound = listener.local_addr()?;
+            if let Some(ready) = ready {
+                let _ = ready.send(bound);
+            }
+            log::info!("listening on {bound}");
+            if endpoint.cfg.send.is_some() && !bound.ip().is_loopback() && endpoint.cfg.key.is_none() {
+                log::warn!(
+                    "no --key-file, so anyone on the network who can reach {bound} can view this camera"
+                );
+            }
+            listen::serve(endpoint, &listener, bound)
+        }
+        Side::Connect(target) => connect::run(endpoint, target),
+    }
 }
 
 /// Waits until shutdown, raising it when `--seconds` has passed (endpoints without a display).
@@ -199,54 +219,55 @@ fn wait_for_bounds(limits: &Limits, shutdown: &Shutdown) {
         if limits.seconds.is_some_and(|s| start.elapsed().as_secs_f64() >= s) {
             shutdown.request(format!("ran {} s", limits.seconds.unwrap_or_default()));
         }
-        thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
     let camera_cfg = EndpointConfig {
-        endpoint: Endpoint::Listen(SocketAddr::from(([127, 0, 0, 1], 0))),
+        endpoint: Side::Listen(SocketAddr::from(([127, 0, 0, 1], 0))),
         send: Some(cfg.send.clone()),
         show: None,
         limits: Limits::default(),
         stats: false,
         buffers: Default::default(),
         key: None,
+        max_viewers: 1,
     };
-    let camera = open_camera(&cfg.send)?;
-    let capture_box = camera.mailbox.clone();
+    let camera = open_camera(&cfg.send, camera_cfg.max_viewers)?;
+    let hub = camera.hub.clone();
     let display_box = Arc::new(Mailbox::new(PLACEHOLDER));
     let stats = Stats::new();
     let shape = Shape { sends: true, shows: true, verifies: cfg.show.verify };
-    let reporter = Reporter::new(stats.clone(), shape, Some(capture_box), Some(display_box.clone()));
-    let stats_thread = spawn_stats(reporter, cfg.stats, shutdown.clone());
+    let reporter = Reporter::new(stats.clone(), shape, Some(hub), Some(display_box.clone()));
+    let stats_stage = spawn_stats(reporter, cfg.stats, shutdown.clone())?;
 
     let (ready_tx, ready_rx) = mpsc::channel();
-    let camera_thread = {
+    let camera_stage = {
         let (stats, shutdown) = (stats.clone(), shutdown.clone());
-        thread::Builder::new()
-            .name("demo-camera".into())
-            .spawn(move || run_endpoint(&camera_cfg, Some(camera), None, &stats, &shutdown, Some(ready_tx)))?
+        stage::spawn("demo-camera", move || {
+            run_endpoint(&camera_cfg, Some(camera), None, &stats, &shutdown, Some(ready_tx))
+        })?
     };
     let result = match ready_rx.recv_timeout(Duration::from_secs(10)) {
         Ok(addr) => {
             let display_cfg = EndpointConfig {
-                endpoint: Endpoint::Connect(addr.to_string()),
+                endpoint: Side::Connect(addr.to_string()),
                 send: None,
                 show: Some(cfg.show.clone()),
                 limits: cfg.limits,
                 stats: false,
                 buffers: Default::default(),
                 key: None,
+                max_viewers: 1,
             };
             run_endpoint(&display_cfg, None, Some(display_box), &stats, &shutdown, None)
         }
-        Err(_) => Err(AppError::Usage("the demo camera did not start listening".into())),
+        Err(_) => Err(AppError::Internal("the demo camera did not start listening".into())),
     };
     shutdown.request("finished");
-    let camera_result =
-        camera_thread.join().unwrap_or_else(|_| Err(AppError::Usage("camera thread panicked".into())));
-    let mut reporter = stats_thread.join().expect("stats thread");
+    let camera_result = camera_stage.join();
+    let mut reporter = stats_stage.join()?;
     log::info!("{}", reporter.summary());
     let finish = result?;
     camera_result?;

@@ -45,6 +45,8 @@ const HELLO_MESSAGE_LEN: usize = HEADER_LEN + HELLO_LEN;
 /// A completed handshake.
 pub struct Established {
     pub negotiated: Negotiated,
+    /// This side's hello, as sent.
+    pub local: Hello,
     /// The peer's hello.
     pub peer: Hello,
     /// For keyed sessions: seals what this side sends, opens what the peer sends.
@@ -177,7 +179,7 @@ impl Handshake {
             }
             _ => None,
         };
-        Some(Established { negotiated, peer, transport })
+        Some(Established { negotiated, local: self.local, peer, transport })
     }
 
     /// Feeds bytes read from the peer; consumes at most [`Handshake::wants`] of them and

@@ -23,6 +23,7 @@ use io::{read_full, write_all, ReadUntil};
 pub use wire::{MessageReader, MessageWriter};
 
 use crate::frame::{now_us, Frame};
+use crate::hub::Viewer;
 use crate::mailbox::Mailbox;
 use crate::net::POLL_INTERVAL;
 use crate::protocol::keys::{CipherSet, Psk};
@@ -205,10 +206,12 @@ pub fn receive_loop(
                 let mut body = [0u8; BYE_MAX_LEN];
                 reader.body(stream, &mut body[..len], ctl)?;
                 let (reason, text) = ByeReason::decode(&body[..len]);
-                if reason == ByeReason::ProtocolError {
-                    return Err(SessionError::PeerReported(text));
-                }
-                return Ok(SessionEnd::PeerBye { reason, text });
+                return match reason {
+                    ByeReason::ProtocolError => Err(SessionError::PeerReported(text)),
+                    // Turned away after the handshake (no place left): a refusal.
+                    ByeReason::Busy => Err(SessionError::Refused(text)),
+                    _ => Ok(SessionEnd::PeerBye { reason, text }),
+                };
             }
         }
     })();
@@ -219,12 +222,12 @@ pub fn receive_loop(
     result
 }
 
-/// Sends frames from `mailbox` (when this side sends video) and heartbeats, until the
-/// session is over or shutdown is requested, then says bye.
+/// Sends the frames `viewer` takes from its slot (when this side sends video) and
+/// heartbeats, until the session is over or shutdown is requested, then says bye.
 pub fn send_loop(
     stream: &TcpStream,
     writer: &mut MessageWriter,
-    mut frames: Option<(&Mailbox, &mut Frame)>,
+    viewer: Option<&Viewer>,
     ctl: &Control,
     stats: &Stats,
 ) -> Result<SessionEnd, SessionError> {
@@ -245,26 +248,27 @@ pub fn send_loop(
             if ctl.is_over() {
                 return Ok(SessionEnd::LocalStop);
             }
-            let sent_frame = match frames.as_mut() {
-                Some((mailbox, front)) => {
-                    if mailbox.take(front, POLL_INTERVAL) {
+            let sent_frame = match viewer {
+                Some(viewer) => match viewer.take(POLL_INTERVAL) {
+                    Some(frame) => {
                         let header = encode_frame_header(
-                            front.seq,
-                            front.captured_us,
+                            frame.seq,
+                            frame.captured_us,
                             WireFormat::Bgr24,
-                            front.data.len(),
+                            frame.bgr.len(),
                         );
-                        let wire_len = writer.write(stream, &header, &front.data, ctl)?;
+                        let wire_len = writer.write(stream, &header, &frame.bgr, ctl)? as u64;
+                        drop(frame);
+                        viewer.sent_bytes.fetch_add(wire_len, Ordering::Relaxed);
                         Stats::add(&stats.sent_frames, 1);
-                        Stats::add(&stats.sent_bytes, wire_len as u64);
+                        Stats::add(&stats.sent_bytes, wire_len);
                         if ctl.send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
                             ctl.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
                         }
                         true
-                    } else {
-                        false
                     }
-                }
+                    None => false,
+                },
                 None => {
                     std::thread::sleep(POLL_INTERVAL);
                     false
@@ -282,46 +286,46 @@ pub fn send_loop(
     result
 }
 
-/// The buffers one side brings to a session: what it sends from, what it receives into.
+/// What this side brings to an established session: the viewer slot it sends from, the
+/// mailbox and buffer it receives into.
 pub struct Sides<'m> {
-    pub send: Option<(&'m Mailbox, &'m mut Frame)>,
+    pub send: Option<&'m Viewer>,
     pub receive: Option<(&'m Mailbox, &'m mut Frame)>,
 }
 
-/// What the session negotiated, for the caller's logs.
-pub type OnNegotiated<'f> = &'f mut dyn FnMut(&Negotiated);
+/// Tells a peer that completed the handshake that it cannot be served now (busy), in a
+/// bye sealed like the rest of its session, then closes.
+pub fn turn_away(stream: &TcpStream, established: Established, text: &str, ctl: &Control) {
+    let sealer = established.transport.map(|(sealer, _)| sealer);
+    let _ = MessageWriter::new(sealer, 0).bye(stream, ByeReason::Busy, text, ctl);
+    let _ = stream.shutdown(SocketShutdown::Both);
+}
 
-/// Runs one connection from handshake to end: the receive loop on a second thread, the
-/// send loop on this one. Socket buffers are sized once the frame sizes are known.
-pub fn run(
+/// Runs an established session to its end: the receive loop on a second thread, the send
+/// loop on this one. Socket buffers are sized from the frames first.
+pub fn serve(
     stream: &TcpStream,
-    role: Role,
-    local: &LocalSide<'_>,
+    established: Established,
     sides: Sides<'_>,
+    buffers: crate::net::BufferSizes,
     ctl: &Control,
     stats: &Stats,
-    on_negotiated: OnNegotiated<'_>,
 ) -> Result<SessionEnd, SessionError> {
-    let buffers = local.buffers;
-    let Some(established) = handshake(stream, role, local, ctl)? else {
-        let _ = stream.shutdown(SocketShutdown::Both);
-        return Ok(SessionEnd::LocalStop);
-    };
-    let Established { negotiated, transport, .. } = established;
+    let Established { negotiated, local, transport, .. } = established;
     let (sealer, opener) = transport.map_or((None, None), |(s, o)| (Some(s), Some(o)));
     let send = if negotiated.sends() { sides.send } else { None };
     let receive = if negotiated.receive.is_some() { sides.receive } else { None };
-    let max_send = send.as_ref().map_or(0, |(_, front)| front.data.len());
-    if let Some((_, front)) = &send {
-        crate::net::tune_sender(stream, front.data.len(), buffers.sndbuf)
+    // The largest frame this side sends: its geometry in BGR3, the largest format.
+    let frame_len = local.geometry.map_or(0, |g| g.frame_len());
+    if send.is_some() {
+        crate::net::tune_sender(stream, frame_len, buffers.sndbuf)
             .map_err(SessionError::io("sizing the send buffer"))?;
     }
     if negotiated.receive.is_some() {
         crate::net::tune_receiver(stream, buffers.rcvbuf)
             .map_err(SessionError::io("sizing the receive buffer"))?;
     }
-    on_negotiated(&negotiated);
-    let mut writer = MessageWriter::new(sealer, max_send);
+    let mut writer = MessageWriter::new(sealer, frame_len);
     let mut reader = MessageReader::new(opener, InboundState::new(&negotiated));
     let (sent, received) = std::thread::scope(|scope| {
         let receiver = std::thread::Builder::new()
@@ -331,7 +335,7 @@ pub fn run(
         let sent = send_loop(stream, &mut writer, send, ctl, stats);
         let received = match receiver {
             Ok(handle) => {
-                handle.join().unwrap_or_else(|panic| Err(SessionError::Panicked(panic_message(&panic))))
+                handle.join().unwrap_or_else(|panic| Err(SessionError::Panicked(panic_message(&*panic))))
             }
             Err(e) => Err(e),
         };
@@ -349,6 +353,28 @@ pub fn run(
         _ => Ok(SessionEnd::LocalStop),
     }
 }
+
+/// Runs one connection from handshake to end (`handshake`, then `serve`).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    stream: &TcpStream,
+    role: Role,
+    local: &LocalSide<'_>,
+    sides: Sides<'_>,
+    ctl: &Control,
+    stats: &Stats,
+    on_negotiated: OnNegotiated<'_>,
+) -> Result<SessionEnd, SessionError> {
+    let Some(established) = handshake(stream, role, local, ctl)? else {
+        let _ = stream.shutdown(SocketShutdown::Both);
+        return Ok(SessionEnd::LocalStop);
+    };
+    on_negotiated(&established.negotiated);
+    serve(stream, established, sides, local.buffers, ctl, stats)
+}
+
+/// What the session negotiated, for the caller's logs.
+pub type OnNegotiated<'f> = &'f mut dyn FnMut(&Negotiated);
 
 /// The text of a thread's panic, for the report.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -3,8 +3,9 @@
 //!
 //! Plain: a header and its body go out in one `writev`, straight from the frame buffer; a
 //! frame body is read straight into the buffer that will be shown. Sealed (keyed
-//! sessions, `protocol::record`): the body is sealed record by record into this writer's
-//! own buffer (sized once per session: the one copy a keyed viewer costs), and read
+//! sessions, `protocol::record`): each record is copied into this writer's one-record
+//! buffer, sealed there and written (the one copy a keyed viewer costs; a record is small
+//! enough to stay in cache between the copy, the AEAD and the kernel's copy), and read
 //! record by record into the frame buffer and opened there, in place. Neither allocates
 //! per message.
 
@@ -22,16 +23,16 @@ use crate::protocol::{
 /// Writes messages to the peer.
 pub struct MessageWriter {
     sealer: Option<Sealer>,
-    /// Sealed body of the message being written (keyed sessions only).
-    sealed: Vec<u8>,
+    /// One sealed record (keyed sessions only).
+    record: Vec<u8>,
 }
 
 impl MessageWriter {
     /// A writer for bodies of at most `max_body` bytes (the largest frame this side may send).
     pub fn new(sealer: Option<Sealer>, max_body: usize) -> Self {
-        let sealed =
-            if sealer.is_some() { vec![0u8; sealed_body_len(max_body.max(BYE_MAX_LEN))] } else { Vec::new() };
-        MessageWriter { sealer, sealed }
+        let record_len = max_body.clamp(BYE_MAX_LEN, RECORD_MAX);
+        let record = if sealer.is_some() { vec![0u8; sealed_body_len(record_len)] } else { Vec::new() };
+        MessageWriter { sealer, record }
     }
 
     /// Writes one message; returns the bytes it took on the wire.
@@ -47,9 +48,18 @@ impl MessageWriter {
             return Ok(HEADER_LEN + body.len());
         };
         let sealed_header = sealer.seal_header(header).map_err(ProtocolError::from)?;
-        let n = sealer.seal_body(body, &mut self.sealed).map_err(ProtocolError::from)?;
-        write_all(stream, &mut [IoSlice::new(&sealed_header), IoSlice::new(&self.sealed[..n])], ctl)?;
-        Ok(SEALED_HEADER_LEN + n)
+        let mut header_part: &[u8] = &sealed_header;
+        let mut wire = SEALED_HEADER_LEN;
+        for chunk in body.chunks(RECORD_MAX) {
+            let n = sealer.seal_body(chunk, &mut self.record).map_err(ProtocolError::from)?;
+            write_all(stream, &mut [IoSlice::new(header_part), IoSlice::new(&self.record[..n])], ctl)?;
+            header_part = &[];
+            wire += n;
+        }
+        if !header_part.is_empty() {
+            write_all(stream, &mut [IoSlice::new(header_part)], ctl)?;
+        }
+        Ok(wire)
     }
 
     pub fn heartbeat(&mut self, stream: &TcpStream, ctl: &Control) -> Result<usize, SessionError> {

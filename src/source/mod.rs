@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::convert::InputFormat;
-use crate::frame::{Frame, Geometry};
+use crate::frame::Geometry;
 use negotiate::Request;
 
 /// Why a source could not produce a frame.
@@ -24,15 +24,36 @@ pub enum SourceError {
     Failed(String),
 }
 
+/// Where a source writes the frame it captures.
+pub struct Target<'a> {
+    /// The sequence number the capture stage gives this frame (the test pattern draws it).
+    pub seq: u64,
+    /// Packed BGR24 of the source's geometry.
+    pub bgr: &'a mut [u8],
+}
+
+/// What one call to [`Source::next_frame`] produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Captured {
+    /// A frame was written. `driver_time` is when the driver captured it on
+    /// CLOCK_MONOTONIC, when it says so (V4L2); otherwise the capture stage stamps the time
+    /// it got the frame.
+    Frame { driver_time: Option<std::time::Duration> },
+    /// No frame within about 100 ms (the caller checks for shutdown and calls again).
+    NotYet,
+    /// A frame came but cannot be used: the driver flagged an error, it is shorter than its
+    /// format needs, a JPEG without its start/end markers or that does not decode. It was
+    /// skipped; the capture stage counts it.
+    Bad(String),
+}
+
 /// A producer of frames of a fixed geometry.
 pub trait Source: Send {
     /// The geometry of every frame this source produces.
     fn geometry(&self) -> Geometry;
 
-    /// Fills `frame` (already of [`Source::geometry`]) with the next frame, setting its
-    /// `seq` and `captured_us`. Returns `Ok(false)` when no frame is ready within about
-    /// 100 ms, so the caller can check for shutdown and call again.
-    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError>;
+    /// Captures the next frame into `target`.
+    fn next_frame(&mut self, target: &mut Target<'_>) -> Result<Captured, SourceError>;
 
     /// One line for logs: what this source is and how it was set up.
     fn describe(&self) -> String;

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Source, SourceError};
-use crate::frame::{now_us, Frame, Geometry};
+use super::{Captured, Source, SourceError, Target};
+use crate::frame::{Frame, Geometry};
 
 /// Longest single sleep while pacing, so the caller can check for shutdown.
 const MAX_WAIT: Duration = Duration::from_millis(100);
@@ -167,14 +167,13 @@ pub struct PatternSource {
     renderer: Renderer,
     period: Option<Duration>,
     next_due: Option<Instant>,
-    seq: u64,
 }
 
 impl PatternSource {
     /// A pattern of `geometry` at `fps` frames per second (0 = as fast as possible).
     pub fn new(geometry: Geometry, fps: f64) -> Self {
         let period = (fps > 0.0).then(|| Duration::from_secs_f64(1.0 / fps));
-        PatternSource { geometry, renderer: Renderer::new(geometry), period, next_due: None, seq: 0 }
+        PatternSource { geometry, renderer: Renderer::new(geometry), period, next_due: None }
     }
 }
 
@@ -183,26 +182,22 @@ impl Source for PatternSource {
         self.geometry
     }
 
-    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+    fn next_frame(&mut self, target: &mut Target<'_>) -> Result<Captured, SourceError> {
         if let Some(period) = self.period {
             let now = Instant::now();
             let due = *self.next_due.get_or_insert(now);
             if due > now {
                 std::thread::sleep((due - now).min(MAX_WAIT));
                 if Instant::now() < due {
-                    return Ok(false);
+                    return Ok(Captured::NotYet);
                 }
             }
             // Keep a steady cadence, but never try to catch up on a backlog.
             let next = due + period;
             self.next_due = Some(if next < now { now + period } else { next });
         }
-        frame.ensure_geometry(self.geometry);
-        self.renderer.render(&mut frame.data, self.seq);
-        frame.seq = self.seq;
-        frame.captured_us = now_us();
-        self.seq += 1;
-        Ok(true)
+        self.renderer.render(target.bgr, target.seq);
+        Ok(Captured::Frame { driver_time: None })
     }
 
     fn paced_by_consumer(&self) -> bool {
@@ -283,14 +278,15 @@ mod tests {
     }
 
     #[test]
-    fn unpaced_source_numbers_frames_consecutively() {
+    fn the_source_draws_the_frame_the_capture_stage_numbers() {
         let g = Geometry::bgr(8, 8);
         let mut source = PatternSource::new(g, 0.0);
         let mut f = Frame::new(g);
         let mut verifier = PatternVerifier::new();
-        for expected in 0..3 {
-            assert!(source.next_frame(&mut f).unwrap());
-            assert_eq!(f.seq, expected);
+        for seq in [0, 1, 7] {
+            let mut target = Target { seq, bgr: &mut f.data };
+            assert_eq!(source.next_frame(&mut target).unwrap(), Captured::Frame { driver_time: None });
+            f.seq = seq;
             assert!(verifier.check(&f));
         }
     }

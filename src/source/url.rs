@@ -12,11 +12,9 @@ use opencv::core::{Mat, Size, Vec3b, CV_8UC3};
 use opencv::prelude::*;
 use opencv::{imgproc, videoio};
 
-use super::{Source, SourceError};
-use crate::frame::{now_us, Frame, Geometry};
-
-const RETRY_MIN: Duration = Duration::from_millis(500);
-const RETRY_MAX: Duration = Duration::from_secs(5);
+use super::{Captured, Source, SourceError, Target};
+use crate::backoff::Backoff;
+use crate::frame::Geometry;
 
 pub struct UrlSource {
     url: String,
@@ -27,9 +25,7 @@ pub struct UrlSource {
     /// Files are paced at the requested rate; live streams pace themselves.
     period: Option<Duration>,
     next_due: Instant,
-    retry_at: Instant,
-    retry_delay: Duration,
-    seq: u64,
+    reopen: Backoff,
 }
 
 fn is_live(url: &str) -> bool {
@@ -62,21 +58,18 @@ impl UrlSource {
             grey_to_bgr: Mat::default(),
             period,
             next_due: Instant::now(),
-            retry_at: Instant::now(),
-            retry_delay: RETRY_MIN,
-            seq: 0,
+            reopen: Backoff::reopen(),
         })
     }
 
     fn lost(&mut self, why: &str) {
         self.capture = None;
-        self.retry_at = Instant::now() + self.retry_delay;
-        log::warn!("{} {why}; reopening in {:.1} s", self.url, self.retry_delay.as_secs_f64());
-        self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+        let delay = self.reopen.failed();
+        log::warn!("{} {why}; reopening in {:.1} s", self.url, delay.as_secs_f64());
     }
 
-    /// Resizes or copies the decoded picture into `frame.data`.
-    fn store(&mut self, frame: &mut Frame) -> Result<(), String> {
+    /// Resizes or copies the decoded picture into `bgr`.
+    fn store(&mut self, bgr: &mut [u8]) -> Result<(), String> {
         let channels = self.decoded.channels();
         let source = match channels {
             3 => &self.decoded,
@@ -88,9 +81,9 @@ impl UrlSource {
             n => return Err(format!("decoded frames have {n} channels")),
         };
         let (rows, cols) = (self.output.height as i32, self.output.width as i32);
-        let pointer = frame.data.as_ptr();
-        let mut target = Mat::new_rows_cols_with_bytes_mut::<Vec3b>(rows, cols, &mut frame.data)
-            .map_err(|e| e.to_string())?;
+        let pointer = bgr.as_ptr();
+        let mut target =
+            Mat::new_rows_cols_with_bytes_mut::<Vec3b>(rows, cols, bgr).map_err(|e| e.to_string())?;
         if source.size().map_err(|e| e.to_string())? == Size::new(cols, rows) && source.typ() == CV_8UC3 {
             source.copy_to(&mut target).map_err(|e| e.to_string())?;
         } else {
@@ -110,47 +103,43 @@ impl Source for UrlSource {
         self.output
     }
 
-    fn next_frame(&mut self, frame: &mut Frame) -> Result<bool, SourceError> {
+    fn next_frame(&mut self, target: &mut Target<'_>) -> Result<Captured, SourceError> {
         if let Some(period) = self.period {
             let now = Instant::now();
             if self.next_due > now {
                 std::thread::sleep((self.next_due - now).min(Duration::from_millis(100)));
-                return Ok(false);
+                return Ok(Captured::NotYet);
             }
             self.next_due = (self.next_due + period).max(now);
         }
         let Some(capture) = self.capture.as_mut() else {
-            if Instant::now() < self.retry_at {
+            if !self.reopen.is_due() {
                 std::thread::sleep(Duration::from_millis(50));
-                return Ok(false);
+                return Ok(Captured::NotYet);
             }
             match open_capture(&self.url) {
                 Ok(capture) => {
                     log::info!("{} reopened", self.url);
                     self.capture = Some(capture);
-                    self.retry_delay = RETRY_MIN;
+                    self.reopen.succeeded();
                 }
                 Err(e) => self.lost(&format!("still unavailable ({e})")),
             }
-            return Ok(false);
+            return Ok(Captured::NotYet);
         };
         match capture.read(&mut self.decoded) {
             Ok(true) if !self.decoded.empty() => {}
             Ok(_) => {
                 self.lost(if is_live(&self.url) { "dropped" } else { "ended" });
-                return Ok(false);
+                return Ok(Captured::NotYet);
             }
             Err(e) => {
                 self.lost(&format!("failed ({e})"));
-                return Ok(false);
+                return Ok(Captured::NotYet);
             }
         }
-        frame.ensure_geometry(self.output);
-        self.store(frame).map_err(|e| SourceError::Failed(format!("{}: {e}", self.url)))?;
-        frame.seq = self.seq;
-        frame.captured_us = now_us();
-        self.seq += 1;
-        Ok(true)
+        self.store(target.bgr).map_err(|e| SourceError::Failed(format!("{}: {e}", self.url)))?;
+        Ok(Captured::Frame { driver_time: None })
     }
 
     fn describe(&self) -> String {

@@ -1,0 +1,93 @@
+//! The display stage, on the main thread (OpenCV's highgui wants it): takes the newest
+//! received frame from the display mailbox and shows it in the sink, with `--verify` and
+//! the `--frames/--seconds` bounds. Also [`PeerName`], whose changes retitle the window.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::{Limits, ShowConfig};
+use crate::error::AppError;
+use crate::frame::{now_us, Frame, Geometry};
+use crate::mailbox::Mailbox;
+use crate::shutdown::Shutdown;
+use crate::sink::{self, SinkControl};
+use crate::source::pattern::PatternVerifier;
+use crate::stats::Stats;
+
+/// Geometry of the display mailbox before the first frame; replaced by the first frames.
+pub(super) const PLACEHOLDER: Geometry = Geometry::bgr(1, 1);
+
+/// The name of the peer whose frames are shown, and a change counter, so the display loop
+/// notices a new peer with one atomic load per frame instead of copying the name.
+#[derive(Default)]
+pub(super) struct PeerName {
+    generation: AtomicU64,
+    name: Mutex<String>,
+}
+
+impl PeerName {
+    pub(super) fn set(&self, name: String) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn get(&self) -> String {
+        self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Shows frames from the display mailbox until shutdown; verifies them if asked.
+pub(super) fn run(
+    show: &ShowConfig,
+    limits: &Limits,
+    display_box: &Mailbox,
+    peer: &PeerName,
+    stats: &Stats,
+    shutdown: &Shutdown,
+) -> Result<(), AppError> {
+    let mut sink = sink::open(&show.sink)?;
+    let mut front = Frame::new(PLACEHOLDER);
+    let mut verifier = PatternVerifier::new();
+    // The geometry and peer generation the sink was last started for.
+    let mut started: Option<(Geometry, u64)> = None;
+    let start = Instant::now();
+    let mut reported_corrupt = 0;
+    while !shutdown.requested() {
+        if display_box.take(&mut front, Duration::from_millis(10)) {
+            let generation = peer.generation();
+            if started != Some((front.geometry, generation)) {
+                sink.start(front.geometry, &peer.get())?;
+                started = Some((front.geometry, generation));
+            }
+            if show.verify {
+                if verifier.check(&front) {
+                    Stats::add(&stats.verified, 1);
+                } else {
+                    Stats::add(&stats.corrupt, 1);
+                    reported_corrupt += 1;
+                    if reported_corrupt <= 5 {
+                        log::warn!("frame {} does not match the test pattern", front.seq);
+                    }
+                }
+            }
+            sink.show(&front)?;
+            Stats::add(&stats.shown, 1);
+            stats.record_latency(now_us().saturating_sub(front.captured_us));
+            if limits.frames.is_some_and(|n| Stats::get(&stats.shown) >= n) {
+                shutdown.request(format!("showed {} frames", Stats::get(&stats.shown)));
+            }
+        }
+        if sink.poll(Duration::from_millis(1))? == SinkControl::Quit {
+            shutdown.request("window closed");
+        }
+        if limits.seconds.is_some_and(|s| start.elapsed().as_secs_f64() >= s) {
+            shutdown.request(format!("ran {} s", limits.seconds.unwrap_or_default()));
+        }
+    }
+    Ok(())
+}

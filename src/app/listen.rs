@@ -1,0 +1,145 @@
+//! A listening endpoint: accepts connections and gives each its own thread, which reads
+//! the first bytes to tell a pistream peer from an HTTP client and serves it. A connection
+//! holds no place until its handshake has completed; pending ones are cheap, bounded in
+//! number (past the bound the oldest pending one is closed) and limited by the handshake
+//! deadline, so idle or keyless connections can neither lock out nor delay a real viewer
+//! for long.
+
+use std::io;
+use std::net::{Shutdown as SocketShutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::peer::{Endpoint, Next};
+use super::stage::{self, Stage};
+use super::Finish;
+use crate::error::AppError;
+use crate::net;
+use crate::protocol::{classify_opening, Opening, Role, OPENING_LEN};
+use crate::session::HANDSHAKE_TIMEOUT;
+
+/// Connections allowed to be mid-handshake at once.
+pub(super) const MAX_PENDING: usize = 16;
+
+/// One accepted connection's thread.
+struct Connection {
+    peer: SocketAddr,
+    /// To close it from here (the oldest pending one, when too many are).
+    stream: TcpStream,
+    /// Raised once it has a place (a viewer, the shown peer).
+    admitted: Arc<AtomicBool>,
+    stage: Stage<Next>,
+}
+
+/// Serves everyone who connects to `listener` until shutdown (or until a session ends the
+/// run, e.g. the shown peer of a call hangs up).
+pub(super) fn serve(
+    endpoint: &Arc<Endpoint>,
+    listener: &TcpListener,
+    bound: SocketAddr,
+) -> Result<Finish, AppError> {
+    let shutdown = endpoint.shutdown.clone();
+    let mut connections: Vec<Connection> = Vec::new();
+    let mut finish = None;
+    loop {
+        let mut i = 0;
+        while i < connections.len() {
+            if !connections[i].stage.is_finished() {
+                i += 1;
+                continue;
+            }
+            let Connection { peer, stream, stage, .. } = connections.swap_remove(i);
+            drop(stream);
+            match stage.join() {
+                Ok(Next::Continue) => {}
+                Ok(Next::Finish(f)) => finish = finish.or(Some(f)),
+                Ok(Next::Fail(e)) => log::warn!("{e}"),
+                Err(e @ AppError::Internal(_)) => return Err(e),
+                Err(e) => log::warn!("{peer}: {e}"),
+            }
+            if !shutdown.requested() && finish.is_none() && connections.is_empty() {
+                log::info!("waiting for the next peer on {bound}");
+            }
+        }
+        if let Some(finish) = finish.take() {
+            shutdown.request("finished");
+            close_all(connections);
+            return Ok(finish);
+        }
+        if shutdown.requested() {
+            close_all(connections);
+            return Ok(Finish::Stopped(shutdown.reason().unwrap_or_else(|| "stopped".into())));
+        }
+        let Some((stream, peer)) = net::accept_once(listener)? else { continue };
+        let pending: Vec<usize> =
+            (0..connections.len()).filter(|&i| !connections[i].admitted.load(Ordering::Relaxed)).collect();
+        if pending.len() >= MAX_PENDING {
+            let oldest = &connections[pending[0]];
+            log::debug!("closing {}, the oldest of {MAX_PENDING} unfinished handshakes", oldest.peer);
+            let _ = oldest.stream.shutdown(SocketShutdown::Both);
+        }
+        let admitted = Arc::new(AtomicBool::new(false));
+        let stage = {
+            let (endpoint, admitted, stream) = (endpoint.clone(), admitted.clone(), stream.try_clone()?);
+            stage::spawn(&format!("peer {peer}"), move || {
+                Ok(serve_connection(&endpoint, &stream, peer, &admitted))
+            })?
+        };
+        connections.push(Connection { peer, stream, admitted, stage });
+    }
+}
+
+/// Ends every connection (their sessions see the shutdown and say bye) and waits for them.
+fn close_all(connections: Vec<Connection>) {
+    for connection in connections {
+        if !connection.admitted.load(Ordering::Relaxed) {
+            let _ = connection.stream.shutdown(SocketShutdown::Both);
+        }
+        if let Ok(Next::Fail(e)) = connection.stage.join() {
+            log::warn!("{e}");
+        }
+    }
+}
+
+/// One accepted connection: HTTP or pistream, by its first bytes.
+fn serve_connection(
+    endpoint: &Endpoint,
+    stream: &TcpStream,
+    peer: SocketAddr,
+    admitted: &AtomicBool,
+) -> Next {
+    match opening(stream, &endpoint.shutdown) {
+        Ok(Opening::Http) => {
+            admitted.store(true, Ordering::Relaxed);
+            super::web::serve(endpoint, stream, peer);
+            Next::Continue
+        }
+        Ok(Opening::Pistream | Opening::Unknown) => {
+            log::info!("{peer} connected");
+            endpoint.session(stream, peer, Role::Listening, admitted)
+        }
+        Ok(Opening::NeedMore) | Err(_) => Next::Continue,
+    }
+}
+
+/// Peeks at the first bytes (without taking them) until they tell what the peer speaks,
+/// within the handshake deadline.
+fn opening(stream: &TcpStream, shutdown: &crate::shutdown::Shutdown) -> io::Result<Opening> {
+    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    let mut first = [0u8; OPENING_LEN];
+    loop {
+        match stream.peek(&mut first) {
+            Ok(0) => return Ok(Opening::NeedMore),
+            Ok(n) => match classify_opening(&first[..n]) {
+                Opening::NeedMore => std::thread::sleep(Duration::from_millis(5)),
+                known => return Ok(known),
+            },
+            Err(e) if net::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        if Instant::now() >= deadline || shutdown.requested() {
+            return Ok(Opening::NeedMore);
+        }
+    }
+}

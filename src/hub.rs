@@ -1,0 +1,412 @@
+//! One capture, many viewers. The capture stage fills frames taken from a [`FramePool`] of
+//! reference-counted buffers and publishes each one to the [`Hub`], which puts it in every
+//! viewer's own latest-frame slot ([`Viewer`]); each viewer's sender takes it from there.
+//!
+//! Nothing copies pixels: publishing clones one `Arc` per viewer. A viewer that has not
+//! taken its frame when the next one comes has it replaced (a drop, counted for that
+//! viewer), so a slow or frozen viewer never slows the capture or anyone else. A frame
+//! goes back to the pool when the last viewer lets go of it; the pool grows only while
+//! frames are pinned (a viewer mid-send), up to a bound, so steady state allocates nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::frame::Geometry;
+
+/// A captured frame shared by every viewer that wants it.
+pub struct SharedFrame {
+    pub geometry: Geometry,
+    /// Sequence number given by the capture stage; increases by one per captured frame.
+    pub seq: u64,
+    /// Capture time in microseconds since the UNIX epoch.
+    pub captured_us: u64,
+    /// Packed BGR24, `geometry.frame_len()` bytes.
+    pub bgr: Box<[u8]>,
+}
+
+impl SharedFrame {
+    fn new(geometry: Geometry) -> Self {
+        SharedFrame {
+            geometry,
+            seq: 0,
+            captured_us: 0,
+            bgr: vec![0u8; geometry.frame_len()].into_boxed_slice(),
+        }
+    }
+}
+
+/// The capture stage's frames: reused once every viewer has let go of them.
+pub struct FramePool {
+    frames: Vec<Arc<SharedFrame>>,
+    geometry: Geometry,
+    limit: usize,
+}
+
+impl FramePool {
+    /// A pool of frames of `geometry`, growing on demand to at most `limit` frames.
+    pub fn new(geometry: Geometry, limit: usize) -> Self {
+        let frames = (0..2.min(limit)).map(|_| Arc::new(SharedFrame::new(geometry))).collect();
+        FramePool { frames, geometry, limit: limit.max(1) }
+    }
+
+    /// A frame nobody else holds, to fill (growing the pool if all are held and it is below
+    /// its limit); `None` when every frame is held and the pool is full.
+    pub fn free(&mut self) -> Option<PoolIndex> {
+        if let Some(i) = self.frames.iter().position(|f| Arc::strong_count(f) == 1) {
+            return Some(PoolIndex(i));
+        }
+        if self.frames.len() < self.limit {
+            self.frames.push(Arc::new(SharedFrame::new(self.geometry)));
+            return Some(PoolIndex(self.frames.len() - 1));
+        }
+        None
+    }
+
+    /// The free frame at `index`, to fill.
+    pub fn frame_mut(&mut self, index: PoolIndex) -> &mut SharedFrame {
+        Arc::get_mut(&mut self.frames[index.0]).expect("PoolIndex names a frame nobody else holds")
+    }
+
+    /// A reference to the frame at `index`, to publish.
+    pub fn share(&self, index: PoolIndex) -> Arc<SharedFrame> {
+        self.frames[index.0].clone()
+    }
+
+    /// Frames allocated so far.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+/// A frame of a [`FramePool`] that was free when [`FramePool::free`] returned it.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolIndex(usize);
+
+/// What kind of client a viewer is (for `/state` and the stats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewerKind {
+    /// A pistream display or call peer.
+    Pistream,
+    /// An HTTP client of the MJPEG stream.
+    Http,
+}
+
+/// One viewer's latest-frame slot and counters.
+pub struct Viewer {
+    /// Who it is (the peer's address).
+    pub name: String,
+    pub kind: ViewerKind,
+    slot: Mutex<Option<Arc<SharedFrame>>>,
+    ready: Condvar,
+    /// Frames this viewer took from its slot.
+    pub taken: AtomicU64,
+    /// Frames replaced in its slot before it took them.
+    pub dropped: AtomicU64,
+    /// Bytes its sender put on the wire.
+    pub sent_bytes: AtomicU64,
+    pub since: Instant,
+}
+
+impl Viewer {
+    fn lock(&self) -> MutexGuard<'_, Option<Arc<SharedFrame>>> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts `frame` in the slot, replacing (and counting as dropped) one not yet taken.
+    fn offer(&self, frame: &Arc<SharedFrame>) {
+        let replaced = self.lock().replace(frame.clone());
+        if replaced.is_some() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        // All: the viewer's sender, and a capture stage waiting for it to take frames.
+        self.ready.notify_all();
+        drop(replaced);
+    }
+
+    /// The newest frame published since the last take, waiting up to `timeout` for one.
+    pub fn take(&self, timeout: Duration) -> Option<Arc<SharedFrame>> {
+        let deadline = Instant::now() + timeout;
+        let mut slot = self.lock();
+        loop {
+            if let Some(frame) = slot.take() {
+                drop(slot);
+                self.taken.fetch_add(1, Ordering::Relaxed);
+                self.ready.notify_all();
+                return Some(frame);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            slot = match self.ready.wait_timeout(slot, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lock().is_none()
+    }
+}
+
+/// Every viewer's slot, the newest frame, and the viewer limit.
+pub struct Hub {
+    viewers: Mutex<Vec<Arc<Viewer>>>,
+    /// Wakes the capture stage when viewers come, and producers waiting for slots to empty.
+    changed: Condvar,
+    latest: Mutex<Option<Arc<SharedFrame>>>,
+    published: Condvar,
+    max_viewers: usize,
+}
+
+/// Why a viewer could not join.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Full {
+    pub max: usize,
+}
+
+impl Hub {
+    pub fn new(max_viewers: usize) -> Arc<Hub> {
+        Arc::new(Hub {
+            viewers: Mutex::new(Vec::with_capacity(max_viewers)),
+            changed: Condvar::new(),
+            latest: Mutex::new(None),
+            published: Condvar::new(),
+            max_viewers,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Arc<Viewer>>> {
+        self.viewers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many frames a capture stage may need at once: two per viewer (one in its slot,
+    /// one being sent), the newest frame, and the one being captured.
+    pub fn pool_limit(&self) -> usize {
+        2 * self.max_viewers + 2
+    }
+
+    /// Adds a viewer (until the guard is dropped), unless `max_viewers` already watch.
+    pub fn join(self: &Arc<Self>, name: String, kind: ViewerKind) -> Result<ViewerGuard, Full> {
+        let mut viewers = self.lock();
+        if viewers.len() >= self.max_viewers {
+            return Err(Full { max: self.max_viewers });
+        }
+        let viewer = Arc::new(Viewer {
+            name,
+            kind,
+            slot: Mutex::new(None),
+            ready: Condvar::new(),
+            taken: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
+            since: Instant::now(),
+        });
+        viewers.push(viewer.clone());
+        drop(viewers);
+        self.changed.notify_all();
+        Ok(ViewerGuard { hub: self.clone(), viewer })
+    }
+
+    /// Hands `frame` to every viewer's slot and makes it the newest.
+    pub fn publish(&self, frame: &Arc<SharedFrame>) {
+        for viewer in self.lock().iter() {
+            viewer.offer(frame);
+        }
+        let previous = self.latest.lock().unwrap_or_else(|p| p.into_inner()).replace(frame.clone());
+        self.published.notify_all();
+        drop(previous);
+    }
+
+    /// The newest frame published, if any.
+    pub fn latest(&self) -> Option<Arc<SharedFrame>> {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits up to `timeout` for a frame newer than `after` (a sequence number; `None`:
+    /// any frame).
+    pub fn next_after(&self, after: Option<u64>, timeout: Duration) -> Option<Arc<SharedFrame>> {
+        let deadline = Instant::now() + timeout;
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(frame) = latest.as_ref().filter(|f| after.is_none_or(|a| f.seq > a)) {
+                return Some(frame.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            latest = match self.published.wait_timeout(latest, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// Lets go of the newest frame (when capture pauses, so it is not shown later as new).
+    pub fn forget_latest(&self) {
+        let previous = self.latest.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(previous);
+    }
+
+    pub fn max_viewers(&self) -> usize {
+        self.max_viewers
+    }
+
+    /// Whether no viewer can join now.
+    pub fn is_full(&self) -> bool {
+        self.lock().len() >= self.max_viewers
+    }
+
+    pub fn viewer_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits up to `timeout` for at least one viewer.
+    pub fn wait_for_viewers(&self, timeout: Duration) -> bool {
+        let viewers = self.lock();
+        if !viewers.is_empty() {
+            return true;
+        }
+        match self.changed.wait_timeout(viewers, timeout) {
+            Ok((viewers, _)) => !viewers.is_empty(),
+            Err(poisoned) => !poisoned.into_inner().0.is_empty(),
+        }
+    }
+
+    /// Waits up to `timeout` until every viewer has taken its frame (for a source with no
+    /// pace of its own, which then makes frames only as fast as they are taken).
+    pub fn wait_all_taken(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let waiting = self.lock().iter().find(|v| !v.is_empty()).cloned();
+            let Some(viewer) = waiting else { return true };
+            let slot = viewer.lock();
+            if slot.is_none() {
+                continue;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let _ = viewer.ready.wait_timeout(slot, deadline - now);
+        }
+    }
+
+    /// The viewers now, for reports (`/state`, the stats line).
+    pub fn viewers(&self) -> Vec<Arc<Viewer>> {
+        self.lock().clone()
+    }
+
+    /// Runs `f` on each viewer without copying the list (the stats line, once a second).
+    pub fn for_each_viewer(&self, mut f: impl FnMut(&Viewer)) {
+        for viewer in self.lock().iter() {
+            f(viewer);
+        }
+    }
+
+    fn leave(&self, viewer: &Arc<Viewer>) {
+        self.lock().retain(|v| !Arc::ptr_eq(v, viewer));
+        // Let go of a frame it never took, so it goes back to the pool.
+        let left = viewer.lock().take();
+        drop(left);
+        self.changed.notify_all();
+    }
+}
+
+/// A viewer's membership of the hub: it leaves when this is dropped.
+pub struct ViewerGuard {
+    hub: Arc<Hub>,
+    viewer: Arc<Viewer>,
+}
+
+impl std::ops::Deref for ViewerGuard {
+    type Target = Viewer;
+    fn deref(&self) -> &Viewer {
+        &self.viewer
+    }
+}
+
+impl Drop for ViewerGuard {
+    fn drop(&mut self) {
+        self.hub.leave(&self.viewer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(pool: &mut FramePool, hub: &Hub, seq: u64) -> Option<Arc<SharedFrame>> {
+        let i = pool.free()?;
+        let frame = pool.frame_mut(i);
+        frame.seq = seq;
+        frame.bgr[0] = seq as u8;
+        let shared = pool.share(i);
+        hub.publish(&shared);
+        Some(shared)
+    }
+
+    #[test]
+    fn every_viewer_gets_the_same_pixels_without_a_copy_and_a_slow_one_drops_its_own() {
+        let hub = Hub::new(4);
+        let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
+        let fast = hub.join("fast".into(), ViewerKind::Pistream).unwrap();
+        let slow = hub.join("slow".into(), ViewerKind::Http).unwrap();
+        for seq in 0..5 {
+            let published = capture(&mut pool, &hub, seq).unwrap();
+            let got = fast.take(Duration::ZERO).unwrap();
+            assert!(Arc::ptr_eq(&got, &published), "the very buffer, not a copy");
+        }
+        assert_eq!(slow.take(Duration::ZERO).unwrap().seq, 4, "the newest frame");
+        assert_eq!(slow.dropped.load(Ordering::Relaxed), 4);
+        assert_eq!(fast.dropped.load(Ordering::Relaxed), 0);
+        assert!(pool.len() <= 4, "frames went back to the pool: {}", pool.len());
+    }
+
+    #[test]
+    fn a_frozen_viewer_pins_at_most_its_frames_and_the_pool_stops_growing() {
+        let hub = Hub::new(2);
+        let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
+        let frozen = hub.join("frozen".into(), ViewerKind::Pistream).unwrap();
+        let mid_send = {
+            capture(&mut pool, &hub, 0);
+            frozen.take(Duration::ZERO).unwrap()
+        };
+        for seq in 1..100 {
+            assert!(capture(&mut pool, &hub, seq).is_some(), "capture never stalls");
+        }
+        assert!(pool.len() <= 4, "{}", pool.len());
+        assert_eq!(mid_send.seq, 0);
+    }
+
+    #[test]
+    fn the_limit_is_kept_and_leaving_frees_the_place() {
+        let hub = Hub::new(1);
+        let first = hub.join("a".into(), ViewerKind::Pistream).unwrap();
+        assert_eq!(hub.join("b".into(), ViewerKind::Pistream).err(), Some(Full { max: 1 }));
+        drop(first);
+        assert_eq!(hub.viewer_count(), 0);
+        assert!(hub.join("b".into(), ViewerKind::Pistream).is_ok());
+    }
+
+    #[test]
+    fn waiting_for_takes_and_for_newer_frames() {
+        let hub = Hub::new(2);
+        let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
+        let viewer = hub.join("v".into(), ViewerKind::Pistream).unwrap();
+        assert!(hub.wait_all_taken(Duration::ZERO));
+        capture(&mut pool, &hub, 7);
+        assert!(!hub.wait_all_taken(Duration::from_millis(5)));
+        viewer.take(Duration::ZERO);
+        assert!(hub.wait_all_taken(Duration::ZERO));
+        assert_eq!(hub.next_after(None, Duration::ZERO).map(|f| f.seq), Some(7));
+        assert!(hub.next_after(Some(7), Duration::from_millis(5)).is_none());
+    }
+}

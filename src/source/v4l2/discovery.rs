@@ -1,0 +1,91 @@
+//! Finding V4L2 capture devices and listing what each offers (formats, sizes, frame
+//! rates), as input to `negotiate.rs` and for `pistream devices`. Nothing here streams.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use v4l::capability::Flags as CapabilityFlags;
+use v4l::format::FourCC;
+use v4l::frameinterval::FrameIntervalEnum;
+use v4l::framesize::FrameSizeEnum;
+use v4l::video::Capture as _;
+use v4l::Device;
+
+use crate::source::negotiate::{FormatOffer, FpsOffer, SizeOffer};
+
+/// `/dev/video*` nodes, in numeric order.
+pub fn device_nodes() -> Vec<PathBuf> {
+    let mut nodes: Vec<(u32, PathBuf)> = std::fs::read_dir("/dev")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let index = name.strip_prefix("video")?.parse().ok()?;
+            Some((index, entry.path()))
+        })
+        .collect();
+    nodes.sort();
+    nodes.into_iter().map(|(_, path)| path).collect()
+}
+
+/// Driver and card name of a node, if it is a video capture device that can stream.
+pub fn capture_device_info(path: &Path) -> Option<(String, String)> {
+    let device = Device::with_path(path).ok()?;
+    let caps = device.query_caps().ok()?;
+    let usable = caps.capabilities.contains(CapabilityFlags::VIDEO_CAPTURE)
+        && caps.capabilities.contains(CapabilityFlags::STREAMING);
+    usable.then_some((caps.driver, caps.card))
+}
+
+/// The first capture device, for `camera` without `--source`.
+pub fn first_capture_device() -> Option<PathBuf> {
+    device_nodes().into_iter().find(|p| capture_device_info(p).is_some())
+}
+
+/// Everything a device offers, as negotiation input.
+pub fn offers(device: &Device) -> io::Result<Vec<FormatOffer>> {
+    let mut offers = Vec::new();
+    for description in device.enum_formats()? {
+        let fourcc = description.fourcc;
+        let mut sizes = Vec::new();
+        for size in device.enum_framesizes(fourcc).unwrap_or_default() {
+            match size.size {
+                FrameSizeEnum::Discrete(d) => {
+                    let fps = rates(device, fourcc, d.width, d.height);
+                    sizes.push(SizeOffer::Discrete { width: d.width, height: d.height, fps });
+                }
+                FrameSizeEnum::Stepwise(s) => sizes.push(SizeOffer::Stepwise {
+                    min: (s.min_width, s.min_height),
+                    max: (s.max_width, s.max_height),
+                    step: (s.step_width, s.step_height),
+                    fps: rates(device, fourcc, s.max_width.min(640), s.max_height.min(480)),
+                }),
+            }
+        }
+        offers.push(FormatOffer { fourcc: fourcc.repr, description: description.description, sizes });
+    }
+    Ok(offers)
+}
+
+fn rates(device: &Device, fourcc: FourCC, width: u32, height: u32) -> FpsOffer {
+    let fps_of = |num: u32, den: u32| if num == 0 { 0.0 } else { den as f64 / num as f64 };
+    let Ok(intervals) = device.enum_frameintervals(fourcc, width, height) else { return FpsOffer::Unknown };
+    let mut discrete = Vec::new();
+    for interval in intervals {
+        match interval.interval {
+            FrameIntervalEnum::Discrete(f) => discrete.push(fps_of(f.numerator, f.denominator)),
+            FrameIntervalEnum::Stepwise(s) => {
+                return FpsOffer::Range {
+                    min: fps_of(s.max.numerator, s.max.denominator),
+                    max: fps_of(s.min.numerator, s.min.denominator),
+                }
+            }
+        }
+    }
+    if discrete.is_empty() {
+        FpsOffer::Unknown
+    } else {
+        FpsOffer::Discrete(discrete)
+    }
+}

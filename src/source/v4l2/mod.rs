@@ -1,0 +1,96 @@
+//! V4L2 cameras with the `v4l` crate: `discovery.rs` finds devices and lists what they
+//! offer, `stream.rs` streams one; this file is the [`Source`] that keeps a camera open,
+//! closing and reopening it with backoff when it vanishes or stalls, while the network
+//! side keeps the viewers connected (heartbeats).
+
+mod discovery;
+mod stream;
+
+use std::path::{Path, PathBuf};
+
+pub use discovery::{capture_device_info, device_nodes, first_capture_device, offers};
+use stream::Capture;
+
+use super::negotiate::Request;
+use super::{Captured, Source, SourceError, Target};
+use crate::backoff::Backoff;
+use crate::frame::Geometry;
+
+/// A V4L2 device as a [`Source`], reopened with backoff when it fails.
+pub struct V4l2Source {
+    path: PathBuf,
+    request: Request,
+    output: Geometry,
+    capture: Option<Capture>,
+    reopen: Backoff,
+}
+
+impl V4l2Source {
+    /// Opens `path` now (a first failure is returned as an error: a wrong path or an
+    /// unusable camera should stop the program with a clear message).
+    pub fn open(path: &Path, request: Request, output: Geometry) -> Result<Self, SourceError> {
+        let capture = Capture::open(path, &request, output, false)?;
+        Ok(V4l2Source {
+            path: path.to_path_buf(),
+            request,
+            output,
+            capture: Some(capture),
+            reopen: Backoff::reopen(),
+        })
+    }
+}
+
+impl Source for V4l2Source {
+    fn geometry(&self) -> Geometry {
+        self.output
+    }
+
+    fn next_frame(&mut self, target: &mut Target<'_>) -> Result<Captured, SourceError> {
+        let Some(capture) = self.capture.as_mut() else {
+            if !self.reopen.is_due() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return Ok(Captured::NotYet);
+            }
+            match Capture::open(&self.path, &self.request, self.output, true) {
+                Ok(capture) => {
+                    log::info!("{} is back; capturing again", self.path.display());
+                    self.capture = Some(capture);
+                    self.reopen.succeeded();
+                }
+                Err(e) => {
+                    let delay = self.reopen.failed();
+                    log::warn!("still no camera ({e}); retrying in {:.1} s", delay.as_secs_f64());
+                }
+            }
+            return Ok(Captured::NotYet);
+        };
+        match capture.capture(target.bgr) {
+            Ok(captured) => Ok(captured),
+            Err(e) => {
+                if let Some(capture) = self.capture.take() {
+                    capture.close();
+                }
+                self.reopen.succeeded();
+                let delay = self.reopen.failed();
+                log::warn!(
+                    "camera {} lost ({e}); the viewers stay connected, retrying in {:.1} s",
+                    self.path.display(),
+                    delay.as_secs_f64()
+                );
+                Ok(Captured::NotYet)
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("V4L2 {} -> {}", self.path.display(), self.output)
+    }
+}
+
+impl Drop for V4l2Source {
+    fn drop(&mut self) {
+        if let Some(capture) = self.capture.take() {
+            capture.close();
+        }
+    }
+}

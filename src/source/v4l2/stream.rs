@@ -1,0 +1,236 @@
+//! One open, streaming V4L2 device: format set from the negotiated choice, mmap streaming
+//! with 4 buffers, the newest frame taken from a drained queue, unusable buffers told
+//! apart, and conversion into the BGR target.
+//!
+//! Latency: every wake-up drains the driver's queue (dequeue all ready buffers, requeue
+//! the older ones, keep the newest), as µStreamer does, so no frame waits behind others.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::PollFlags;
+use v4l::buffer::{Flags as BufferFlags, Type};
+use v4l::capability::Flags as CapabilityFlags;
+use v4l::device::Handle;
+use v4l::format::{Colorspace, Format, FourCC, Quantization};
+use v4l::io::mmap::Stream;
+use v4l::io::traits::{CaptureStream, Stream as _};
+use v4l::video::capture::Parameters;
+use v4l::video::Capture as _;
+use v4l::Device;
+
+use super::discovery::offers;
+use crate::convert::{Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
+use crate::frame::Geometry;
+use crate::source::negotiate::{self, Choice, Request};
+use crate::source::{Captured, SourceError};
+
+const BUFFERS: u32 = 4;
+/// How long one `next_frame` waits for the driver before returning to the caller.
+const DEQUEUE_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long the first frame after opening may take.
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(3);
+/// No frame for this long counts as a lost device.
+pub(super) const STALL_LIMIT: Duration = Duration::from_secs(5);
+
+fn context<'a>(path: &'a Path, doing: &str) -> impl FnOnce(io::Error) -> SourceError + 'a {
+    let doing = doing.to_string();
+    move |e| SourceError::Failed(format!("{}: {doing}: {e}", path.display()))
+}
+
+/// The layout the driver actually set (it may round sizes and pad rows).
+fn layout_of(format: &Format, input: InputFormat) -> InputLayout {
+    let range = match format.quantization {
+        Quantization::FullRange => YuvRange::Full,
+        Quantization::LimitedRange => YuvRange::Limited,
+        // The V4L2 default: full range for JPEG and sRGB/RGB formats, limited for Y'CbCr.
+        Quantization::Default if matches!(format.colorspace, Colorspace::JPEG) => YuvRange::Full,
+        Quantization::Default => YuvRange::Limited,
+    };
+    let matrix = match format.colorspace {
+        Colorspace::Rec709 => YuvMatrix::Bt709,
+        _ => YuvMatrix::Bt601,
+    };
+    InputLayout {
+        format: input,
+        width: format.width,
+        height: format.height,
+        stride: format.stride as usize,
+        range,
+        matrix,
+    }
+}
+
+/// An open, streaming device.
+pub(super) struct Capture {
+    stream: Stream<'static>,
+    handle: Arc<Handle>,
+    converter: Converter,
+    started: bool,
+    last_frame: Instant,
+    _device: Device,
+}
+
+/// Whether a dequeued buffer can hold a whole frame: raw formats need `bytesperline` ×
+/// height bytes (the converter checks the exact size per format); a JPEG must start with
+/// SOI and end with EOI (trailing zero padding allowed, as some UVC cameras send), or it
+/// was cut short.
+fn unusable(format: InputFormat, data: &[u8], flags: BufferFlags) -> Option<String> {
+    if flags.contains(BufferFlags::ERROR) {
+        return Some(format!("the driver flagged the buffer as bad ({} bytes)", data.len()));
+    }
+    if format == InputFormat::Mjpeg {
+        let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if data.len() < 4 || data[..2] != [0xff, 0xd8] {
+            return Some(format!("a JPEG frame of {} bytes without a start marker", data.len()));
+        }
+        if end < 4 || data[end - 2..end] != [0xff, 0xd9] {
+            return Some(format!("a JPEG frame of {} bytes without an end marker (cut short?)", data.len()));
+        }
+    }
+    None
+}
+
+impl Capture {
+    pub(super) fn open(
+        path: &Path,
+        request: &Request,
+        output: Geometry,
+        quiet: bool,
+    ) -> Result<Capture, SourceError> {
+        let device = Device::with_path(path).map_err(context(path, "opening the device"))?;
+        let caps = device.query_caps().map_err(context(path, "querying capabilities"))?;
+        if !caps.capabilities.contains(CapabilityFlags::VIDEO_CAPTURE) {
+            return Err(SourceError::Failed(format!(
+                "{} ({}) is not a video capture device; `pistream devices` lists the ones that are",
+                path.display(),
+                caps.card
+            )));
+        }
+        let offers = offers(&device).map_err(context(path, "listing formats"))?;
+        let choice: Choice = negotiate::choose(&path.display().to_string(), &offers, request)
+            .map_err(|e| SourceError::Failed(e.to_string()))?;
+        let wanted = Format::new(choice.width, choice.height, FourCC::new(&choice.format.fourcc()));
+        let format = device.set_format(&wanted).map_err(context(path, "setting the format"))?;
+        if format.fourcc != wanted.fourcc {
+            return Err(SourceError::Failed(format!(
+                "{}: the driver replaced {} with {}",
+                path.display(),
+                choice.format,
+                format.fourcc
+            )));
+        }
+        if let Some(fps) = choice.fps {
+            // Drivers without frame-rate control refuse this; the rate is then theirs.
+            let _ = device.set_params(&Parameters::with_fps(fps.round().max(1.0) as u32));
+        }
+        let layout = layout_of(&format, choice.format);
+        let converter = Converter::new(layout, output)
+            .map_err(|e| SourceError::Failed(format!("{}: {e}", path.display())))?;
+        if !quiet {
+            let scaled = if (format.width, format.height) != (output.width, output.height) {
+                format!(", scaled to {output}")
+            } else {
+                String::new()
+            };
+            log::info!(
+                "{}: {} ({} {}x{}, stride {}, {:?} range, {:?}){scaled}",
+                path.display(),
+                caps.card,
+                choice.format,
+                format.width,
+                format.height,
+                format.stride,
+                layout.range,
+                layout.matrix,
+            );
+            log::info!("chose {choice}");
+        }
+        let mut stream = Stream::with_buffers(&device, Type::VideoCapture, BUFFERS)
+            .map_err(context(path, "mapping buffers"))?;
+        // Bounds only the first dequeue, which also starts the stream; later ones happen
+        // only after poll says a buffer is ready (a timed-out dequeue would leave the
+        // crate's stream requeueing a buffer that is already queued).
+        stream.set_timeout(FIRST_FRAME_TIMEOUT);
+        let handle = stream.handle();
+        Ok(Capture { stream, handle, converter, started: false, last_frame: Instant::now(), _device: device })
+    }
+
+    /// Whether a filled buffer is ready, waiting up to `timeout_ms`.
+    fn ready(&self, timeout_ms: i32) -> io::Result<bool> {
+        Ok(self.handle.poll(PollFlags::POLLIN.bits(), timeout_ms)? > 0)
+    }
+
+    /// Waits for the newest frame and converts it into `bgr`. An I/O error means the
+    /// device is gone (or stalled for [`STALL_LIMIT`]).
+    pub(super) fn capture(&mut self, bgr: &mut [u8]) -> io::Result<Captured> {
+        if self.started && !self.ready(DEQUEUE_TIMEOUT.as_millis() as i32)? {
+            if self.last_frame.elapsed() > STALL_LIMIT {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no frame for 5 s"));
+            }
+            return Ok(Captured::NotYet);
+        }
+        let (data, meta) = self.stream.next()?;
+        self.started = true;
+        // Always slice to bytesused: MJPEG frames are shorter than the buffer.
+        let mut newest =
+            (data.as_ptr(), (meta.bytesused as usize).min(data.len()), meta.flags, meta.timestamp);
+        // Drain: anything else already captured is newer (next() requeues the older one).
+        while self.ready(0)? {
+            let (data, meta) = self.stream.next()?;
+            newest = (data.as_ptr(), (meta.bytesused as usize).min(data.len()), meta.flags, meta.timestamp);
+        }
+        self.last_frame = Instant::now();
+        let (pointer, len, flags, timestamp) = newest;
+        // SAFETY: `pointer` points into the mmap'ed buffer the last `next()` dequeued. The
+        // stream stays alive (and the mapping with it) for this borrow of `self`, and that
+        // buffer is not requeued to the driver until the following `next()` call, so no
+        // one writes to it while we read.
+        let data = unsafe { std::slice::from_raw_parts(pointer, len) };
+        if let Some(why) = unusable(self.converter.input().format, data, flags) {
+            return Ok(Captured::Bad(why));
+        }
+        if let Err(e) = self.converter.convert(data, bgr) {
+            return Ok(Captured::Bad(e.to_string()));
+        }
+        let monotonic = flags & BufferFlags::TIMESTAMP_MASK == BufferFlags::TIMESTAMP_MONOTONIC;
+        let driver_time = (monotonic && timestamp.sec > 0)
+            .then(|| Duration::new(timestamp.sec as u64, (timestamp.usec.clamp(0, 999_999) * 1000) as u32));
+        Ok(Captured::Frame { driver_time })
+    }
+
+    /// Stops streaming without letting the `v4l` stream's Drop panic: if STREAMOFF fails
+    /// for any reason other than a vanished device, the mapping is leaked instead. A
+    /// vanished device (ENODEV, which the stream's Drop ignores) is dropped normally so its
+    /// file descriptor is closed: while it stays open the kernel keeps the node's number,
+    /// and the device coming back would get a new one (/dev/video1 instead of video0).
+    pub(super) fn close(self) {
+        let Capture { mut stream, .. } = self;
+        if let Err(e) = stream.stop() {
+            if e.raw_os_error() != Some(Errno::ENODEV as i32) {
+                std::mem::forget(stream);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_buffers_are_told_apart_before_conversion() {
+        let ok = BufferFlags::empty();
+        assert!(unusable(InputFormat::Yuyv, &[0; 10], BufferFlags::ERROR).unwrap().contains("flagged"));
+        assert_eq!(unusable(InputFormat::Yuyv, &[0; 10], ok), None, "raw sizes are the converter's check");
+        let jpeg = [0xff, 0xd8, 1, 2, 3, 0xff, 0xd9];
+        assert_eq!(unusable(InputFormat::Mjpeg, &jpeg, ok), None);
+        assert_eq!(unusable(InputFormat::Mjpeg, &[&jpeg[..], &[0; 9]].concat(), ok), None, "zero padding");
+        assert!(unusable(InputFormat::Mjpeg, &jpeg[..5], ok).unwrap().contains("end marker"));
+        assert!(unusable(InputFormat::Mjpeg, &jpeg[2..], ok).unwrap().contains("start marker"));
+        assert!(unusable(InputFormat::Mjpeg, &[], ok).is_some(), "an empty frame");
+    }
+}
