@@ -165,43 +165,54 @@ fi
 # A size vivid's webcam input does not offer: captured at the nearest size and scaled.
 wants scaled && capture_case scaled 700 500 --size 700x500
 
-# Device loss: unbind vivid mid-stream, bind it back, count what the viewer sees after.
-loss_case() {
-    drv=/sys/bus/platform/drivers/vivid
-    if ! start_camera /tmp/cam.log --fps 25 --size 640x480; then
-        show "cam loss" /tmp/cam.log
-        say "loss camera=failed"
-        stop_camera
-        return
-    fi
+# unplug_case NAME UNPLUG REPLUG: the camera (started by the caller: CAM_PID, PORT) streams
+# to a display; 4 s in, the command UNPLUG takes its device away; 3 s after the camera's
+# "lost" message REPLUG brings it back; after the camera's "is back" message the display
+# runs 6 s more. Stops the camera and prints "NAME lost=N back=N retries=N before=N
+# display_running=0|1 display_exit=N reconnects=N frames_after=N frames_total=N".
+unplug_case() {
+    name=$1 unplug=$2 replug=$3
     pistream display --connect 127.0.0.1:$PORT --sink null --seconds 40 > /tmp/disp.log 2>&1 &
     disp=$!
     sleep 4
     before=$(grep -c "stats:" /tmp/disp.log)
-    echo vivid.0 > $drv/unbind
+    $unplug
     i=0
-    while ! grep -q "lost" /tmp/cam.log && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    while ! grep -q "lost" /tmp/cam.log && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
     sleep 3
-    echo vivid.0 > $drv/bind
+    $replug
     i=0
     while ! grep -q "is back" /tmp/cam.log && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
     mark=$(grep -c "stats:" /tmp/disp.log)
-    say "loss nodes after bind: $(ls /sys/class/video4linux | tr '\n' ' ')camera fds on video nodes: $(ls -l /proc/$CAM_PID/fd 2>/dev/null | grep -c /dev/video)"
+    say "$name nodes after replug: $(ls /sys/class/video4linux | tr '\n' ' ')camera fds on video nodes: $(ls -l /proc/$CAM_PID/fd 2>/dev/null | grep -c /dev/video)"
     sleep 6
     kill -0 $disp 2>/dev/null && running=1 || running=0
     kill -INT $disp 2>/dev/null
     wait $disp
     rc=$?
     stop_camera
-    show "cam loss" /tmp/cam.log
-    show "disp loss" /tmp/disp.log
+    show "cam $name" /tmp/cam.log
+    show "disp $name" /tmp/disp.log
     # Frames shown after the device came back: the per-second "shown N fps" after the mark.
     after=$(grep "stats:" /tmp/disp.log | tail -n +$((mark + 1)) |
         sed -n 's/.*shown \([0-9.]*\) fps.*/\1/p' | awk '{s += $1} END {printf "%d", s}')
-    say "loss lost=$(grep -c 'camera /dev/video0 lost' /tmp/cam.log) back=$(grep -c 'is back' /tmp/cam.log)" \
-        "before=$before display_running=$running display_exit=$rc" \
+    say "$name lost=$(grep -c "camera $CAM_DEV lost" /tmp/cam.log) back=$(grep -c 'is back' /tmp/cam.log)" \
+        "retries=$(grep -c 'still no camera' /tmp/cam.log) before=$before display_running=$running display_exit=$rc" \
         "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log)" \
         "frames_after=${after:-0} frames_total=$(shown /tmp/disp.log)"
+}
+
+# Device loss: unbind vivid mid-stream, bind it back, count what the viewer sees after.
+vivid_unbind() { echo vivid.0 > /sys/bus/platform/drivers/vivid/unbind; }
+vivid_bind() { echo vivid.0 > /sys/bus/platform/drivers/vivid/bind; }
+loss_case() {
+    if ! start_camera /tmp/cam.log --fps 25 --size 640x480; then
+        show "cam loss" /tmp/cam.log
+        say "loss camera=failed"
+        stop_camera
+        return
+    fi
+    unplug_case loss vivid_unbind vivid_bind
 }
 wants loss && loss_case
 
@@ -387,37 +398,17 @@ fi
 
 # The writer stops (a camera unplugged) and starts again 3 s after the camera reported it
 # lost: the same messages and recovery as vivid's unbind/bind.
+restart_writer() {
+    start_writer /tmp/writer2.log --format MJPG --size 640x480 --fps 25 || show writer2 /tmp/writer2.log
+}
 restart_case() {
     CAM_DEV=$LOOP
-    start_loop restart "--format MJPG --size 640x480 --fps 25" --format MJPG --size 640x480 --fps 25 ||
-        { CAM_DEV=/dev/video0; say "restart camera=failed"; return; }
-    pistream display --connect 127.0.0.1:$PORT --sink null --seconds 40 > /tmp/disp.log 2>&1 &
-    disp=$!
-    sleep 4
-    before=$(grep -c "stats:" /tmp/disp.log)
-    stop_writer
-    i=0
-    while ! grep -q "lost" /tmp/cam.log && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-    sleep 3
-    start_writer /tmp/writer2.log --format MJPG --size 640x480 --fps 25 || show writer2 /tmp/writer2.log
-    i=0
-    while ! grep -q "is back" /tmp/cam.log && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-    mark=$(grep -c "stats:" /tmp/disp.log)
-    sleep 6
-    kill -0 $disp 2>/dev/null && running=1 || running=0
-    kill -INT $disp 2>/dev/null
-    wait $disp
-    rc=$?
-    stop_camera
-    stop_writer
-    show "cam restart" /tmp/cam.log
-    show "disp restart" /tmp/disp.log
-    after=$(grep "stats:" /tmp/disp.log | tail -n +$((mark + 1)) |
-        sed -n 's/.*shown \([0-9.]*\) fps.*/\1/p' | awk '{s += $1} END {printf "%d", s}')
-    say "restart lost=$(grep -c "camera $LOOP lost" /tmp/cam.log) back=$(grep -c 'is back' /tmp/cam.log)" \
-        "retries=$(grep -c 'still no camera' /tmp/cam.log) before=$before display_running=$running display_exit=$rc" \
-        "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log)" \
-        "frames_after=${after:-0} frames_total=$(shown /tmp/disp.log)"
+    if start_loop restart "--format MJPG --size 640x480 --fps 25" --format MJPG --size 640x480 --fps 25; then
+        unplug_case restart stop_writer restart_writer
+        stop_writer
+    else
+        say "restart camera=failed"
+    fi
     CAM_DEV=/dev/video0
 }
 # x86_64 only: the recovery logic is the same on both architectures, and aarch64 keeps
