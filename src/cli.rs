@@ -16,6 +16,7 @@ use crate::net::BufferSizes;
 use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
+use crate::web::{Credentials, WebSettings, DEFAULT_JPEG_QUALITY};
 
 #[derive(FromArgs, Debug)]
 /// Low-latency live video from a camera (Raspberry Pi, webcam, test pattern) to a window
@@ -68,13 +69,14 @@ pub struct KeygenArgs {
 pub struct SelftestArgs {}
 
 #[derive(FromArgs, Debug)]
-/// Stream a camera: serve its frames to a display (listening by default on 0.0.0.0:5678),
-/// or push them to a listening display with --connect. A listening camera serves one
-/// viewer at a time and waits for the next when one leaves.
+/// Stream a camera: serve its frames to pistream displays and to browsers (listening by
+/// default on 0.0.0.0:5678, up to --max-viewers at once), or push them to a listening
+/// display with --connect.
 #[argh(
     subcommand,
     name = "camera",
-    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`"
+    example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`",
+    note = "The same port answers HTTP: http://PI:5678/ is a viewer page, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too."
 )]
 pub struct CameraArgs {
     /// address to listen on for displays (default 0.0.0.0:5678)
@@ -117,6 +119,16 @@ pub struct CameraArgs {
     /// how many may watch at once, pistream displays and HTTP clients together (default 8)
     #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
     pub max_viewers: usize,
+    /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+    /// camera's own port serves it anyway
+    #[argh(option)]
+    pub http: Option<String>,
+    /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+    #[argh(option)]
+    pub http_password_file: Option<String>,
+    /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+    #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
+    pub jpeg_quality: u8,
 }
 
 #[derive(FromArgs, Debug)]
@@ -209,6 +221,16 @@ pub struct CallArgs {
     /// how many may watch this side's camera at once, the call peer included (default 8)
     #[argh(option, default = "DEFAULT_MAX_VIEWERS")]
     pub max_viewers: usize,
+    /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+    /// camera's own port serves it anyway
+    #[argh(option)]
+    pub http: Option<String>,
+    /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+    #[argh(option)]
+    pub http_password_file: Option<String>,
+    /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+    #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
+    pub jpeg_quality: u8,
 }
 
 #[derive(FromArgs, Debug)]
@@ -322,6 +344,19 @@ fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
     path.map(crate::keyfile::read).transpose()
 }
 
+fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) -> Result<WebSettings, String> {
+    if !(1..=100).contains(&quality) {
+        return Err(format!("--jpeg-quality {quality}: give 1 (smallest) to 100 (best); 80 is the default"));
+    }
+    Ok(WebSettings {
+        credentials: password_file.map(Credentials::read).transpose()?,
+        jpeg_quality: quality,
+        extra_address: http
+            .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--http")))
+            .transpose()?,
+    })
+}
+
 fn parse_max_viewers(n: usize) -> Result<usize, String> {
     if (1..=1000).contains(&n) {
         Ok(n)
@@ -393,6 +428,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: parse_max_viewers(a.max_viewers)?,
+                web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
             }),
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 endpoint: parse_endpoint(
@@ -407,6 +443,7 @@ impl Args {
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: 1,
+                web: Default::default(),
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -423,6 +460,7 @@ impl Args {
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
+                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,

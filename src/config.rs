@@ -9,6 +9,7 @@ use crate::net::BufferSizes;
 use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
+use crate::web::WebSettings;
 
 pub const DEFAULT_PORT: u16 = 5678;
 /// How many may watch one camera at once unless `--max-viewers` says otherwise.
@@ -62,6 +63,8 @@ pub struct EndpointConfig {
     pub key: Option<Psk>,
     /// `--max-viewers`: how many may watch this side's camera at once.
     pub max_viewers: usize,
+    /// HTTP on the camera's port: password, JPEG quality, an extra address.
+    pub web: WebSettings,
 }
 
 /// Camera and display in one process over loopback.

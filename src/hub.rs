@@ -8,11 +8,13 @@
 //! goes back to the pool when the last viewer lets go of it; the pool grows only while
 //! frames are pinned (a viewer mid-send), up to a bound, so steady state allocates nothing.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::frame::Geometry;
+use crate::jpeg::{Encoder, JpegError};
 
 /// A captured frame shared by every viewer that wants it.
 pub struct SharedFrame {
@@ -23,6 +25,8 @@ pub struct SharedFrame {
     pub captured_us: u64,
     /// Packed BGR24, `geometry.frame_len()` bytes.
     pub bgr: Box<[u8]>,
+    /// JPEG encodings of this frame, each made once, by the first viewer that wants it.
+    jpegs: [JpegSlot; JPEG_QUALITIES],
 }
 
 impl SharedFrame {
@@ -32,7 +36,73 @@ impl SharedFrame {
             seq: 0,
             captured_us: 0,
             bgr: vec![0u8; geometry.frame_len()].into_boxed_slice(),
+            jpegs: Default::default(),
         }
+    }
+
+    /// This frame as a JPEG at `quality`, encoded with `encoder` by the first viewer that
+    /// asks and shared with every later one (others asking meanwhile wait for it).
+    pub fn jpeg(&self, quality: u8, encoder: &mut Encoder) -> Result<&[u8], JpegError> {
+        let quality = quality.clamp(1, 100);
+        for slot in &self.jpegs {
+            let claimed = slot.quality.compare_exchange(0, quality, Ordering::AcqRel, Ordering::Acquire);
+            if claimed.is_ok() || claimed == Err(quality) {
+                return slot.get(self, quality, encoder);
+            }
+        }
+        Err(JpegError::other("more JPEG qualities asked of one frame than a frame keeps"))
+    }
+
+    /// Forgets last cycle's products before the frame is reused (the pool owns it alone).
+    fn recycle(&mut self) {
+        for slot in &mut self.jpegs {
+            slot.recycle();
+        }
+    }
+}
+
+/// How many JPEG qualities one frame keeps (the web's, and the wire's steps).
+const JPEG_QUALITIES: usize = 4;
+
+/// One JPEG encoding of a frame. Its buffer is allocated on first use and kept across the
+/// frame's reuses, so steady state allocates nothing.
+#[derive(Default)]
+struct JpegSlot {
+    /// The quality this slot holds this cycle (0: unused).
+    quality: AtomicU8,
+    /// Set once the encoding is done: its length, or why it failed.
+    done: OnceLock<Result<usize, JpegError>>,
+    /// The encoded bytes: written only inside `done`'s one initialisation, read only after it.
+    bytes: UnsafeCell<Vec<u8>>,
+}
+
+// SAFETY: `bytes` is written only by the closure `done.get_or_init` runs, which runs at most
+// once per cycle while every other caller blocks on the OnceLock; it is read only after
+// `done` is set (the OnceLock orders that write before every read); and it is reset only
+// through `&mut self` (`recycle`), when no one else can hold the frame.
+unsafe impl Sync for JpegSlot {}
+
+impl JpegSlot {
+    fn get(&self, frame: &SharedFrame, quality: u8, encoder: &mut Encoder) -> Result<&[u8], JpegError> {
+        let done = self.done.get_or_init(|| {
+            // SAFETY: see the Sync impl: this closure is the only writer, and runs alone.
+            let bytes = unsafe { &mut *self.bytes.get() };
+            let max = Encoder::max_len(frame.geometry);
+            if bytes.len() < max {
+                bytes.resize(max, 0);
+            }
+            encoder.encode(&frame.bgr, frame.geometry, quality, bytes)
+        });
+        let len = (*done)?;
+        // SAFETY: `done` is set, so the write has happened and no further write comes
+        // before `recycle`, which needs `&mut self`.
+        let bytes: &Vec<u8> = unsafe { &*self.bytes.get() };
+        Ok(&bytes[..len])
+    }
+
+    fn recycle(&mut self) {
+        *self.quality.get_mut() = 0;
+        self.done.take();
     }
 }
 
@@ -63,9 +133,12 @@ impl FramePool {
         None
     }
 
-    /// The free frame at `index`, to fill.
+    /// The free frame at `index`, to fill (its products from its last use forgotten).
     pub fn frame_mut(&mut self, index: PoolIndex) -> &mut SharedFrame {
-        Arc::get_mut(&mut self.frames[index.0]).expect("PoolIndex names a frame nobody else holds")
+        let frame =
+            Arc::get_mut(&mut self.frames[index.0]).expect("PoolIndex names a frame nobody else holds");
+        frame.recycle();
+        frame
     }
 
     /// A reference to the frame at `index`, to publish.
@@ -163,6 +236,11 @@ pub struct Hub {
     latest: Mutex<Option<Arc<SharedFrame>>>,
     published: Condvar,
     max_viewers: usize,
+    /// When the last frame was published (µs, this hub's clock) and the smoothed interval
+    /// between frames (µs, f64 bits): the recent frame rate.
+    last_publish_us: AtomicU64,
+    interval_us: AtomicU64,
+    epoch: Instant,
 }
 
 /// Why a viewer could not join.
@@ -179,6 +257,9 @@ impl Hub {
             latest: Mutex::new(None),
             published: Condvar::new(),
             max_viewers,
+            last_publish_us: AtomicU64::new(0),
+            interval_us: AtomicU64::new(0f64.to_bits()),
+            epoch: Instant::now(),
         })
     }
 
@@ -222,6 +303,26 @@ impl Hub {
         let previous = self.latest.lock().unwrap_or_else(|p| p.into_inner()).replace(frame.clone());
         self.published.notify_all();
         drop(previous);
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let last = self.last_publish_us.swap(now, Ordering::Relaxed);
+        if last > 0 {
+            let old = f64::from_bits(self.interval_us.load(Ordering::Relaxed));
+            let sample = (now - last) as f64;
+            let smoothed = if old == 0.0 { sample } else { old * 0.9 + sample * 0.1 };
+            self.interval_us.store(smoothed.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Frames published per second, recently (0 when the camera is idle).
+    pub fn fps(&self) -> f64 {
+        let last = self.last_publish_us.load(Ordering::Relaxed);
+        let idle = self.epoch.elapsed().as_micros() as u64 > last + 2_000_000;
+        let interval = f64::from_bits(self.interval_us.load(Ordering::Relaxed));
+        if last == 0 || idle || interval <= 0.0 {
+            0.0
+        } else {
+            1e6 / interval
+        }
     }
 
     /// The newest frame published, if any.
@@ -394,6 +495,22 @@ mod tests {
         drop(first);
         assert_eq!(hub.viewer_count(), 0);
         assert!(hub.join("b".into(), ViewerKind::Pistream).is_ok());
+    }
+
+    #[test]
+    fn a_jpeg_is_encoded_once_per_quality_and_shared() {
+        let hub = Hub::new(2);
+        let mut pool = FramePool::new(Geometry::bgr(64, 48), hub.pool_limit());
+        let frame = capture(&mut pool, &hub, 1).unwrap();
+        let mut encoder = Encoder::new().unwrap();
+        let first = frame.jpeg(80, &mut encoder).unwrap();
+        let again = frame.jpeg(80, &mut encoder).unwrap();
+        assert!(std::ptr::eq(first, again), "the same bytes, not a second encoding");
+        let other = frame.jpeg(30, &mut encoder).unwrap();
+        assert_ne!(first.len(), other.len());
+        drop(frame);
+        let recycled = capture(&mut pool, &hub, 2).unwrap();
+        assert_ne!(recycled.jpeg(80, &mut encoder).unwrap().as_ptr(), std::ptr::null());
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod protocol_props;
 mod slow_link;
 mod throttle;
 mod url_source;
+mod web;
 mod window;

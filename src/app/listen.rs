@@ -32,12 +32,22 @@ struct Connection {
     stage: Stage<Next>,
 }
 
+/// What a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Accepts {
+    /// pistream peers and HTTP clients, told apart by their first bytes.
+    Both,
+    /// HTTP clients only (`--http ADDR`).
+    HttpOnly,
+}
+
 /// Serves everyone who connects to `listener` until shutdown (or until a session ends the
 /// run, e.g. the shown peer of a call hangs up).
 pub(super) fn serve(
     endpoint: &Arc<Endpoint>,
     listener: &TcpListener,
     bound: SocketAddr,
+    accepts: Accepts,
 ) -> Result<Finish, AppError> {
     let shutdown = endpoint.shutdown.clone();
     let mut connections: Vec<Connection> = Vec::new();
@@ -58,7 +68,8 @@ pub(super) fn serve(
                 Err(e @ AppError::Internal(_)) => return Err(e),
                 Err(e) => log::warn!("{peer}: {e}"),
             }
-            if !shutdown.requested() && finish.is_none() && connections.is_empty() {
+            if !shutdown.requested() && finish.is_none() && connections.is_empty() && accepts == Accepts::Both
+            {
                 log::info!("waiting for the next peer on {bound}");
             }
         }
@@ -83,7 +94,7 @@ pub(super) fn serve(
         let stage = {
             let (endpoint, admitted, stream) = (endpoint.clone(), admitted.clone(), stream.try_clone()?);
             stage::spawn(&format!("peer {peer}"), move || {
-                Ok(serve_connection(&endpoint, &stream, peer, &admitted))
+                Ok(serve_connection(&endpoint, &stream, peer, &admitted, accepts))
             })?
         };
         connections.push(Connection { peer, stream, admitted, stage });
@@ -108,18 +119,18 @@ fn serve_connection(
     stream: &TcpStream,
     peer: SocketAddr,
     admitted: &AtomicBool,
+    accepts: Accepts,
 ) -> Next {
-    match opening(stream, &endpoint.shutdown) {
-        Ok(Opening::Http) => {
-            admitted.store(true, Ordering::Relaxed);
-            super::web::serve(endpoint, stream, peer);
+    match (opening(stream, &endpoint.shutdown), accepts) {
+        (Ok(Opening::NeedMore) | Err(_), _) => Next::Continue,
+        (Ok(Opening::Http), _) | (Ok(_), Accepts::HttpOnly) => {
+            super::web::serve(endpoint, stream, peer, admitted);
             Next::Continue
         }
-        Ok(Opening::Pistream | Opening::Unknown) => {
+        (Ok(Opening::Pistream | Opening::Unknown), Accepts::Both) => {
             log::info!("{peer} connected");
             endpoint.session(stream, peer, Role::Listening, admitted)
         }
-        Ok(Opening::NeedMore) | Err(_) => Next::Continue,
     }
 }
 

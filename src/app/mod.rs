@@ -152,6 +152,7 @@ fn run_endpoint(
         (None, _) => Hello::receiver(),
     };
     let hub = camera.as_ref().map(|c| c.hub.clone());
+    let source = camera.as_ref().map(|c| c.source.describe()).unwrap_or_default();
     let capture_stage =
         camera.map(|c| capture::spawn(c.source, c.hub, stats.clone(), shutdown.clone())).transpose()?;
     let peer_name = Arc::new(PeerName::default());
@@ -159,6 +160,7 @@ fn run_endpoint(
         cfg: cfg.clone(),
         hello,
         hub,
+        source,
         display: display_box.clone(),
         peer_name: peer_name.clone(),
         showing: Mutex::new(None),
@@ -206,7 +208,30 @@ fn run_network(
                     "no --key-file, so anyone on the network who can reach {bound} can view this camera"
                 );
             }
-            listen::serve(endpoint, &listener, bound)
+            if endpoint.cfg.send.is_some() {
+                let port = bound.port();
+                log::info!(
+                    "watch in a browser: http://HOST:{port}/ (MJPEG at /stream, a picture at /snapshot)"
+                );
+            }
+            let web_only = match endpoint.cfg.web.extra_address {
+                Some(addr) => {
+                    let web = net::listen(addr).map_err(|source| AppError::Listen { addr, source })?;
+                    let web_bound = web.local_addr()?;
+                    log::info!("HTTP also on {web_bound}");
+                    let endpoint = endpoint.clone();
+                    Some(stage::spawn("web", move || {
+                        listen::serve(&endpoint, &web, web_bound, listen::Accepts::HttpOnly)
+                    })?)
+                }
+                None => None,
+            };
+            let result = listen::serve(endpoint, &listener, bound, listen::Accepts::Both);
+            endpoint.shutdown.request("finished");
+            if let Some(web) = web_only {
+                web.join()?;
+            }
+            result
         }
         Side::Connect(target) => connect::run(endpoint, target),
     }
@@ -233,6 +258,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         buffers: Default::default(),
         key: None,
         max_viewers: 1,
+        web: Default::default(),
     };
     let camera = open_camera(&cfg.send, camera_cfg.max_viewers)?;
     let hub = camera.hub.clone();
@@ -260,6 +286,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
                 buffers: Default::default(),
                 key: None,
                 max_viewers: 1,
+                web: Default::default(),
             };
             run_endpoint(&display_cfg, None, Some(display_box), &stats, &shutdown, None)
         }

@@ -23,8 +23,9 @@ pub(super) struct Endpoint {
     pub(super) cfg: EndpointConfig,
     /// This side's hello when it may show the peer's video.
     pub(super) hello: Hello,
-    /// This side's camera, when it sends.
+    /// This side's camera, when it sends, and what it is (for the web's `/state`).
     pub(super) hub: Option<Arc<Hub>>,
+    pub(super) source: String,
     /// Where received frames go, when it shows.
     pub(super) display: Option<Arc<Mailbox>>,
     pub(super) peer_name: Arc<PeerName>,
