@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) is thin; everything lives in these modules so tests and
 //! benchmarks can drive the real pieces. Start reading at `app/mod.rs`, which wires them.
 
+pub mod alloc_count;
 pub mod app;
 pub mod backoff;
 pub mod cli;

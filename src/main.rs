@@ -10,7 +10,16 @@ use pistream::config::Config;
 use pistream::error::AppError;
 use pistream::shutdown::Shutdown;
 
+#[global_allocator]
+static ALLOCATOR: pistream::alloc_count::CountingAllocator = pistream::alloc_count::CountingAllocator;
+
 fn main() -> ExitCode {
+    let code = run();
+    pistream::alloc_count::report_if_asked();
+    code
+}
+
+fn run() -> ExitCode {
     pistream::logging::init(Default::default());
     let argv: Vec<String> = std::env::args().collect();
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();

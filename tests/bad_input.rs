@@ -20,7 +20,8 @@ fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32)
     let (sends, decodes) = (u16::from(directions & 1), u16::from(directions >> 1 & 1));
     body.extend_from_slice(&sends.to_be_bytes());
     body.extend_from_slice(&decodes.to_be_bytes());
-    body.extend_from_slice(&[0; 20]);
+    body.extend_from_slice(&[0; 16]); // nonce
+    body.extend_from_slice(if sends == 1 { b"BGR3" } else { &[0; 4] }); // capture fourcc
     assert_eq!(body.len(), 48);
     message(1, &body, 0)
 }

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod alloc;
 mod bad_input;
 mod cli;
 mod convert;

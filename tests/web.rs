@@ -74,7 +74,7 @@ fn pattern_psnr(bgr: &[u8], width: usize, height: usize, seq: u64) -> f64 {
 
 /// An MJPEG client of `/stream` on its own thread: counts parts, checks every 10th one's
 /// pixels against the pattern.
-struct StreamClient {
+pub(crate) struct StreamClient {
     frames: Arc<AtomicU64>,
     worst_psnr: Arc<Mutex<f64>>,
     stop: Arc<AtomicBool>,
@@ -82,7 +82,11 @@ struct StreamClient {
 }
 
 impl StreamClient {
-    fn start(port: u16, path: &'static str) -> StreamClient {
+    pub(crate) fn start(port: u16, path: &'static str) -> StreamClient {
+        Self::start_sized(port, path, 640, 480)
+    }
+
+    pub(crate) fn start_sized(port: u16, path: &'static str, width: usize, height: usize) -> StreamClient {
         let (frames, worst_psnr, stop) = (
             Arc::new(AtomicU64::new(0)),
             Arc::new(Mutex::new(f64::INFINITY)),
@@ -144,8 +148,8 @@ impl StreamClient {
                     let n = frames.fetch_add(1, Ordering::Relaxed);
                     if n % 10 == 0 {
                         let (w, h, bgr) = decode_bgr(&jpeg[..len]);
-                        if (w, h) != (640, 480) {
-                            return Err(format!("a {w}x{h} JPEG"));
+                        if (w, h) != (width, height) {
+                            return Err(format!("a {w}x{h} JPEG, expected {width}x{height}"));
                         }
                         let p = pattern_psnr(&bgr, w, h, seq);
                         let mut worst = worst_psnr.lock().unwrap();
@@ -158,11 +162,11 @@ impl StreamClient {
         StreamClient { frames, worst_psnr, stop, thread: Some(thread) }
     }
 
-    fn frames(&self) -> u64 {
+    pub(crate) fn frames(&self) -> u64 {
         self.frames.load(Ordering::Relaxed)
     }
 
-    fn finish(mut self) -> f64 {
+    pub(crate) fn finish(mut self) -> f64 {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap().expect("the MJPEG client");
         *self.worst_psnr.lock().unwrap()

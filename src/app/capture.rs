@@ -76,6 +76,7 @@ fn run(source: &mut dyn Source, hub: &Hub, stats: &Stats, shutdown: &Shutdown) -
         let mut target = Target { seq, bgr: &mut frame.bgr };
         match source.next_frame(&mut target)? {
             Captured::Frame { driver_time } => {
+                frame.has_bgr = true;
                 frame.seq = seq;
                 frame.captured_us = match driver_time {
                     Some(t) => (t.as_micros() as i64 + offset).max(0) as u64,

@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::frame::{Geometry, MAX_DIMENSION};
 
+pub mod encode;
 mod isa;
 mod jpeg;
 mod packed;

@@ -10,6 +10,9 @@
 //! omit them and reports a frame cut short.
 
 mod ffi;
+mod huffman;
+
+pub use huffman::{has_huffman_tables, with_standard_huffman_tables};
 
 use std::ffi::{c_int, c_ulong, CStr};
 use std::fmt;

@@ -16,7 +16,9 @@
 //!             it sends no video)
 //!     26    2 wire formats this side can decode (BGR3 always; 0 when it wants no video)
 //!     28   16 nonce: random in every hello (makes every keyed transcript unique)
-//!     44    4 reserved, 0
+//!     44    4 capture fourcc: how the sender's frames were captured ("YUYV", "MJPG",
+//!             "BGR3" for the test pattern...), four printable ASCII bytes; zeros when it
+//!             sends no video
 //! ```
 //! Magic and version come first so that a peer of another version is told so even if the
 //! rest of its hello has another layout; the header's length may be up to
@@ -61,6 +63,8 @@ pub struct Hello {
     /// `Some` when this side holds a key: the ciphers it can run fast.
     pub keyed: Option<CipherSet>,
     pub nonce: [u8; 16],
+    /// How this side's frames were captured (a V4L2 fourcc); zeros when it sends none.
+    pub capture: [u8; 4],
 }
 
 impl Hello {
@@ -74,6 +78,7 @@ impl Hello {
             decodes: FormatSet::EMPTY,
             keyed: None,
             nonce: [0; 16],
+            capture: *b"BGR3",
         }
     }
 
@@ -87,6 +92,7 @@ impl Hello {
             decodes: FormatSet::only(WireFormat::Bgr24),
             keyed: None,
             nonce: [0; 16],
+            capture: [0; 4],
         }
     }
 
@@ -127,6 +133,9 @@ impl Hello {
             out[26..28].copy_from_slice(&self.decodes.bits().to_be_bytes());
         }
         out[28..44].copy_from_slice(&self.nonce);
+        if self.directions.sends {
+            out[44..48].copy_from_slice(&self.capture);
+        }
         out
     }
 
@@ -171,8 +180,14 @@ impl Hello {
         } else {
             None
         };
-        if body[44..48] != [0; 4] {
-            return Err(bad("reserved bytes 44..48", show_bytes(&body[44..48]), "reserved bytes must be 0"));
+        let capture: [u8; 4] = body[44..48].try_into().expect("4 bytes");
+        let printable = capture.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+        if (directions_sends(body[10]) && !printable) || (!directions_sends(body[10]) && capture != [0; 4]) {
+            return Err(bad(
+                "capture fourcc",
+                show_bytes(&capture),
+                "four printable ASCII bytes from a side that sends video, zeros otherwise",
+            ));
         }
         let (width, height) = (u32_at(12), u32_at(16));
         let (send_bits, decode_bits) = (u16_at(24), u16_at(26));
@@ -204,7 +219,7 @@ impl Hello {
         }
         let mut nonce = [0u8; 16];
         nonce.copy_from_slice(&body[28..44]);
-        Ok(Hello { directions, geometry, fps_millihz, sends, decodes, keyed, nonce })
+        Ok(Hello { directions, geometry, fps_millihz, sends, decodes, keyed, nonce, capture })
     }
 }
 
@@ -224,6 +239,10 @@ fn format_set(field: &'static str, bits: u16, direction: bool) -> Result<FormatS
         return Err(bad(field, shown(), "must include BGR3 (bit 0), which every pistream speaks"));
     }
     Ok(set)
+}
+
+fn directions_sends(flags: u8) -> bool {
+    flags & 1 != 0
 }
 
 fn bad(field: &'static str, got: String, why: &'static str) -> ProtocolError {

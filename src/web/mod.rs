@@ -216,7 +216,7 @@ fn stream_mjpeg(
     let result = (|| {
         while !site.shutdown.requested() {
             let Some(frame) = viewer.take(Duration::from_millis(100)) else { continue };
-            let jpeg = frame.jpeg(site.settings.jpeg_quality, &mut encoder)?;
+            let jpeg = frame.web_jpeg(site.settings.jpeg_quality, &mut encoder)?;
             let mut part = HeadBuf::new();
             write!(
                 part,
@@ -270,7 +270,7 @@ fn snapshot(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Re
         return Ok(());
     };
     let mut encoder = Encoder::new()?;
-    let jpeg = frame.jpeg(site.settings.jpeg_quality, &mut encoder)?;
+    let jpeg = frame.web_jpeg(site.settings.jpeg_quality, &mut encoder)?;
     let headers = format!("{NO_CACHE}X-Frame-Seq: {}\r\n", frame.seq);
     respond(stream, "200 OK", "image/jpeg", &headers, jpeg, head_only, site.shutdown)
 }

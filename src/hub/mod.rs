@@ -8,157 +8,13 @@
 //! goes back to the pool when the last viewer lets go of it; the pool grows only while
 //! frames are pinned (a viewer mid-send), up to a bound, so steady state allocates nothing.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+mod frame;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::frame::Geometry;
-use crate::jpeg::{Encoder, JpegError};
-
-/// A captured frame shared by every viewer that wants it.
-pub struct SharedFrame {
-    pub geometry: Geometry,
-    /// Sequence number given by the capture stage; increases by one per captured frame.
-    pub seq: u64,
-    /// Capture time in microseconds since the UNIX epoch.
-    pub captured_us: u64,
-    /// Packed BGR24, `geometry.frame_len()` bytes.
-    pub bgr: Box<[u8]>,
-    /// JPEG encodings of this frame, each made once, by the first viewer that wants it.
-    jpegs: [JpegSlot; JPEG_QUALITIES],
-}
-
-impl SharedFrame {
-    fn new(geometry: Geometry) -> Self {
-        SharedFrame {
-            geometry,
-            seq: 0,
-            captured_us: 0,
-            bgr: vec![0u8; geometry.frame_len()].into_boxed_slice(),
-            jpegs: Default::default(),
-        }
-    }
-
-    /// This frame as a JPEG at `quality`, encoded with `encoder` by the first viewer that
-    /// asks and shared with every later one (others asking meanwhile wait for it).
-    pub fn jpeg(&self, quality: u8, encoder: &mut Encoder) -> Result<&[u8], JpegError> {
-        let quality = quality.clamp(1, 100);
-        for slot in &self.jpegs {
-            let claimed = slot.quality.compare_exchange(0, quality, Ordering::AcqRel, Ordering::Acquire);
-            if claimed.is_ok() || claimed == Err(quality) {
-                return slot.get(self, quality, encoder);
-            }
-        }
-        Err(JpegError::other("more JPEG qualities asked of one frame than a frame keeps"))
-    }
-
-    /// Forgets last cycle's products before the frame is reused (the pool owns it alone).
-    fn recycle(&mut self) {
-        for slot in &mut self.jpegs {
-            slot.recycle();
-        }
-    }
-}
-
-/// How many JPEG qualities one frame keeps (the web's, and the wire's steps).
-const JPEG_QUALITIES: usize = 4;
-
-/// One JPEG encoding of a frame. Its buffer is allocated on first use and kept across the
-/// frame's reuses, so steady state allocates nothing.
-#[derive(Default)]
-struct JpegSlot {
-    /// The quality this slot holds this cycle (0: unused).
-    quality: AtomicU8,
-    /// Set once the encoding is done: its length, or why it failed.
-    done: OnceLock<Result<usize, JpegError>>,
-    /// The encoded bytes: written only inside `done`'s one initialisation, read only after it.
-    bytes: UnsafeCell<Vec<u8>>,
-}
-
-// SAFETY: `bytes` is written only by the closure `done.get_or_init` runs, which runs at most
-// once per cycle while every other caller blocks on the OnceLock; it is read only after
-// `done` is set (the OnceLock orders that write before every read); and it is reset only
-// through `&mut self` (`recycle`), when no one else can hold the frame.
-unsafe impl Sync for JpegSlot {}
-
-impl JpegSlot {
-    fn get(&self, frame: &SharedFrame, quality: u8, encoder: &mut Encoder) -> Result<&[u8], JpegError> {
-        let done = self.done.get_or_init(|| {
-            // SAFETY: see the Sync impl: this closure is the only writer, and runs alone.
-            let bytes = unsafe { &mut *self.bytes.get() };
-            let max = Encoder::max_len(frame.geometry);
-            if bytes.len() < max {
-                bytes.resize(max, 0);
-            }
-            encoder.encode(&frame.bgr, frame.geometry, quality, bytes)
-        });
-        let len = (*done)?;
-        // SAFETY: `done` is set, so the write has happened and no further write comes
-        // before `recycle`, which needs `&mut self`.
-        let bytes: &Vec<u8> = unsafe { &*self.bytes.get() };
-        Ok(&bytes[..len])
-    }
-
-    fn recycle(&mut self) {
-        *self.quality.get_mut() = 0;
-        self.done.take();
-    }
-}
-
-/// The capture stage's frames: reused once every viewer has let go of them.
-pub struct FramePool {
-    frames: Vec<Arc<SharedFrame>>,
-    geometry: Geometry,
-    limit: usize,
-}
-
-impl FramePool {
-    /// A pool of frames of `geometry`, growing on demand to at most `limit` frames.
-    pub fn new(geometry: Geometry, limit: usize) -> Self {
-        let frames = (0..2.min(limit)).map(|_| Arc::new(SharedFrame::new(geometry))).collect();
-        FramePool { frames, geometry, limit: limit.max(1) }
-    }
-
-    /// A frame nobody else holds, to fill (growing the pool if all are held and it is below
-    /// its limit); `None` when every frame is held and the pool is full.
-    pub fn free(&mut self) -> Option<PoolIndex> {
-        if let Some(i) = self.frames.iter().position(|f| Arc::strong_count(f) == 1) {
-            return Some(PoolIndex(i));
-        }
-        if self.frames.len() < self.limit {
-            self.frames.push(Arc::new(SharedFrame::new(self.geometry)));
-            return Some(PoolIndex(self.frames.len() - 1));
-        }
-        None
-    }
-
-    /// The free frame at `index`, to fill (its products from its last use forgotten).
-    pub fn frame_mut(&mut self, index: PoolIndex) -> &mut SharedFrame {
-        let frame =
-            Arc::get_mut(&mut self.frames[index.0]).expect("PoolIndex names a frame nobody else holds");
-        frame.recycle();
-        frame
-    }
-
-    /// A reference to the frame at `index`, to publish.
-    pub fn share(&self, index: PoolIndex) -> Arc<SharedFrame> {
-        self.frames[index.0].clone()
-    }
-
-    /// Frames allocated so far.
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-}
-
-/// A frame of a [`FramePool`] that was free when [`FramePool::free`] returned it.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolIndex(usize);
+pub use frame::{FramePool, PoolIndex, Product, ProductError, SharedFrame};
 
 /// What kind of client a viewer is (for `/state` and the stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -443,12 +299,14 @@ impl Drop for ViewerGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Geometry;
 
     fn capture(pool: &mut FramePool, hub: &Hub, seq: u64) -> Option<Arc<SharedFrame>> {
         let i = pool.free()?;
         let frame = pool.frame_mut(i);
         frame.seq = seq;
         frame.bgr[0] = seq as u8;
+        frame.has_bgr = true;
         let shared = pool.share(i);
         hub.publish(&shared);
         Some(shared)
@@ -502,15 +360,17 @@ mod tests {
         let hub = Hub::new(2);
         let mut pool = FramePool::new(Geometry::bgr(64, 48), hub.pool_limit());
         let frame = capture(&mut pool, &hub, 1).unwrap();
-        let mut encoder = Encoder::new().unwrap();
-        let first = frame.jpeg(80, &mut encoder).unwrap();
-        let again = frame.jpeg(80, &mut encoder).unwrap();
+        let mut encoder = crate::jpeg::Encoder::new().unwrap();
+        let first = frame.product(Product::Jpeg(80), &mut encoder).unwrap();
+        let again = frame.product(Product::Jpeg(80), &mut encoder).unwrap();
         assert!(std::ptr::eq(first, again), "the same bytes, not a second encoding");
-        let other = frame.jpeg(30, &mut encoder).unwrap();
+        let other = frame.product(Product::Jpeg(30), &mut encoder).unwrap();
         assert_ne!(first.len(), other.len());
+        let i420 = frame.product(Product::I420, &mut encoder).unwrap();
+        assert_eq!(i420.len(), 64 * 48 * 3 / 2);
         drop(frame);
         let recycled = capture(&mut pool, &hub, 2).unwrap();
-        assert_ne!(recycled.jpeg(80, &mut encoder).unwrap().as_ptr(), std::ptr::null());
+        assert!(recycled.product(Product::Jpeg(80), &mut encoder).is_ok());
     }
 
     #[test]
