@@ -10,9 +10,10 @@
 //! v4l2-writer sample --size WxH FILE
 //! ```
 //!
-//! `write` sends `--kind` frames (default `good`) until SIGTERM or SIGINT. On SIGUSR1 it
-//! sends the `--burst` frames once, each followed by two good ones, at `--burst-fps`, then
-//! goes back to `--kind`. Kinds: good, nodht (MJPEG without Huffman tables), truncated,
+//! `write` starts the device's output stream (so v4l2loopback treats it as the writer) and
+//! writes one frame per write(2): `--kind` frames (default `good`) until SIGTERM or SIGINT.
+//! On SIGUSR1 it sends the `--burst` frames once, each followed by two good ones, at
+//! `--burst-fps`, then goes back to `--kind`. Kinds: good, nodht (MJPEG without Huffman tables), truncated,
 //! corrupt, garbage, empty, short (see frames.rs). It prints one line when streaming, one
 //! when a burst is done, and a summary at exit, all starting with `v4l2-writer:`.
 //! `frame` prints one frame's bytes (what `write` sends). `sample` prints pixels of every
@@ -28,10 +29,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::os::fd::BorrowedFd;
+
 use nix::sys::signal::{SigSet, Signal};
 use v4l::buffer::Type;
-use v4l::io::mmap::Stream;
-use v4l::io::traits::OutputStream;
 use v4l::video::output::Parameters;
 use v4l::video::Output;
 use v4l::{Device, FourCC};
@@ -150,6 +151,19 @@ fn watch_signals() -> Result<Signals, String> {
     Ok(signals)
 }
 
+/// `VIDIOC_STREAMON` (or `OFF`) on the output queue. v4l2loopback counts only an opener
+/// that started the output stream as its writer, and only a writer's close makes the device
+/// ready for the next writer: a program that only called write(2) could not be restarted.
+fn output_stream(device: &Device, on: bool) -> std::io::Result<()> {
+    let mut kind = Type::VideoOutput as std::os::raw::c_int;
+    let request = if on { v4l::v4l2::vidioc::VIDIOC_STREAMON } else { v4l::v4l2::vidioc::VIDIOC_STREAMOFF };
+    // SAFETY: both requests take a pointer to an int holding the buffer type; `kind` lives
+    // across the call, and the descriptor is the device's own, open while `device` lives.
+    unsafe {
+        v4l::v4l2::ioctl(device.handle().fd(), request, &mut kind as *mut _ as *mut std::os::raw::c_void)
+    }
+}
+
 fn write(o: &Options) -> Result<(), String> {
     let signals = watch_signals()?;
     let path = o.device.as_ref().ok_or("write needs a DEVICE (the v4l2loopback node)")?;
@@ -182,7 +196,11 @@ fn write(o: &Options) -> Result<(), String> {
     }
     // The rate the device then advertises to readers; a driver may ignore it.
     let _ = device.set_params(&Parameters::with_fps(o.fps.round().max(1.0) as u32));
-    let mut stream = Stream::with_buffers(&device, Type::VideoOutput, 4).map_err(at("mapping buffers"))?;
+    output_stream(&device, true).map_err(at("starting the output stream (VIDIOC_STREAMON)"))?;
+    let handle = device.handle();
+    // SAFETY: the descriptor belongs to `handle`, which stays alive (and the descriptor
+    // open) until the end of this function, beyond every use of `fd`.
+    let fd = unsafe { BorrowedFd::borrow_raw(handle.fd()) };
 
     let mut written = 0u64;
     let mut bad = 0u64;
@@ -198,12 +216,14 @@ fn write(o: &Options) -> Result<(), String> {
             in_burst = true;
         }
         let (kind, bytes) = pending.pop_front().unwrap_or((o.kind, &steady[..]));
-        let (buf, meta) = OutputStream::next(&mut stream).map_err(at("queueing a frame"))?;
-        if bytes.len() > buf.len() {
-            return Err(format!("{} byte frame does not fit a {} byte buffer", bytes.len(), buf.len()));
+        // One write(2) is one frame: v4l2loopback copies it into the next of its buffers in
+        // turn (bytesused = its length, 0 for an empty frame), so a frame stays intact until
+        // the writer has gone round all of them. (Its mmap output queue does not: dequeuing
+        // gives back the buffer just queued, whose frame a reader may still be reading.)
+        let n = nix::unistd::write(fd, bytes).map_err(|e| at("writing a frame")(e.into()))?;
+        if n != bytes.len() {
+            return Err(format!("{}: wrote {n} of a {} byte frame", path.display(), bytes.len()));
         }
-        buf[..bytes.len()].copy_from_slice(bytes);
-        meta.bytesused = bytes.len() as u32;
         written += 1;
         bad += kind.is_bad() as u64;
         if written == 1 {
@@ -227,8 +247,6 @@ fn write(o: &Options) -> Result<(), String> {
                 kinds.join(" ")
             );
         }
-        // The frame just filled is queued by the next call (the v4l crate queues on
-        // `next`), so the schedule is the same with one frame of delay.
         let rate = if in_burst { o.burst_fps } else { o.fps };
         next += Duration::from_secs_f64(1.0 / rate);
         let now = Instant::now();
@@ -238,9 +256,7 @@ fn write(o: &Options) -> Result<(), String> {
             next = now;
         }
     }
-    // Queue the last frame filled, then stop (dropping the stream: VIDIOC_STREAMOFF).
-    let _ = OutputStream::next(&mut stream);
-    drop(stream);
+    output_stream(&device, false).map_err(at("stopping the output stream (VIDIOC_STREAMOFF)"))?;
     println!("v4l2-writer: stopped after {written} frames ({bad} bad)");
     Ok(())
 }
