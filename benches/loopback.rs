@@ -51,13 +51,13 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
     let (server, client) = pair();
     tune_connected(&server).unwrap();
     tune_connected(&client).unwrap();
-    let hub = Hub::new(1);
+    let hub = Hub::new(1, None);
     let display_box = Arc::new(Mailbox::new(Geometry::bgr(1, 1)));
     let camera_stop = Shutdown::new();
     let display_stop = Shutdown::new();
     let display_stats = Arc::new(Stats::default());
 
-    let viewer = hub.join("display".into(), ViewerKind::Pistream).unwrap();
+    let viewer = hub.join("display".into(), ViewerKind::Pistream, pistream::hub::Needs::BGR).unwrap();
     let producer = {
         let (hub, stop) = (hub.clone(), camera_stop.clone());
         thread::spawn(move || {
@@ -78,7 +78,15 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
         let stop = camera_stop.clone();
         thread::spawn(move || {
             let ctl = Control::new(&stop, None);
-            let sides = Sides { send: Some(&viewer), receive: None };
+            let plan = pistream::wire::send::SendPlan::new(
+                pistream::wire::WireChoice::Bgr,
+                None,
+                pistream::protocol::FormatSet::all(),
+                geometry,
+                0.0,
+            )
+            .unwrap();
+            let sides = Sides { send: Some((&*viewer, plan)), receive: None };
             let hello = Hello::sender(geometry, 0.0);
             session::run(
                 &server,

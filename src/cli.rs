@@ -17,6 +17,7 @@ use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 use crate::web::{Credentials, WebSettings, DEFAULT_JPEG_QUALITY};
+use crate::wire::WireChoice;
 
 #[derive(FromArgs, Debug)]
 /// Low-latency live video from a camera (Raspberry Pi, webcam, test pattern) to a window
@@ -129,6 +130,10 @@ pub struct CameraArgs {
     /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
     #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
     pub jpeg_quality: u8,
+    /// how frames go on the wire: auto (default: raw BGR while the link carries it, then the
+    /// camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg or jpeg:QUALITY
+    #[argh(option)]
+    pub wire: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -231,6 +236,10 @@ pub struct CallArgs {
     /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
     #[argh(option, default = "DEFAULT_JPEG_QUALITY")]
     pub jpeg_quality: u8,
+    /// how frames go on the wire: auto (default: raw BGR while the link carries it, then the
+    /// camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg or jpeg:QUALITY
+    #[argh(option)]
+    pub wire: Option<String>,
 }
 
 #[derive(FromArgs, Debug)]
@@ -396,12 +405,19 @@ fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
     })
 }
 
-fn send_config(source: &str, size: &str, fps: f64, format: Option<&str>) -> Result<SendConfig, String> {
+fn send_config(
+    source: &str,
+    size: &str,
+    fps: f64,
+    format: Option<&str>,
+    wire: Option<&str>,
+) -> Result<SendConfig, String> {
     Ok(SendConfig {
         source: SourceSpec::parse(source)?,
         geometry: parse_size(size)?,
         fps: parse_fps(fps)?,
         format: parse_format(format)?,
+        wire: wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
     })
 }
 
@@ -421,7 +437,7 @@ impl Args {
                     a.connect,
                     Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
                 )?,
-                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
+                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?),
                 show: None,
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
@@ -453,7 +469,13 @@ impl Args {
                 }
                 Config::Endpoint(EndpointConfig {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
-                    send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref())?),
+                    send: Some(send_config(
+                        &a.source,
+                        &a.size,
+                        a.fps,
+                        a.format.as_deref(),
+                        a.wire.as_deref(),
+                    )?),
                     show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
@@ -475,7 +497,7 @@ impl Args {
                     None => SinkSpec::Null,
                 };
                 Config::Demo(DemoConfig {
-                    send: send_config("pattern", &a.size, a.fps, None)?,
+                    send: send_config("pattern", &a.size, a.fps, None, None)?,
                     show: ShowConfig { sink, verify: a.verify },
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,

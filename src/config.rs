@@ -10,6 +10,7 @@ use crate::protocol::keys::Psk;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
 use crate::web::WebSettings;
+use crate::wire::WireChoice;
 
 pub const DEFAULT_PORT: u16 = 5678;
 /// How many may watch one camera at once unless `--max-viewers` says otherwise.
@@ -37,8 +38,10 @@ pub struct SendConfig {
     pub source: SourceSpec,
     pub geometry: Geometry,
     pub fps: f64,
-    /// `--format FOURCC`: capture in this format (V4L2 sources).
+    /// `--format FOURCC`: capture in this format (V4L2 sources; the test pattern emulates it).
     pub format: Option<InputFormat>,
+    /// `--wire`: how frames go on the wire.
+    pub wire: WireChoice,
 }
 
 /// The showing half: where received frames go.

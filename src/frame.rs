@@ -7,6 +7,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::protocol::WireFormat;
+
 /// Largest width or height we accept from the command line or a peer (8K is 7680).
 pub const MAX_DIMENSION: u32 = 8192;
 
@@ -85,12 +87,20 @@ pub struct Frame {
     pub captured_us: u64,
     /// `geometry.frame_len()` bytes of packed pixels.
     pub data: Box<[u8]>,
+    /// The wire format it arrived in (a receiver's `--verify` judges lossy formats apart).
+    pub wire: WireFormat,
 }
 
 impl Frame {
     /// Allocates a zeroed frame. This is the only place pixel buffers are allocated.
     pub fn new(geometry: Geometry) -> Self {
-        Frame { geometry, seq: 0, captured_us: 0, data: vec![0u8; geometry.frame_len()].into_boxed_slice() }
+        Frame {
+            geometry,
+            seq: 0,
+            captured_us: 0,
+            data: vec![0u8; geometry.frame_len()].into_boxed_slice(),
+            wire: WireFormat::Bgr24,
+        }
     }
 
     /// Reallocates the pixel buffer if the geometry changed (only around a handshake).

@@ -27,3 +27,4 @@ pub mod sink;
 pub mod source;
 pub mod stats;
 pub mod web;
+pub mod wire;

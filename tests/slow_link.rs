@@ -81,7 +81,10 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     // pistream camera -> slow link -> pistream display.
     let cam_port = free_port();
     let listen = format!("127.0.0.1:{cam_port}");
-    let cam = Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--fps", "30"]);
+    let cam = Proc::spawn(
+        "camera",
+        &["camera", "--listen", &listen, "--source", "pattern", "--fps", "30", "--wire", "bgr"],
+    );
     cam.wait_for("listening on", 10 * SECS);
     let link = slow_link(cam_port, RATE, LINK_DELAY);
     let target = format!("127.0.0.1:{}", link.port);

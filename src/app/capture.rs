@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::stage::{self, Stage};
 use crate::error::AppError;
 use crate::frame::now_us;
-use crate::hub::{FramePool, Hub};
+use crate::hub::{FramePool, Hub, Needs};
 use crate::shutdown::Shutdown;
 use crate::source::{Captured, Source, Target};
 use crate::stats::Stats;
@@ -50,6 +50,7 @@ fn run(source: &mut dyn Source, hub: &Hub, stats: &Stats, shutdown: &Shutdown) -
     let mut pool = FramePool::new(source.geometry(), hub.pool_limit());
     let offset = monotonic_to_wall_us();
     let continuous = source.read_continuously();
+    let native_format = source.native_format();
     let paced_by_consumer = source.paced_by_consumer();
     let mut seq = 0u64;
     let mut was_watched = false;
@@ -73,10 +74,21 @@ fn run(source: &mut dyn Source, hub: &Hub, stats: &Stats, shutdown: &Shutdown) -
             continue;
         };
         let frame = pool.frame_mut(index);
-        let mut target = Target { seq, bgr: &mut frame.bgr };
+        // Nobody watching (a network stream read to stay fresh): the least work.
+        let needs = if watched { hub.needs() } else { Needs::NATIVE };
+        let keep_native = needs.native && native_format.is_some();
+        let make_bgr = needs.bgr || !keep_native;
+        let mut target = Target {
+            seq,
+            bgr: make_bgr.then_some(&mut frame.bgr[..]),
+            native: keep_native.then_some(&mut frame.native),
+        };
         match source.next_frame(&mut target)? {
-            Captured::Frame { driver_time } => {
-                frame.has_bgr = true;
+            Captured::Frame { driver_time, native_len } => {
+                frame.has_bgr = make_bgr;
+                frame.source_native = native_format;
+                (frame.native_format, frame.native_len) =
+                    if keep_native { (native_format, native_len) } else { (None, 0) };
                 frame.seq = seq;
                 frame.captured_us = match driver_time {
                     Some(t) => (t.as_micros() as i64 + offset).max(0) as u64,

@@ -12,23 +12,24 @@ use crate::frame::{now_us, Frame, Geometry};
 use crate::mailbox::Mailbox;
 use crate::shutdown::Shutdown;
 use crate::sink::{self, SinkControl};
-use crate::source::pattern::PatternVerifier;
+use crate::source::verify::FrameVerifier;
 use crate::stats::Stats;
 
 /// Geometry of the display mailbox before the first frame; replaced by the first frames.
 pub(super) const PLACEHOLDER: Geometry = Geometry::bgr(1, 1);
 
-/// The name of the peer whose frames are shown, and a change counter, so the display loop
-/// notices a new peer with one atomic load per frame instead of copying the name.
+/// The peer whose frames are shown (its name, and how it captures them), and a change
+/// counter, so the display loop notices a new peer with one atomic load per frame instead
+/// of copying the name.
 #[derive(Default)]
 pub(super) struct PeerName {
     generation: AtomicU64,
-    name: Mutex<String>,
+    name: Mutex<(String, [u8; 4])>,
 }
 
 impl PeerName {
-    pub(super) fn set(&self, name: String) {
-        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = name;
+    pub(super) fn set(&self, name: String, capture: [u8; 4]) {
+        *self.name.lock().unwrap_or_else(|p| p.into_inner()) = (name, capture);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
@@ -36,7 +37,7 @@ impl PeerName {
         self.generation.load(Ordering::Acquire)
     }
 
-    fn get(&self) -> String {
+    fn get(&self) -> (String, [u8; 4]) {
         self.name.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -52,7 +53,8 @@ pub(super) fn run(
 ) -> Result<(), AppError> {
     let mut sink = sink::open(&show.sink)?;
     let mut front = Frame::new(PLACEHOLDER);
-    let mut verifier = PatternVerifier::new();
+    let mut verifier: Option<FrameVerifier> = None;
+    let mut capture = *b"BGR3";
     // The geometry and peer generation the sink was last started for.
     let mut started: Option<(Geometry, u64)> = None;
     let start = Instant::now();
@@ -61,17 +63,26 @@ pub(super) fn run(
         if display_box.take(&mut front, Duration::from_millis(10)) {
             let generation = peer.generation();
             if started != Some((front.geometry, generation)) {
-                sink.start(front.geometry, &peer.get())?;
+                let (name, captured_as) = peer.get();
+                sink.start(front.geometry, &name)?;
+                capture = captured_as;
                 started = Some((front.geometry, generation));
             }
             if show.verify {
-                if verifier.check(&front) {
+                let current = verifier.take();
+                let checker = verifier.insert(FrameVerifier::for_frame(current, &front, capture));
+                let verdict = checker.check(&front);
+                if verdict.passed() {
                     Stats::add(&stats.verified, 1);
                 } else {
                     Stats::add(&stats.corrupt, 1);
                     reported_corrupt += 1;
                     if reported_corrupt <= 5 {
-                        log::warn!("frame {} does not match the test pattern", front.seq);
+                        log::warn!(
+                            "frame {} ({}) does not match the test pattern: {verdict:?}",
+                            front.seq,
+                            front.wire
+                        );
                     }
                 }
             }

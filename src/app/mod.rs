@@ -37,6 +37,7 @@ use crate::protocol::Hello;
 use crate::shutdown::Shutdown;
 use crate::source::{self, Source};
 use crate::stats::{Reporter, Shape, Stats};
+use crate::wire;
 
 /// How a run ended without an error: the line `main` prints last.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +82,8 @@ struct Camera {
 fn open_camera(cfg: &SendConfig, max_viewers: usize) -> Result<Camera, AppError> {
     let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format)?;
     log::info!("source: {}", source.describe());
-    Ok(Camera { source, hub: Hub::new(max_viewers), fps: cfg.fps })
+    let hub = Hub::new(max_viewers, source.native_format());
+    Ok(Camera { source, hub, fps: cfg.fps })
 }
 
 /// Runs the stats thread until `shutdown`; returns the reporter for the summary.
@@ -146,11 +148,16 @@ fn run_endpoint(
     shutdown: &Arc<Shutdown>,
     ready: Option<mpsc::Sender<SocketAddr>>,
 ) -> Result<Finish, AppError> {
-    let hello = match (&camera, &cfg.show) {
+    let native = camera.as_ref().and_then(|c| c.source.native_format());
+    let mut hello = match (&camera, &cfg.show) {
         (Some(c), None) => Hello::sender(c.source.geometry(), c.fps),
-        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps),
-        (None, _) => Hello::receiver(),
+        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps).decoding(wire::decodable_formats()),
+        (None, _) => Hello::receiver().decoding(wire::decodable_formats()),
     };
+    if let Some(c) = &camera {
+        hello = hello.sending(wire::offered_formats(native));
+        hello.capture = c.source.capture_fourcc();
+    }
     let hub = camera.as_ref().map(|c| c.hub.clone());
     let source = camera.as_ref().map(|c| c.source.describe()).unwrap_or_default();
     let capture_stage =
@@ -161,6 +168,8 @@ fn run_endpoint(
         hello,
         hub,
         source,
+        native,
+        wire: cfg.send.as_ref().map_or_else(Default::default, |s| s.wire),
         display: display_box.clone(),
         peer_name: peer_name.clone(),
         showing: Mutex::new(None),

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::display::{PeerName, PLACEHOLDER};
 use super::Finish;
 use crate::config::EndpointConfig;
+use crate::convert::InputFormat;
 use crate::error::AppError;
 use crate::frame::Frame;
 use crate::hub::{Full, Hub, ViewerKind};
@@ -17,6 +18,8 @@ use crate::protocol::{ByeReason, Hello, Negotiated, Role};
 use crate::session::{self, Control, LocalSide, SessionEnd, SessionError, Sides};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
+use crate::wire::send::SendPlan;
+use crate::wire::WireChoice;
 
 /// What one endpoint (camera, display, call) brings to each of its connections.
 pub(super) struct Endpoint {
@@ -26,6 +29,9 @@ pub(super) struct Endpoint {
     /// This side's camera, when it sends, and what it is (for the web's `/state`).
     pub(super) hub: Option<Arc<Hub>>,
     pub(super) source: String,
+    /// The format of the capture's own bytes, and what `--wire` asks for.
+    pub(super) native: Option<InputFormat>,
+    pub(super) wire: WireChoice,
     /// Where received frames go, when it shows.
     pub(super) display: Option<Arc<Mailbox>>,
     pub(super) peer_name: Arc<PeerName>,
@@ -85,8 +91,20 @@ impl Endpoint {
             Err(e) => return self.after(peer, role, Err(e)),
         };
         let negotiated = established.negotiated;
-        let viewer = match (&self.hub, negotiated.sends()) {
-            (Some(hub), true) => match hub.join(peer.to_string(), ViewerKind::Pistream) {
+        let plan = match (negotiated.sends(), self.hello.geometry) {
+            (true, Some(geometry)) => {
+                let fps = self.hello.fps_millihz as f64 / 1000.0;
+                match SendPlan::new(self.wire, self.native, negotiated.send_formats, geometry, fps) {
+                    Ok(plan) => Some(plan),
+                    Err(e) => {
+                        return Next::Fail(AppError::Internal(format!("cannot start a JPEG encoder: {e}")))
+                    }
+                }
+            }
+            _ => None,
+        };
+        let viewer = match (&self.hub, &plan) {
+            (Some(hub), Some(plan)) => match hub.join(peer.to_string(), ViewerKind::Pistream, plan.needs()) {
                 Ok(viewer) => Some(viewer),
                 Err(Full { max }) => {
                     let text = busy_text(max);
@@ -107,12 +125,13 @@ impl Endpoint {
                 return Next::Continue;
             }
             *showing = Some(peer);
-            self.peer_name.set(peer.to_string());
+            self.peer_name.set(peer.to_string(), established.peer.capture);
         }
         admitted.store(true, Ordering::Relaxed);
         log_streaming(peer, &negotiated);
         let mut back = negotiated.receive.map(|_| Frame::new(PLACEHOLDER));
-        let sides = Sides { send: viewer.as_deref(), receive: self.display.as_deref().zip(back.as_mut()) };
+        let sides =
+            Sides { send: viewer.as_deref().zip(plan), receive: self.display.as_deref().zip(back.as_mut()) };
         let result = session::serve(stream, established, sides, self.cfg.buffers, &ctl, &self.stats);
         if negotiated.receive.is_some() {
             *self.lock_showing() = None;

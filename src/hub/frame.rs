@@ -30,6 +30,10 @@ pub struct SharedFrame {
     pub native: Vec<u8>,
     pub native_len: usize,
     pub native_format: Option<InputFormat>,
+    /// The format the capture's own bytes come in when kept (whether or not this frame kept
+    /// them): formats made from them are never made from BGR instead, so every frame of a
+    /// format is made the same way.
+    pub source_native: Option<InputFormat>,
     /// Products made on demand (see [`Product`]).
     products: [ProductSlot; PRODUCTS],
 }
@@ -103,6 +107,7 @@ impl SharedFrame {
             native: Vec::new(),
             native_len: 0,
             native_format: None,
+            source_native: None,
             products: Default::default(),
         }
     }
@@ -128,10 +133,16 @@ impl SharedFrame {
             WireFormat::Nv12 => self.native_as(InputFormat::Nv12).ok_or(ProductError::Missing("NV12")),
             WireFormat::I420 => match self.native_as(InputFormat::Yu12) {
                 Some(native) => Ok(native),
+                None if self.source_native.is_some_and(|f| f.is_yuv()) && self.native_format.is_none() => {
+                    Err(ProductError::Missing("the camera's planes"))
+                }
                 None => self.product(Product::I420, encoder),
             },
             WireFormat::Jpeg => match self.native_as(InputFormat::Mjpeg) {
                 Some(native) => Ok(native),
+                None if self.source_native == Some(InputFormat::Mjpeg) => {
+                    Err(ProductError::Missing("the camera's JPEG"))
+                }
                 None => self.product(Product::Jpeg(quality), encoder),
             },
         }

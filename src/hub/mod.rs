@@ -10,11 +10,15 @@
 
 mod frame;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub use frame::{FramePool, PoolIndex, Product, ProductError, SharedFrame};
+
+use crate::convert::InputFormat;
+use crate::protocol::WireFormat;
+use crate::wire::Level;
 
 /// What kind of client a viewer is (for `/state` and the stats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +43,33 @@ pub struct Viewer {
     /// Bytes its sender put on the wire.
     pub sent_bytes: AtomicU64,
     pub since: Instant,
+    /// What it needs of each frame ([`Needs`] bits).
+    needs: AtomicU8,
+    /// The wire format (and JPEG quality) its frames go out in now: the format code in the
+    /// high byte, the quality in the low one, 0 before the first.
+    wire: AtomicU16,
+}
+
+/// What a viewer needs the capture stage to make of each frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// Packed BGR (sent as it is, or encoded from).
+    pub bgr: bool,
+    /// The capture's own bytes (sent as they are, or converted from).
+    pub native: bool,
+}
+
+impl Needs {
+    pub const BGR: Needs = Needs { bgr: true, native: false };
+    pub const NATIVE: Needs = Needs { bgr: false, native: true };
+
+    fn bits(self) -> u8 {
+        u8::from(self.bgr) | u8::from(self.native) << 1
+    }
+
+    fn from_bits(bits: u8) -> Needs {
+        Needs { bgr: bits & 1 != 0, native: bits & 2 != 0 }
+    }
 }
 
 impl Viewer {
@@ -82,6 +113,25 @@ impl Viewer {
     fn is_empty(&self) -> bool {
         self.lock().is_none()
     }
+
+    /// Records the level its last frame went out at (for the stats line).
+    pub fn set_wire(&self, level: Level) {
+        let code =
+            u16::from(level.format.code()) << 8 | u16::from(level.quality) | u16::from(level.half_rate) << 7;
+        self.wire.store(code, Ordering::Relaxed);
+    }
+
+    /// The level its last frame went out at.
+    pub fn wire(&self) -> Option<Level> {
+        let code = self.wire.load(Ordering::Relaxed);
+        let format = WireFormat::from_code((code >> 8) as u8)?;
+        Some(Level { format, quality: (code & 0x7f) as u8, half_rate: code & 0x80 != 0 })
+    }
+
+    /// Says what this viewer needs of the frames from now on.
+    pub fn set_needs(&self, needs: Needs) {
+        self.needs.store(needs.bits(), Ordering::Relaxed);
+    }
 }
 
 /// Every viewer's slot, the newest frame, and the viewer limit.
@@ -92,6 +142,7 @@ pub struct Hub {
     latest: Mutex<Option<Arc<SharedFrame>>>,
     published: Condvar,
     max_viewers: usize,
+    native: Option<InputFormat>,
     /// When the last frame was published (µs, this hub's clock) and the smoothed interval
     /// between frames (µs, f64 bits): the recent frame rate.
     last_publish_us: AtomicU64,
@@ -106,8 +157,10 @@ pub struct Full {
 }
 
 impl Hub {
-    pub fn new(max_viewers: usize) -> Arc<Hub> {
+    /// A hub for up to `max_viewers`, of a capture whose own bytes are in `native`.
+    pub fn new(max_viewers: usize, native: Option<InputFormat>) -> Arc<Hub> {
         Arc::new(Hub {
+            native,
             viewers: Mutex::new(Vec::with_capacity(max_viewers)),
             changed: Condvar::new(),
             latest: Mutex::new(None),
@@ -130,7 +183,23 @@ impl Hub {
     }
 
     /// Adds a viewer (until the guard is dropped), unless `max_viewers` already watch.
-    pub fn join(self: &Arc<Self>, name: String, kind: ViewerKind) -> Result<ViewerGuard, Full> {
+    /// The format of the capture's own bytes (what `native` products are in).
+    pub fn native(&self) -> Option<InputFormat> {
+        self.native
+    }
+
+    /// What a web client needs: the camera's JPEGs when it captures JPEG, else BGR.
+    pub fn web_needs(&self) -> Needs {
+        if self.native == Some(InputFormat::Mjpeg) {
+            Needs::NATIVE
+        } else {
+            Needs::BGR
+        }
+    }
+
+    /// Adds a viewer needing `needs` of each frame (until the guard is dropped), unless
+    /// `max_viewers` already watch.
+    pub fn join(self: &Arc<Self>, name: String, kind: ViewerKind, needs: Needs) -> Result<ViewerGuard, Full> {
         let mut viewers = self.lock();
         if viewers.len() >= self.max_viewers {
             return Err(Full { max: self.max_viewers });
@@ -144,6 +213,8 @@ impl Hub {
             dropped: AtomicU64::new(0),
             sent_bytes: AtomicU64::new(0),
             since: Instant::now(),
+            needs: AtomicU8::new(needs.bits()),
+            wire: AtomicU16::new(0),
         });
         viewers.push(viewer.clone());
         drop(viewers);
@@ -219,6 +290,11 @@ impl Hub {
     /// Whether no viewer can join now.
     pub fn is_full(&self) -> bool {
         self.lock().len() >= self.max_viewers
+    }
+
+    /// What the viewers now need of each frame, together.
+    pub fn needs(&self) -> Needs {
+        Needs::from_bits(self.lock().iter().fold(0, |bits, v| bits | v.needs.load(Ordering::Relaxed)))
     }
 
     pub fn viewer_count(&self) -> usize {
@@ -314,10 +390,10 @@ mod tests {
 
     #[test]
     fn every_viewer_gets_the_same_pixels_without_a_copy_and_a_slow_one_drops_its_own() {
-        let hub = Hub::new(4);
+        let hub = Hub::new(4, None);
         let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
-        let fast = hub.join("fast".into(), ViewerKind::Pistream).unwrap();
-        let slow = hub.join("slow".into(), ViewerKind::Http).unwrap();
+        let fast = hub.join("fast".into(), ViewerKind::Pistream, Needs::BGR).unwrap();
+        let slow = hub.join("slow".into(), ViewerKind::Http, Needs::BGR).unwrap();
         for seq in 0..5 {
             let published = capture(&mut pool, &hub, seq).unwrap();
             let got = fast.take(Duration::ZERO).unwrap();
@@ -331,9 +407,9 @@ mod tests {
 
     #[test]
     fn a_frozen_viewer_pins_at_most_its_frames_and_the_pool_stops_growing() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, None);
         let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
-        let frozen = hub.join("frozen".into(), ViewerKind::Pistream).unwrap();
+        let frozen = hub.join("frozen".into(), ViewerKind::Pistream, Needs::BGR).unwrap();
         let mid_send = {
             capture(&mut pool, &hub, 0);
             frozen.take(Duration::ZERO).unwrap()
@@ -347,17 +423,17 @@ mod tests {
 
     #[test]
     fn the_limit_is_kept_and_leaving_frees_the_place() {
-        let hub = Hub::new(1);
-        let first = hub.join("a".into(), ViewerKind::Pistream).unwrap();
-        assert_eq!(hub.join("b".into(), ViewerKind::Pistream).err(), Some(Full { max: 1 }));
+        let hub = Hub::new(1, None);
+        let first = hub.join("a".into(), ViewerKind::Pistream, Needs::BGR).unwrap();
+        assert_eq!(hub.join("b".into(), ViewerKind::Pistream, Needs::BGR).err(), Some(Full { max: 1 }));
         drop(first);
         assert_eq!(hub.viewer_count(), 0);
-        assert!(hub.join("b".into(), ViewerKind::Pistream).is_ok());
+        assert!(hub.join("b".into(), ViewerKind::Pistream, Needs::BGR).is_ok());
     }
 
     #[test]
     fn a_jpeg_is_encoded_once_per_quality_and_shared() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, None);
         let mut pool = FramePool::new(Geometry::bgr(64, 48), hub.pool_limit());
         let frame = capture(&mut pool, &hub, 1).unwrap();
         let mut encoder = crate::jpeg::Encoder::new().unwrap();
@@ -375,9 +451,9 @@ mod tests {
 
     #[test]
     fn waiting_for_takes_and_for_newer_frames() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, None);
         let mut pool = FramePool::new(Geometry::bgr(4, 2), hub.pool_limit());
-        let viewer = hub.join("v".into(), ViewerKind::Pistream).unwrap();
+        let viewer = hub.join("v".into(), ViewerKind::Pistream, Needs::BGR).unwrap();
         assert!(hub.wait_all_taken(Duration::ZERO));
         capture(&mut pool, &hub, 7);
         assert!(!hub.wait_all_taken(Duration::from_millis(5)));

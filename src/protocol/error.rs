@@ -60,4 +60,6 @@ pub enum ProtocolError {
     UnexpectedHandshake,
     #[error("{0}")]
     Record(#[from] super::record::RecordError),
+    #[error("a {format} frame that does not decode: {why}")]
+    Undecodable { format: WireFormat, why: String },
 }

@@ -11,6 +11,8 @@
 //! buffer that will be shown (`wire.rs`).
 
 mod io;
+mod receive;
+mod send;
 mod wire;
 
 use std::io::IoSlice;
@@ -20,19 +22,21 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use io::{read_full, write_all, ReadUntil};
+pub use receive::receive_loop;
+pub use send::send_loop;
 pub use wire::{MessageReader, MessageWriter};
 
 use crate::frame::{now_us, Frame};
 use crate::hub::Viewer;
 use crate::mailbox::Mailbox;
-use crate::net::POLL_INTERVAL;
 use crate::protocol::keys::{CipherSet, Psk};
 use crate::protocol::{
-    encode_frame_header, ByeReason, Established, Handshake, HandshakeError, Hello, Inbound, InboundState,
-    Negotiated, ProtocolError, Role, WireFormat, BYE_MAX_LEN, HEADER_LEN, HELLO_MAX_LEN,
+    ByeReason, Established, Handshake, HandshakeError, Hello, InboundState, Negotiated, ProtocolError, Role,
+    HEADER_LEN, HELLO_MAX_LEN,
 };
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
+use crate::wire::send::SendPlan;
 
 /// No byte from the peer for this long means it is gone (it sends at least a heartbeat a second).
 pub const PEER_SILENCE_LIMIT: Duration = Duration::from_secs(5);
@@ -174,122 +178,11 @@ pub fn handshake(
     }
 }
 
-/// Reads messages until the peer says bye, the session is over, or something fails.
-/// Frames go into `back` and are published to `mailbox` (when this side receives video).
-pub fn receive_loop(
-    stream: &TcpStream,
-    reader: &mut MessageReader,
-    mut frames: Option<(&Mailbox, &mut Frame)>,
-    negotiated: &Negotiated,
-    ctl: &Control,
-    stats: &Stats,
-) -> Result<SessionEnd, SessionError> {
-    let result = (|| loop {
-        let Some(inbound) = reader.next(stream, ctl)? else {
-            return Ok(SessionEnd::LocalStop);
-        };
-        match inbound {
-            Inbound::Frame { seq, captured_us, format: _, len } => {
-                let (mailbox, back) = frames.as_mut().ok_or(ProtocolError::UnexpectedFrame)?;
-                if let Some(geometry) = negotiated.receive {
-                    back.ensure_geometry(geometry);
-                }
-                reader.body(stream, &mut back.data[..len], ctl)?;
-                back.seq = seq;
-                back.captured_us = captured_us;
-                mailbox.publish(back);
-                Stats::add(&stats.received_frames, 1);
-                Stats::add(&stats.received_bytes, (reader.header_len() + reader.body_wire_len(len)) as u64);
-            }
-            Inbound::Heartbeat => {}
-            Inbound::Bye { len } => {
-                let mut body = [0u8; BYE_MAX_LEN];
-                reader.body(stream, &mut body[..len], ctl)?;
-                let (reason, text) = ByeReason::decode(&body[..len]);
-                return match reason {
-                    ByeReason::ProtocolError => Err(SessionError::PeerReported(text)),
-                    // Turned away after the handshake (no place left): a refusal.
-                    ByeReason::Busy => Err(SessionError::Refused(text)),
-                    _ => Ok(SessionEnd::PeerBye { reason, text }),
-                };
-            }
-        }
-    })();
-    match &result {
-        Err(SessionError::Protocol(e)) => ctl.end_with_bye(ByeReason::ProtocolError, e.to_string()),
-        _ => ctl.end(),
-    }
-    result
-}
-
-/// Sends the frames `viewer` takes from its slot (when this side sends video) and
-/// heartbeats, until the session is over or shutdown is requested, then says bye.
-pub fn send_loop(
-    stream: &TcpStream,
-    writer: &mut MessageWriter,
-    viewer: Option<&Viewer>,
-    ctl: &Control,
-    stats: &Stats,
-) -> Result<SessionEnd, SessionError> {
-    let result = (|| {
-        let mut last_sent = Instant::now();
-        loop {
-            let pending = ctl.pending_bye.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some((reason, text)) = pending {
-                writer.bye(stream, reason, &text, ctl).ok();
-                return Ok(SessionEnd::LocalStop);
-            }
-            if ctl.shutdown.requested() {
-                let why = ctl.shutdown.reason().unwrap_or_else(|| "stopped".into());
-                // Best effort: the peer may already be gone.
-                writer.bye(stream, ByeReason::Finished, &why, ctl).ok();
-                return Ok(SessionEnd::LocalStop);
-            }
-            if ctl.is_over() {
-                return Ok(SessionEnd::LocalStop);
-            }
-            let sent_frame = match viewer {
-                Some(viewer) => match viewer.take(POLL_INTERVAL) {
-                    Some(frame) => {
-                        let header = encode_frame_header(
-                            frame.seq,
-                            frame.captured_us,
-                            WireFormat::Bgr24,
-                            frame.bgr.len(),
-                        );
-                        let wire_len = writer.write(stream, &header, &frame.bgr, ctl)? as u64;
-                        drop(frame);
-                        viewer.sent_bytes.fetch_add(wire_len, Ordering::Relaxed);
-                        Stats::add(&stats.sent_frames, 1);
-                        Stats::add(&stats.sent_bytes, wire_len);
-                        if ctl.send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
-                            ctl.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
-                        }
-                        true
-                    }
-                    None => false,
-                },
-                None => {
-                    std::thread::sleep(POLL_INTERVAL);
-                    false
-                }
-            };
-            if sent_frame {
-                last_sent = Instant::now();
-            } else if last_sent.elapsed() >= HEARTBEAT_INTERVAL {
-                writer.heartbeat(stream, ctl)?;
-                last_sent = Instant::now();
-            }
-        }
-    })();
-    ctl.end();
-    result
-}
-
 /// What this side brings to an established session: the viewer slot it sends from, the
 /// mailbox and buffer it receives into.
 pub struct Sides<'m> {
-    pub send: Option<&'m Viewer>,
+    /// The viewer slot frames come from, and how they go on the wire.
+    pub send: Option<(&'m Viewer, SendPlan)>,
     pub receive: Option<(&'m Mailbox, &'m mut Frame)>,
 }
 

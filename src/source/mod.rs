@@ -4,11 +4,13 @@
 //! `pattern.rs` is the deterministic test pattern, `v4l2.rs` captures from cameras (with
 //! `negotiate.rs` choosing the mode), `url.rs` reads network streams and files with OpenCV.
 
+pub mod coded;
 pub mod negotiate;
 pub mod pattern;
 #[cfg(feature = "opencv")]
 pub mod url;
 pub mod v4l2;
+pub mod verify;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -24,21 +26,24 @@ pub enum SourceError {
     Failed(String),
 }
 
-/// Where a source writes the frame it captures.
+/// Where a source writes the frame it captures: what the viewers need of it.
 pub struct Target<'a> {
     /// The sequence number the capture stage gives this frame (the test pattern draws it).
     pub seq: u64,
-    /// Packed BGR24 of the source's geometry.
-    pub bgr: &'a mut [u8],
+    /// Packed BGR24 of the source's geometry, when wanted.
+    pub bgr: Option<&'a mut [u8]>,
+    /// The capture's own bytes, tightly packed (or the camera's JPEG), when wanted and the
+    /// source has them ([`Source::native_format`]). Grows once to the largest frame.
+    pub native: Option<&'a mut Vec<u8>>,
 }
 
 /// What one call to [`Source::next_frame`] produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Captured {
-    /// A frame was written. `driver_time` is when the driver captured it on
-    /// CLOCK_MONOTONIC, when it says so (V4L2); otherwise the capture stage stamps the time
-    /// it got the frame.
-    Frame { driver_time: Option<std::time::Duration> },
+    /// A frame was written: BGR if asked for, and `native_len` bytes of native if asked
+    /// for. `driver_time` is when the driver captured it on CLOCK_MONOTONIC, when it says
+    /// so (V4L2); otherwise the capture stage stamps the time it got the frame.
+    Frame { driver_time: Option<std::time::Duration>, native_len: usize },
     /// No frame within about 100 ms (the caller checks for shutdown and calls again).
     NotYet,
     /// A frame came but cannot be used: the driver flagged an error, it is shorter than its
@@ -54,6 +59,17 @@ pub trait Source: Send {
 
     /// Captures the next frame into `target`.
     fn next_frame(&mut self, target: &mut Target<'_>) -> Result<Captured, SourceError>;
+
+    /// The format of the bytes this source can hand over as they came (YUYV, UYVY, NV12,
+    /// YU12 planes or MJPEG, unscaled): what a viewer may get without any conversion.
+    fn native_format(&self) -> Option<InputFormat> {
+        None
+    }
+
+    /// The V4L2 fourcc of how frames are captured (the hello tells receivers).
+    fn capture_fourcc(&self) -> [u8; 4] {
+        self.native_format().map_or(*b"BGR3", InputFormat::fourcc)
+    }
 
     /// One line for logs: what this source is and how it was set up.
     fn describe(&self) -> String;
@@ -134,7 +150,7 @@ pub fn open(
 ) -> Result<Box<dyn Source>, SourceError> {
     let request = Request { width: geometry.width, height: geometry.height, fps, forced: format };
     match spec {
-        SourceSpec::Pattern => Ok(Box::new(pattern::PatternSource::new(geometry, fps))),
+        SourceSpec::Pattern => Ok(Box::new(pattern::PatternSource::new(geometry, fps, format)?)),
         SourceSpec::V4l2(path) => Ok(Box::new(v4l2::V4l2Source::open(path, request, geometry)?)),
         SourceSpec::Auto => match v4l2::first_capture_device() {
             Some(path) => {

@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::coded::CodedPattern;
 use super::{Captured, Source, SourceError, Target};
+use crate::convert::InputFormat;
 use crate::frame::{Frame, Geometry};
 
 /// Longest single sleep while pacing, so the caller can check for shutdown.
@@ -161,19 +163,35 @@ impl PatternVerifier {
     }
 }
 
-/// The pattern as a paced [`Source`].
+/// The pattern as a paced [`Source`], in BGR or, with `--format`, as a camera of that
+/// capture format delivers it ([`CodedPattern`]).
 pub struct PatternSource {
     geometry: Geometry,
     renderer: Renderer,
     period: Option<Duration>,
     next_due: Option<Instant>,
+    coded: Option<CodedPattern>,
+    /// The coded frame when only BGR is wanted of a coded pattern.
+    scratch: Vec<u8>,
 }
 
 impl PatternSource {
-    /// A pattern of `geometry` at `fps` frames per second (0 = as fast as possible).
-    pub fn new(geometry: Geometry, fps: f64) -> Self {
+    /// A pattern of `geometry` at `fps` frames per second (0 = as fast as possible),
+    /// captured in `format` (BGR when `None`).
+    pub fn new(geometry: Geometry, fps: f64, format: Option<InputFormat>) -> Result<Self, SourceError> {
         let period = (fps > 0.0).then(|| Duration::from_secs_f64(1.0 / fps));
-        PatternSource { geometry, renderer: Renderer::new(geometry), period, next_due: None }
+        let coded = match format {
+            None | Some(InputFormat::Bgr24) => None,
+            Some(format) => Some(CodedPattern::new(format, geometry).map_err(SourceError::Failed)?),
+        };
+        Ok(PatternSource {
+            geometry,
+            renderer: Renderer::new(geometry),
+            period,
+            next_due: None,
+            coded,
+            scratch: Vec::new(),
+        })
     }
 }
 
@@ -196,8 +214,23 @@ impl Source for PatternSource {
             let next = due + period;
             self.next_due = Some(if next < now { now + period } else { next });
         }
-        self.renderer.render(target.bgr, target.seq);
-        Ok(Captured::Frame { driver_time: None })
+        let Some(coded) = &mut self.coded else {
+            if let Some(bgr) = target.bgr.as_deref_mut() {
+                self.renderer.render(bgr, target.seq);
+            }
+            return Ok(Captured::Frame { driver_time: None, native_len: 0 });
+        };
+        let native = target.native.as_deref_mut().unwrap_or(&mut self.scratch);
+        let native_len = coded.native(target.seq, native);
+        if let Some(bgr) = target.bgr.as_deref_mut() {
+            coded.to_bgr(&native[..native_len], bgr).map_err(SourceError::Failed)?;
+        }
+        let native_len = if target.native.is_some() { native_len } else { 0 };
+        Ok(Captured::Frame { driver_time: None, native_len })
+    }
+
+    fn native_format(&self) -> Option<InputFormat> {
+        self.coded.as_ref().map(CodedPattern::format)
     }
 
     fn paced_by_consumer(&self) -> bool {
@@ -205,9 +238,10 @@ impl Source for PatternSource {
     }
 
     fn describe(&self) -> String {
+        let format = self.coded.as_ref().map_or(String::new(), |c| format!(" as {}", c.format()));
         match self.period {
-            Some(p) => format!("test pattern {} at {:.1} fps", self.geometry, 1.0 / p.as_secs_f64()),
-            None => format!("test pattern {} unpaced", self.geometry),
+            Some(p) => format!("test pattern {}{format} at {:.1} fps", self.geometry, 1.0 / p.as_secs_f64()),
+            None => format!("test pattern {}{format} unpaced", self.geometry),
         }
     }
 }
@@ -280,12 +314,15 @@ mod tests {
     #[test]
     fn the_source_draws_the_frame_the_capture_stage_numbers() {
         let g = Geometry::bgr(8, 8);
-        let mut source = PatternSource::new(g, 0.0);
+        let mut source = PatternSource::new(g, 0.0, None).unwrap();
         let mut f = Frame::new(g);
         let mut verifier = PatternVerifier::new();
         for seq in [0, 1, 7] {
-            let mut target = Target { seq, bgr: &mut f.data };
-            assert_eq!(source.next_frame(&mut target).unwrap(), Captured::Frame { driver_time: None });
+            let mut target = Target { seq, bgr: Some(&mut f.data), native: None };
+            assert_eq!(
+                source.next_frame(&mut target).unwrap(),
+                Captured::Frame { driver_time: None, native_len: 0 }
+            );
             f.seq = seq;
             assert!(verifier.check(&f));
         }

@@ -138,8 +138,10 @@ impl Source for UrlSource {
                 return Ok(Captured::NotYet);
             }
         }
-        self.store(target.bgr).map_err(|e| SourceError::Failed(format!("{}: {e}", self.url)))?;
-        Ok(Captured::Frame { driver_time: None })
+        if let Some(bgr) = target.bgr.as_deref_mut() {
+            self.store(bgr).map_err(|e| SourceError::Failed(format!("{}: {e}", self.url)))?;
+        }
+        Ok(Captured::Frame { driver_time: None, native_len: 0 })
     }
 
     fn describe(&self) -> String {

@@ -192,7 +192,7 @@ fn stream_mjpeg(
     head_only: bool,
 ) -> std::io::Result<()> {
     let Some(hub) = site.hub else { return no_camera(site, stream, head_only) };
-    let viewer = match hub.join(format!("{peer}"), ViewerKind::Http) {
+    let viewer = match hub.join(format!("{peer}"), ViewerKind::Http, hub.web_needs()) {
         Ok(viewer) => viewer,
         Err(full) => {
             let message =
@@ -246,7 +246,7 @@ fn newest_frame(hub: &Arc<Hub>) -> Option<Arc<SharedFrame>> {
     if let Some(frame) = hub.latest() {
         return Some(frame);
     }
-    let visitor = hub.join("snapshot".into(), ViewerKind::Http).ok();
+    let visitor = hub.join("snapshot".into(), ViewerKind::Http, hub.web_needs()).ok();
     let frame = match &visitor {
         Some(viewer) => viewer.take(SNAPSHOT_TIMEOUT),
         None => hub.next_after(None, SNAPSHOT_TIMEOUT),

@@ -23,6 +23,9 @@ pub struct V4l2Source {
     output: Geometry,
     capture: Option<Capture>,
     reopen: Backoff,
+    /// The native format and fourcc of the first open (a reopened device keeps them).
+    native: Option<crate::convert::InputFormat>,
+    fourcc: [u8; 4],
 }
 
 impl V4l2Source {
@@ -30,12 +33,15 @@ impl V4l2Source {
     /// unusable camera should stop the program with a clear message).
     pub fn open(path: &Path, request: Request, output: Geometry) -> Result<Self, SourceError> {
         let capture = Capture::open(path, &request, output, false)?;
+        let (native, fourcc) = (capture.native_format(), capture.fourcc());
         Ok(V4l2Source {
             path: path.to_path_buf(),
             request,
             output,
             capture: Some(capture),
             reopen: Backoff::reopen(),
+            native,
+            fourcc,
         })
     }
 }
@@ -64,7 +70,7 @@ impl Source for V4l2Source {
             }
             return Ok(Captured::NotYet);
         };
-        match capture.capture(target.bgr) {
+        match capture.capture(target) {
             Ok(captured) => Ok(captured),
             Err(e) => {
                 if let Some(capture) = self.capture.take() {
@@ -84,6 +90,14 @@ impl Source for V4l2Source {
 
     fn describe(&self) -> String {
         format!("V4L2 {} -> {}", self.path.display(), self.output)
+    }
+
+    fn native_format(&self) -> Option<crate::convert::InputFormat> {
+        self.native
+    }
+
+    fn capture_fourcc(&self) -> [u8; 4] {
+        self.fourcc
     }
 }
 

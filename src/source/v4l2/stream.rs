@@ -23,10 +23,10 @@ use v4l::video::Capture as _;
 use v4l::Device;
 
 use super::discovery::offers;
-use crate::convert::{Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
+use crate::convert::{encode, Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
 use crate::frame::Geometry;
 use crate::source::negotiate::{self, Choice, Request};
-use crate::source::{Captured, SourceError};
+use crate::source::{Captured, SourceError, Target};
 
 const BUFFERS: u32 = 4;
 /// How long one `next_frame` waits for the driver before returning to the caller.
@@ -164,9 +164,31 @@ impl Capture {
         Ok(self.handle.poll(PollFlags::POLLIN.bits(), timeout_ms)? > 0)
     }
 
-    /// Waits for the newest frame and converts it into `bgr`. An I/O error means the
+    /// The fourcc frames are captured in.
+    pub(super) fn fourcc(&self) -> [u8; 4] {
+        self.converter.input().format.fourcc()
+    }
+
+    /// The format of the bytes this capture can hand over as they are: Y'CbCr planes or
+    /// JPEG at the output size (a scaled capture has none).
+    pub(super) fn native_format(&self) -> Option<InputFormat> {
+        let input = self.converter.input();
+        let output = self.converter.output();
+        let unscaled = (input.width, input.height) == (output.width, output.height);
+        let even = input.width % 2 == 0;
+        match input.format {
+            InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Yu12 | InputFormat::Mjpeg if unscaled => {
+                Some(input.format)
+            }
+            InputFormat::Nv12 if unscaled && even => Some(InputFormat::Nv12),
+            _ => None,
+        }
+    }
+
+    /// Waits for the newest frame and writes what `target` asks for: BGR converted into
+    /// its buffer, the capture copied tight into its native buffer. An I/O error means the
     /// device is gone (or stalled for [`STALL_LIMIT`]).
-    pub(super) fn capture(&mut self, bgr: &mut [u8]) -> io::Result<Captured> {
+    pub(super) fn capture(&mut self, target: &mut Target<'_>) -> io::Result<Captured> {
         if self.started && !self.ready(DEQUEUE_TIMEOUT.as_millis() as i32)? {
             if self.last_frame.elapsed() > STALL_LIMIT {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no frame for 5 s"));
@@ -193,13 +215,37 @@ impl Capture {
         if let Some(why) = unusable(self.converter.input().format, data, flags) {
             return Ok(Captured::Bad(why));
         }
-        if let Err(e) = self.converter.convert(data, bgr) {
-            return Ok(Captured::Bad(e.to_string()));
+        if let Some(bgr) = target.bgr.as_deref_mut() {
+            if let Err(e) = self.converter.convert(data, bgr) {
+                return Ok(Captured::Bad(e.to_string()));
+            }
+        }
+        let mut native_len = 0;
+        if let (Some(native), Some(format)) = (target.native.as_deref_mut(), self.native_format()) {
+            let layout = self.converter.input();
+            native_len = if format == InputFormat::Mjpeg {
+                native.clear();
+                native.extend_from_slice(data);
+                data.len()
+            } else {
+                if data.len() < layout.min_frame_len() {
+                    return Ok(Captured::Bad(format!(
+                        "a {format} frame of {} bytes, the layout needs {}",
+                        data.len(),
+                        layout.min_frame_len()
+                    )));
+                }
+                let len = encode::tight_len(format, layout.width, layout.height).expect("a raw format");
+                if native.len() < len {
+                    native.resize(len, 0);
+                }
+                encode::pack_tight(layout, data, native)
+            };
         }
         let monotonic = flags & BufferFlags::TIMESTAMP_MASK == BufferFlags::TIMESTAMP_MONOTONIC;
         let driver_time = (monotonic && timestamp.sec > 0)
             .then(|| Duration::new(timestamp.sec as u64, (timestamp.usec.clamp(0, 999_999) * 1000) as u32));
-        Ok(Captured::Frame { driver_time })
+        Ok(Captured::Frame { driver_time, native_len })
     }
 
     /// Stops streaming without letting the `v4l` stream's Drop panic: if STREAMOFF fails

@@ -1,0 +1,163 @@
+//! One viewer's sending plan: which wire format each frame goes out in (fixed by `--wire`,
+//! or chosen by the `auto` controller), the bytes of that format (made once per frame and
+//! shared, `hub::SharedFrame::wire`), and the bandwidth probes of `auto`.
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::adapt::{Action, Adapt, Counters, TICK};
+use super::link;
+use super::{fixed_level, ladder, Level, WireChoice};
+use crate::convert::InputFormat;
+use crate::frame::Geometry;
+use crate::hub::{Needs, SharedFrame};
+use crate::jpeg::Encoder;
+use crate::protocol::{FormatSet, WireFormat};
+
+/// The longest a probe frame is given to drain.
+const PROBE_LIMIT: Duration = Duration::from_millis(400);
+
+/// What the send loop should do after a tick.
+#[derive(Debug, PartialEq)]
+pub enum Change {
+    None,
+    /// The level changed (log it): `mbit` is what the link was measured to carry.
+    Switched {
+        from: Level,
+        to: Level,
+        mbit: f64,
+    },
+}
+
+/// How one viewer's frames go on the wire.
+pub struct SendPlan {
+    level: Level,
+    native: Option<InputFormat>,
+    adapt: Option<Adapt>,
+    encoder: Encoder,
+    /// The raw BGR frame's size: a JPEG larger than this goes out as BGR instead.
+    bgr_len: usize,
+    started: Instant,
+    next_tick: Instant,
+    /// A probe waiting for an idle link, at this level.
+    probe: Option<Level>,
+    sent_frames: u64,
+}
+
+impl SendPlan {
+    /// A plan for frames of `geometry` at `fps` whose capture's own format is `native`,
+    /// to a peer that agreed to `agreed`. `auto` runs only for a paced source (`fps` > 0):
+    /// unpaced frames (benchmarks) stay raw BGR.
+    pub fn new(
+        choice: WireChoice,
+        native: Option<InputFormat>,
+        agreed: FormatSet,
+        geometry: Geometry,
+        fps: f64,
+    ) -> Result<SendPlan, crate::jpeg::JpegError> {
+        let adapt = (choice == WireChoice::Auto && fps > 0.0)
+            .then(|| Adapt::new(ladder(native, agreed), geometry, fps));
+        let level = adapt.as_ref().map_or_else(|| fixed_level(choice, native, agreed), Adapt::level);
+        let now = Instant::now();
+        Ok(SendPlan {
+            level,
+            native,
+            adapt,
+            encoder: Encoder::new()?,
+            bgr_len: geometry.frame_len(),
+            started: now,
+            next_tick: now + TICK,
+            probe: None,
+            sent_frames: 0,
+        })
+    }
+
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// What the capture stage must make of each frame for this viewer now.
+    pub fn needs(&self) -> Needs {
+        let mut needs = self.level.needs(self.native);
+        if let Some(probe) = self.probe {
+            let extra = probe.needs(self.native);
+            needs = Needs { bgr: needs.bgr || extra.bgr, native: needs.native || extra.native };
+        }
+        needs
+    }
+
+    /// The level the next frame goes out at: a pending probe once the link is idle.
+    fn level_for_next(&mut self, stream: &TcpStream) -> (Level, Option<link::LinkState>) {
+        if let Some(probe) = self.probe {
+            if let Some(state) = link::state(stream).ok().filter(link::LinkState::idle) {
+                return (probe, Some(state));
+            }
+        }
+        (self.level, None)
+    }
+
+    /// The bytes to send for `frame` and their format, or `None` to skip it (every other
+    /// frame at half rate, or a frame that lacks what this level is made from, which
+    /// happens for a frame or two after a switch). Also returns the probe's starting state
+    /// when this frame is a probe.
+    pub fn payload<'f>(
+        &mut self,
+        frame: &'f SharedFrame,
+        stream: &TcpStream,
+    ) -> Option<(WireFormat, &'f [u8], Level, Option<link::LinkState>)> {
+        let (level, probe_from) = self.level_for_next(stream);
+        if level.half_rate && frame.seq % 2 == 1 {
+            return None;
+        }
+        let bytes = frame.wire(level.format, level.quality, &mut self.encoder).ok()?;
+        if level.format == WireFormat::Jpeg && bytes.len() > self.bgr_len {
+            return frame.has_bgr.then(|| (WireFormat::Bgr24, &frame.bgr[..], Level::BGR, None));
+        }
+        Some((level.format, bytes, level, probe_from))
+    }
+
+    /// Records a frame sent; for a probe, measures how fast it drained and lets `auto` decide.
+    pub fn sent(
+        &mut self,
+        level: Level,
+        bytes: usize,
+        probe_from: Option<(link::LinkState, Instant)>,
+        stream: &TcpStream,
+    ) -> Change {
+        self.sent_frames += 1;
+        let Some(adapt) = self.adapt.as_mut() else { return Change::None };
+        adapt.sent(level, bytes);
+        let Some((before, started)) = probe_from else { return Change::None };
+        self.probe = None;
+        let rate = link::drain_rate(stream, before, started, bytes, PROBE_LIMIT);
+        let action = adapt.probe_result(self.started.elapsed(), rate);
+        self.apply(action)
+    }
+
+    /// Every [`TICK`], feeds this viewer's counters to `auto`.
+    pub fn tick(&mut self, offered: u64, dropped: u64, bytes: u64) -> Change {
+        let now = Instant::now();
+        if now < self.next_tick {
+            return Change::None;
+        }
+        self.next_tick = now + TICK;
+        let Some(adapt) = self.adapt.as_mut() else { return Change::None };
+        let action = adapt.tick(Counters { at: now - self.started, offered, dropped, bytes });
+        self.apply(action)
+    }
+
+    fn apply(&mut self, action: Action) -> Change {
+        match action {
+            Action::Stay => Change::None,
+            Action::Probe(level) => {
+                self.probe = Some(level);
+                Change::None
+            }
+            Action::Switch { to, mbit } => {
+                let from = self.level;
+                self.level = to;
+                Change::Switched { from, to, mbit }
+            }
+        }
+    }
+}
