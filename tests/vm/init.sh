@@ -353,23 +353,37 @@ if [ "$LOOPBACK" = 1 ]; then
     CAM_DEV=/dev/video0
 fi
 
+# The camera's count of bad frames so far: the largest of its "(N so far)" log lines and
+# its stats lines' "bad frames skipped N".
+skipped_so_far() {
+    n=$(sed -n 's/.*skipped a bad frame.*(\([0-9]*\) so far).*/\1/p; s/.*stats:.*bad frames skipped \([0-9]*\).*/\1/p' \
+        /tmp/cam.log | sort -n | tail -n 1)
+    echo "${n:-0}"
+}
 # bad_case NAME FORMAT BURST: the writer sends good frames at 10 fps; a sampled display
-# records every frame shown; 2 s in, SIGUSR1 makes the writer send BURST (each bad frame
-# followed by two good ones, at 4 fps); the display goes on for 3 s after the burst. The
-# camera's stats lines and summary must count every bad frame; no frame shown may differ
-# from the known image.
+# records every frame shown; 2 s in, the script steps the writer through BURST: SIGUSR1
+# sends the next bad frame, after which the writer holds (sends nothing, so that frame
+# stays the device's newest however late the camera looks) until the camera's count goes
+# up, or 3.5 s, then SIGUSR2 resumes good frames for 0.5 s. The display goes on for 3 s
+# after the burst. The camera's stats lines and summary must count every bad frame; no
+# frame shown may differ from the known image.
 bad_case() {
     name=$1 fmt=$2 burst=$3
-    start_loop "$name" "--format $fmt --size 640x480 --fps 10 --burst $burst --burst-fps 4" \
+    start_loop "$name" "--format $fmt --size 640x480 --fps 10 --burst $burst" \
         --format "$fmt" --size 640x480 --fps 10 || return
     start_sampled_display /tmp/raw.log 640 480 --stats off
     sleep 2
     before=$(sampled)
-    kill -USR1 $WRITER_PID
+    for kind in $(echo "$burst" | tr , ' '); do
+        count=$(skipped_so_far)
+        kill -USR1 $WRITER_PID
+        i=0
+        while [ "$(skipped_so_far)" -le "$count" ] && [ $i -lt 35 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -USR2 $WRITER_PID
+        sleep 0.5
+    done
     i=0
-    while ! grep -q "burst done" /tmp/writer.log && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-    # The last frame filled is queued one frame later.
-    sleep 0.5
+    while ! grep -q "burst done" /tmp/writer.log && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     mark=$(sampled)
     sleep 3
     after=$(($(sampled) - mark))

@@ -5,17 +5,20 @@
 //!
 //! ```text
 //! v4l2-writer write DEVICE [--format MJPG|YUYV] [--size WxH] [--fps N] [--kind KIND]
-//!                          [--burst KIND,KIND,...] [--burst-fps N]
+//!                          [--burst KIND,KIND,...] [--hold SECONDS]
 //! v4l2-writer frame [--format MJPG|YUYV] [--size WxH] [--kind KIND] > FILE
 //! v4l2-writer sample --size WxH FILE
 //! ```
 //!
 //! `write` starts the device's output stream (so v4l2loopback treats it as the writer) and
 //! writes one frame per write(2): `--kind` frames (default `good`) until SIGTERM or SIGINT.
-//! On SIGUSR1 it sends the `--burst` frames once, each followed by two good ones, at
-//! `--burst-fps`, then goes back to `--kind`. Kinds: good, nodht (MJPEG without Huffman tables), truncated,
-//! corrupt, garbage, empty, short (see frames.rs). It prints one line when streaming, one
-//! when a burst is done, and a summary at exit, all starting with `v4l2-writer:`.
+//! Each SIGUSR1 sends the next frame of `--burst` and then holds (writes nothing) until
+//! SIGUSR2 or `--hold` seconds (default 4, under pistream's 5 s stall limit): the frame stays
+//! the device's newest, so a reader sees it however late it looks, and the script that sent
+//! the signals releases the hold once the reader has counted it. Kinds: good, nodht (MJPEG
+//! without Huffman tables), truncated, corrupt, garbage, empty, short (see frames.rs). It
+//! prints one line when streaming, one per burst frame, one when the burst is done, and a
+//! summary at exit, all starting with `v4l2-writer:`.
 //! `frame` prints one frame's bytes (what `write` sends). `sample` prints pixels of every
 //! frame of a packed BGR24 file (see sample.rs).
 
@@ -25,7 +28,7 @@ mod sample;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,7 +50,7 @@ struct Options {
     fps: f64,
     kind: Kind,
     burst: Vec<Kind>,
-    burst_fps: f64,
+    hold: Duration,
     file: Option<PathBuf>,
 }
 
@@ -60,7 +63,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         fps: 25.0,
         kind: Kind::Good,
         burst: Vec::new(),
-        burst_fps: 4.0,
+        hold: Duration::from_secs(4),
         file: None,
     };
     let mut it = args.iter();
@@ -79,7 +82,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.height = h.parse().map_err(|_| format!("--size takes WxH, not {v}"))?;
             }
             "--fps" => o.fps = positive(value()?)?,
-            "--burst-fps" => o.burst_fps = positive(value()?)?,
+            "--hold" => {
+                let v = value()?;
+                o.hold = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| (0.0..=60.0).contains(s))
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| format!("--hold takes seconds (0 to 60), not {v}"))?;
+            }
             "--kind" => o.kind = Kind::parse(value()?)?,
             "--burst" => o.burst = value()?.split(',').map(Kind::parse).collect::<Result<_, _>>()?,
             a if a.starts_with("--") => return Err(format!("unknown option {a}")),
@@ -126,24 +137,29 @@ fn sample_file(o: &Options) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Flags set from SIGTERM/SIGINT (stop) and SIGUSR1 (burst) by a thread that waits for
-/// them; the signals are blocked everywhere else, so no handler runs inside this program.
+/// What the signals asked for, set by a thread that waits for them: SIGTERM/SIGINT stop,
+/// SIGUSR1 sends the next burst frame (a count, so none is lost), SIGUSR2 ends a hold. The
+/// signals are blocked everywhere else, so no handler runs inside this program.
 struct Signals {
     stop: Arc<AtomicBool>,
-    burst: Arc<AtomicBool>,
+    next: Arc<AtomicUsize>,
+    release: Arc<AtomicBool>,
 }
 
 fn watch_signals() -> Result<Signals, String> {
     let mut set = SigSet::empty();
-    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1] {
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1, Signal::SIGUSR2] {
         set.add(s);
     }
     set.thread_block().map_err(|e| format!("blocking signals: {e}"))?;
-    let signals = Signals { stop: Arc::default(), burst: Arc::default() };
-    let (stop, burst) = (signals.stop.clone(), signals.burst.clone());
+    let signals = Signals { stop: Arc::default(), next: Arc::default(), release: Arc::default() };
+    let (stop, next, release) = (signals.stop.clone(), signals.next.clone(), signals.release.clone());
     std::thread::spawn(move || loop {
         match set.wait() {
-            Ok(Signal::SIGUSR1) => burst.store(true, Ordering::SeqCst),
+            Ok(Signal::SIGUSR1) => {
+                next.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Signal::SIGUSR2) => release.store(true, Ordering::SeqCst),
             Ok(_) => stop.store(true, Ordering::SeqCst),
             Err(_) => {}
         }
@@ -169,11 +185,11 @@ fn write(o: &Options) -> Result<(), String> {
     let path = o.device.as_ref().ok_or("write needs a DEVICE (the v4l2loopback node)")?;
     let good = frames::good(o.format, o.width, o.height)?;
     let steady = frames::make(o.kind, o.format, &good)?;
-    let mut burst = Vec::new();
-    for &kind in &o.burst {
-        burst.push((kind, frames::make(kind, o.format, &good)?));
-        burst.extend([(Kind::Good, good.clone()), (Kind::Good, good.clone())]);
-    }
+    let burst = o
+        .burst
+        .iter()
+        .map(|&kind| Ok((kind, frames::make(kind, o.format, &good)?)))
+        .collect::<Result<Vec<_>, String>>()?;
     let at = |doing: &str| {
         let doing = doing.to_string();
         move |e: std::io::Error| format!("{}: {doing}: {e}", path.display())
@@ -205,17 +221,10 @@ fn write(o: &Options) -> Result<(), String> {
     let mut written = 0u64;
     let mut bad = 0u64;
     let mut next = Instant::now();
-    let mut pending: std::collections::VecDeque<(Kind, &[u8])> = Default::default();
-    let mut in_burst = false;
-    loop {
-        if signals.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        if signals.burst.swap(false, Ordering::SeqCst) && !in_burst {
-            pending.extend(burst.iter().map(|(k, f)| (*k, &f[..])));
-            in_burst = true;
-        }
-        let (kind, bytes) = pending.pop_front().unwrap_or((o.kind, &steady[..]));
+    // Burst frames sent so far, and when the hold after the last one began.
+    let mut sent = 0usize;
+    let mut holding: Option<Instant> = None;
+    let mut write_frame = |kind: Kind, bytes: &[u8]| -> Result<(), String> {
         // One write(2) is one frame: v4l2loopback copies it into the next of its buffers in
         // turn (bytesused = its length, 0 for an empty frame), so a frame stays intact until
         // the writer has gone round all of them. (Its mmap output queue does not: dequeuing
@@ -226,34 +235,58 @@ fn write(o: &Options) -> Result<(), String> {
         }
         written += 1;
         bad += kind.is_bad() as u64;
-        if written == 1 {
-            println!(
-                "v4l2-writer: streaming {} {}x{} at {} fps to {} ({} bytes per {} frame)",
-                format.fourcc,
-                o.width,
-                o.height,
-                o.fps,
-                path.display(),
-                steady.len(),
-                o.kind.name()
-            );
+        Ok(())
+    };
+    let period = Duration::from_secs_f64(1.0 / o.fps);
+    write_frame(o.kind, &steady)?;
+    next += period;
+    println!(
+        "v4l2-writer: streaming {} {}x{} at {} fps to {} ({} bytes per {} frame)",
+        format.fourcc,
+        o.width,
+        o.height,
+        o.fps,
+        path.display(),
+        steady.len(),
+        o.kind.name()
+    );
+    while !signals.stop.load(Ordering::SeqCst) {
+        if let Some(since) = holding {
+            if !signals.release.swap(false, Ordering::SeqCst) && since.elapsed() < o.hold {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            holding = None;
+            if sent == burst.len() {
+                let kinds: Vec<&str> = o.burst.iter().map(|k| k.name()).collect();
+                println!(
+                    "v4l2-writer: burst done: {} bad frames ({})",
+                    o.burst.iter().filter(|k| k.is_bad()).count(),
+                    kinds.join(" ")
+                );
+            }
+            next = Instant::now() + period;
         }
-        if in_burst && pending.is_empty() {
-            in_burst = false;
-            let kinds: Vec<&str> = o.burst.iter().map(|k| k.name()).collect();
-            println!(
-                "v4l2-writer: burst done: {} bad frames ({}), each followed by 2 good",
-                o.burst.iter().filter(|k| k.is_bad()).count(),
-                kinds.join(" ")
-            );
+        if sent < burst.len() && signals.next.load(Ordering::SeqCst) > sent {
+            let (kind, bytes) = &burst[sent];
+            signals.release.store(false, Ordering::SeqCst);
+            write_frame(*kind, bytes)?;
+            sent += 1;
+            println!("v4l2-writer: sent burst frame {sent} of {}: {}", burst.len(), kind.name());
+            holding = Some(Instant::now());
+            continue;
         }
-        let rate = if in_burst { o.burst_fps } else { o.fps };
-        next += Duration::from_secs_f64(1.0 / rate);
         let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
+        if now < next {
+            // Short sleeps, so that a signal is acted on within 20 ms.
+            std::thread::sleep((next - now).min(Duration::from_millis(20)));
+            continue;
+        }
+        write_frame(o.kind, &steady)?;
+        next += period;
+        // Fallen behind (a loaded machine): keep the rate rather than catch up in a rush.
+        if now > next {
+            next = now + period;
         }
     }
     output_stream(&device, false).map_err(at("stopping the output stream (VIDIOC_STREAMOFF)"))?;
