@@ -144,6 +144,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| conv.convert(black_box(&src), &mut dst).unwrap())
             });
             let ours = median_us(|| conv.convert(black_box(&src), &mut dst).unwrap());
+            #[allow(unused_mut)] // filled in further only with OpenCV
             let mut row =
                 Row { format: format.to_string(), size: format!("{w}x{h}"), ours, memcpy, ..Row::default() };
             #[cfg(feature = "opencv")]

@@ -1,9 +1,9 @@
 //! Counts the process's Rust heap allocations, for the proof that steady state allocates
-//! nothing per frame (tests/alloc.rs runs the real binary twice, N and 10 N frames, and
-//! compares). The binary installs [`CountingAllocator`] as its global allocator; with
-//! `PISTREAM_COUNT_ALLOCATIONS=1` it prints the count when it exits. Counting is one
-//! relaxed atomic add per allocation, next to the allocation's own cost. C libraries'
-//! `malloc` calls are not seen here; the test counts those with an `LD_PRELOAD` counter.
+//! nothing per frame (tests/end_to_end/alloc.rs runs the real binary twice, N and 10 N frames,
+//! and compares). The binary installs [`CountingAllocator`] as its global allocator; with
+//! `PISTREAM_COUNT_ALLOCATIONS=1` it prints the count when it exits. Counting is one relaxed
+//! atomic add per allocation, next to the allocation's own cost. C libraries' `malloc` calls
+//! are not seen here; the test counts those with an `LD_PRELOAD` counter.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,6 +8,7 @@ use pistream::app::{self, Finish};
 use pistream::cli::Args;
 use pistream::config::Config;
 use pistream::error::AppError;
+use pistream::logging::Verbosity;
 use pistream::shutdown::Shutdown;
 
 #[global_allocator]
@@ -20,7 +21,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    pistream::logging::init(Default::default());
+    // Installed first, so that messages about the command line itself are printed; the
+    // level the command asks for (-q, -v) is set once the arguments are parsed.
+    pistream::logging::init(Verbosity::Normal);
     let argv: Vec<String> = std::env::args().collect();
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let args = match Args::from_args(&words[..1], &words[1..]) {
@@ -37,6 +40,10 @@ fn run() -> ExitCode {
             };
         }
     };
+    match args.verbosity() {
+        Ok(verbosity) => pistream::logging::init(verbosity),
+        Err(message) => return fail(&AppError::Usage(message)),
+    }
     let config = match args.into_config() {
         Ok(config) => config,
         Err(message) => return fail(&AppError::Usage(message)),

@@ -222,6 +222,7 @@ impl Reporter {
             let _ =
                 write!(t, "sent {:.1} fps {:.1} Mbit/s to {viewers} viewer", rate(0), rate(1) * 8.0 / 1e6);
             t.push_str(if viewers == 1 { "" } else { "s" });
+            write_wire_levels(self.hub.as_deref(), t);
             t.push_str(" | ");
         }
         if self.shape.shows {
@@ -283,6 +284,29 @@ impl Reporter {
             write_latency(t, &self.whole_run);
         }
         &self.text
+    }
+}
+
+/// The wire formats viewers' frames go out in now, e.g. " (BGR3, JPEG q85)"; nothing before
+/// the first frame. At most four distinct ones, written without allocating.
+fn write_wire_levels(hub: Option<&Hub>, t: &mut String) {
+    let mut levels: [Option<crate::wire::Level>; 4] = [None; 4];
+    if let Some(hub) = hub {
+        hub.for_each_viewer(|v| {
+            if let Some(level) = v.wire() {
+                if !levels.contains(&Some(level)) {
+                    if let Some(free) = levels.iter_mut().find(|l| l.is_none()) {
+                        *free = Some(level);
+                    }
+                }
+            }
+        });
+    }
+    for (i, level) in levels.iter().flatten().enumerate() {
+        let _ = write!(t, "{}{level}", if i == 0 { " (" } else { ", " });
+    }
+    if levels[0].is_some() {
+        t.push(')');
     }
 }
 

@@ -1,14 +1,14 @@
 //! Packed RGB formats to BGR: RGB24 (channel swap: SSSE3 `pshufb` on x86-64, NEON
 //! `vld3q_u8`/`vst3q_u8` on aarch64, scalar tail), BGR24 (row copy, dropping the padding)
 //! and GREY (each luma byte replicated to B, G and R, as OpenCV's `GRAY2BGR` does: no range
-//! expansion). GREY has its own SIMD kernels (SSSE3 on x86-64, NEON on aarch64) beside the
-//! scalar one they are tested against.
+//! expansion). RGB24 and GREY dispatch on the [`Isa`] token the caller holds (SSSE3 serves
+//! AVX2 CPUs too); their scalar kernels finish every row and are what the SIMD ones are
+//! tested against.
 
-use super::isa::Isa;
+use super::isa::{Isa, Kind};
 use super::InputLayout;
 
-/// RGB24 to BGR24; the caller has checked the frame and output sizes and that `isa` is
-/// available.
+/// RGB24 to BGR24; the caller has checked the frame and output sizes.
 pub(super) fn rgb_to_bgr(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) {
     rgb_rows(isa, src, layout.stride, dst, layout.width as usize);
 }
@@ -19,16 +19,16 @@ pub(crate) fn rgb_rows(isa: Isa, src: &[u8], stride: usize, dst: &mut [u8], widt
     let row = width * 3;
     for (y, out) in dst.chunks_exact_mut(row).enumerate() {
         let src = &src[y * stride..][..row];
-        let done = match isa {
+        let done = match isa.kind() {
             // The SSSE3 kernel serves AVX2 CPUs too: an AVX2 version without shuffles
             // (three offset loads, two blends per 32 bytes) measured slower, 32 vs 22 µs
             // at 640x480.
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: callers pass Ssse3 or Avx2 only when `Isa::available()` lists it, and
-            // every x86-64 CPU with AVX2 has SSSE3.
-            Isa::Ssse3 | Isa::Avx2 => unsafe { rgb_row_ssse3(src, out) },
+            // SAFETY: an `Isa` of kind Ssse3 or Avx2 comes only from CPU detection
+            // (`Isa::available`), which lists either only when the CPU has SSSE3.
+            Kind::Ssse3 | Kind::Avx2 => unsafe { rgb_row_ssse3(src, out) },
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => rgb_row_neon(src, out),
+            Kind::Neon => rgb_row_neon(src, out),
             _ => 0,
         };
         rgb_row_scalar(&src[done * 3..], &mut out[done * 3..]);
@@ -119,30 +119,26 @@ pub(super) fn bgr_copy(layout: &InputLayout, src: &[u8], dst: &mut [u8]) {
     }
 }
 
-pub(super) fn grey_to_bgr(layout: &InputLayout, src: &[u8], dst: &mut [u8]) {
+/// GREY to BGR24; the caller has checked the frame and output sizes.
+pub(super) fn grey_to_bgr(isa: Isa, layout: &InputLayout, src: &[u8], dst: &mut [u8]) {
     let w = layout.width as usize;
     for (y, out) in dst.chunks_exact_mut(w * 3).enumerate() {
-        grey_row(&src[y * layout.stride..][..w], out);
+        grey_row(isa, &src[y * layout.stride..][..w], out);
     }
 }
 
-/// One row, fastest kernel this CPU has.
-pub(crate) fn grey_row(src: &[u8], dst: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("ssse3") {
-        // SAFETY: the CPU has SSSE3 (checked just above).
-        let done = unsafe { grey_row_ssse3(src, dst) };
-        grey_row_scalar(&src[done..], &mut dst[done * 3..]);
-        return;
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        let done = grey_row_neon(src, dst);
-        grey_row_scalar(&src[done..], &mut dst[done * 3..]);
-        return;
-    }
-    #[allow(unreachable_code)]
-    grey_row_scalar(src, dst)
+/// One row on `isa`: SIMD blocks, then the scalar loop.
+pub(crate) fn grey_row(isa: Isa, src: &[u8], dst: &mut [u8]) {
+    let done = match isa.kind() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: an `Isa` of kind Ssse3 or Avx2 comes only from CPU detection
+        // (`Isa::available`), which lists either only when the CPU has SSSE3.
+        Kind::Ssse3 | Kind::Avx2 => unsafe { grey_row_ssse3(src, dst) },
+        #[cfg(target_arch = "aarch64")]
+        Kind::Neon => grey_row_neon(src, dst),
+        _ => 0,
+    };
+    grey_row_scalar(&src[done..], &mut dst[done * 3..]);
 }
 
 /// The scalar kernel (also the tail of the SIMD ones).
@@ -215,6 +211,24 @@ mod tests {
             for isa in Isa::available() {
                 let mut got = vec![0u8; w * 6];
                 rgb_rows(isa, &src, stride, &mut got, w);
+                assert_eq!(got, want, "{isa:?} width {w}");
+            }
+        }
+    }
+
+    /// Every GREY path this CPU has against the scalar expansion, widths 1..=70 and a few
+    /// long rows (16-pixel blocks plus every tail), seeded random data.
+    #[test]
+    fn every_grey_path_matches_the_scalar_expansion() {
+        let mut rng = TestRng::new(0x6e7);
+        for w in (1..=70usize).chain([640, 641]) {
+            let mut src = vec![0u8; w];
+            rng.fill(&mut src);
+            let mut want = vec![0u8; w * 3];
+            grey_row_scalar(&src, &mut want);
+            for isa in Isa::available() {
+                let mut got = vec![1u8; w * 3];
+                grey_row(isa, &src, &mut got);
                 assert_eq!(got, want, "{isa:?} width {w}");
             }
         }

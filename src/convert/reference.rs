@@ -1,5 +1,5 @@
 //! Plain scalar float versions of every raw conversion and of the bilinear resize: slow,
-//! obvious, and what the fast kernels are tested against (`tests/convert.rs`,
+//! obvious, and what the fast kernels are tested against (`tests/library/convert.rs`,
 //! [`super::selftest_cases`]). Formulas straight from the standards, no fixed point:
 //!
 //! - limited range: `Y' = (max(Y, 16) - 16) / 219`, `Cb' = (Cb - 128) / 224` (likewise Cr):

@@ -30,7 +30,7 @@ const WINDOW: usize = 4;
 /// After a switch, how long before the next decision (queues of the old level drain).
 pub const SETTLE: Duration = Duration::from_secs(2);
 /// Between probes while the link is clean and the level not the best.
-pub const PROBE_INTERVAL: Duration = Duration::from_secs(6);
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(7);
 /// Share of offered frames dropped in a window that means the link cannot carry them.
 const DROP_LIMIT: f64 = 0.10;
 /// Fit a level into this share of the measured goodput when stepping down...
@@ -161,6 +161,9 @@ impl Adapt {
     pub fn probe_result(&mut self, at: Duration, bytes_per_s: Option<f64>) -> Action {
         self.probing = false;
         self.next_probe = at + PROBE_INTERVAL;
+        // Frames were dropped while the probe drained: not the link's fault. Judge again
+        // only once they are out of the window.
+        self.last_switch = at;
         let Some(rate) = bytes_per_s else { return Action::Stay };
         let to = self.best_fitting(rate * UP_HEADROOM);
         if to < self.level {

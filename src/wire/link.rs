@@ -69,8 +69,8 @@ pub struct LinkState {
     pub notsent: u32,
     /// Bytes the peer has acknowledged, in all.
     pub bytes_acked: u64,
-    /// Smoothed round-trip time, µs.
-    pub rtt_us: u32,
+    /// The smallest round-trip time seen, µs (the path's own delay, without queues).
+    pub min_rtt_us: u32,
 }
 
 impl LinkState {
@@ -102,7 +102,7 @@ pub fn state(stream: &TcpStream) -> io::Result<LinkState> {
         unacked: info.unacked,
         notsent: info.notsent_bytes,
         bytes_acked: info.bytes_acked,
-        rtt_us: info.rtt,
+        min_rtt_us: info.min_rtt,
     })
 }
 
@@ -122,10 +122,10 @@ pub fn drain_rate(
         let elapsed = started.elapsed();
         if now.bytes_acked >= target {
             // One round trip of the time is the ACK of the last byte coming back, not the
-            // link carrying bytes: leave it out, or a short probe on a fast link looks slow.
-            let carrying = elapsed
-                .saturating_sub(Duration::from_micros(u64::from(before.rtt_us)))
-                .max(Duration::from_micros(500));
+            // link carrying bytes: leave out the path's own (smallest) round trip, or a short
+            // probe on a fast link looks slow. Not the smoothed one: queues inflate it.
+            let rtt = Duration::from_micros(u64::from(before.min_rtt_us));
+            let carrying = elapsed.saturating_sub(rtt).max(Duration::from_micros(500));
             return Some(bytes as f64 / carrying.as_secs_f64());
         }
         if elapsed >= limit {

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
 
 use crate::util::{free_port, summary_counts, Proc, SECS};
 
@@ -145,7 +144,9 @@ fn a_connecting_display_reports_a_wrong_peer_in_one_line_and_exits_1() {
     let server = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>").unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        // Keep the connection open until the display has read that and hung up.
+        stream.set_read_timeout(Some(10 * SECS)).unwrap();
+        let _ = stream.read_to_end(&mut Vec::new());
     });
     let connect = format!("127.0.0.1:{port}");
     let mut disp = Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null"]);

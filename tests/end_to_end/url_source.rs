@@ -60,10 +60,9 @@ fn serve_client(mut stream: TcpStream, frames: Arc<Vec<Vec<u8>>>, until: Instant
     }
 }
 
-/// Serves `frames` at 25 fps to every client on `port` for `duration`, then closes
+/// Serves `frames` at 25 fps to every client of `listener` for `duration`, then closes
 /// everything (a phone app restarting).
-fn serve_for(port: u16, frames: Vec<Vec<u8>>, duration: Duration) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+fn serve_for(listener: TcpListener, frames: Vec<Vec<u8>>, duration: Duration) {
     listener.set_nonblocking(true).unwrap();
     let until = Instant::now() + duration;
     let frames = Arc::new(frames);
@@ -88,16 +87,17 @@ fn serve_for(port: u16, frames: Vec<Vec<u8>>, duration: Duration) {
 
 #[test]
 fn an_mjpeg_http_stream_is_shown_and_survives_a_server_restart() {
-    let http_port = free_port();
+    // Bound before the camera starts, so its first request finds the server.
+    let first_server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let http_port = first_server.local_addr().unwrap().port();
     let (before, after) = ([[200, 30, 30], [30, 200, 30]], [[30, 30, 200], [220, 220, 220]]);
     // 640x480 JPEGs, captured at 320x240: exercises the resize into the frame buffer.
     let (first, second) = (jpegs(&before, 640, 480), jpegs(&after, 640, 480));
     let server = thread::spawn(move || {
-        serve_for(http_port, first, Duration::from_secs(3));
-        thread::sleep(Duration::from_millis(1500)); // the "app" restarts
-        serve_for(http_port, second, Duration::from_secs(6));
+        serve_for(first_server, first, Duration::from_secs(3));
+        thread::sleep(Duration::from_millis(1500)); // the "app" restarts: down for 1.5 s
+        serve_for(TcpListener::bind(("127.0.0.1", http_port)).unwrap(), second, Duration::from_secs(6));
     });
-    thread::sleep(Duration::from_millis(200));
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");

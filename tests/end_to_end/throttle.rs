@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,6 +16,14 @@ use socket2::SockRef;
 pub struct SlowLink {
     pub port: u16,
     stop: Arc<AtomicBool>,
+    rate: Arc<AtomicU64>,
+}
+
+impl SlowLink {
+    /// Changes the link's rate, bytes per second, from now on.
+    pub fn set_rate(&self, rate: f64) {
+        self.rate.store(rate as u64, Ordering::Relaxed);
+    }
 }
 
 impl Drop for SlowLink {
@@ -30,9 +38,10 @@ pub fn slow_link(upstream: u16, rate: f64, delay: Duration) -> SlowLink {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
+    let rate = Arc::new(AtomicU64::new(rate as u64));
     listener.set_nonblocking(true).unwrap();
     {
-        let stop = stop.clone();
+        let (stop, rate) = (stop.clone(), rate.clone());
         thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let Ok((client, _)) = listener.accept() else {
@@ -48,12 +57,12 @@ pub fn slow_link(upstream: u16, rate: f64, delay: Duration) -> SlowLink {
                 }
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 thread::spawn(move || pump_free(c2, s2));
-                let stop = stop.clone();
-                thread::spawn(move || pump_slow(server, client, rate, delay, stop));
+                let (stop, rate) = (stop.clone(), rate.clone());
+                thread::spawn(move || pump_slow(server, client, &rate, delay, stop));
             }
         });
     }
-    SlowLink { port, stop }
+    SlowLink { port, stop, rate }
 }
 
 fn pump_free(mut from: TcpStream, mut to: TcpStream) {
@@ -68,10 +77,16 @@ fn pump_free(mut from: TcpStream, mut to: TcpStream) {
 
 /// Reads as fast as the rate allows (so upstream's TCP sees the link's pace), holds each
 /// chunk for `delay`, then writes it on.
-fn pump_slow(mut from: TcpStream, mut to: TcpStream, rate: f64, delay: Duration, stop: Arc<AtomicBool>) {
+fn pump_slow(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    rate: &AtomicU64,
+    delay: Duration,
+    stop: Arc<AtomicBool>,
+) {
     const CHUNK: usize = 8 * 1024;
-    let start = Instant::now();
-    let mut sent: f64 = 0.0;
+    // When the next chunk may be admitted (a token bucket allowing 10 ms of burst).
+    let mut next_allowed = Instant::now();
     let mut in_flight: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
     let mut buf = vec![0u8; CHUNK];
     from.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
@@ -88,19 +103,16 @@ fn pump_slow(mut from: TcpStream, mut to: TcpStream, rate: f64, delay: Duration,
         }
         // Admit the next chunk when the rate allows (bursts after idle time limited to 10 ms).
         let now = Instant::now();
-        let idle_credit = (now - start).as_secs_f64() - 0.010;
-        if sent / rate < idle_credit {
-            sent = idle_credit * rate;
-        }
-        let allowed_at = start + Duration::from_secs_f64(sent / rate);
-        if allowed_at > now {
-            thread::sleep((allowed_at - now).min(Duration::from_millis(2)));
+        next_allowed = next_allowed.max(now.checked_sub(Duration::from_millis(10)).unwrap_or(now));
+        if next_allowed > now {
+            thread::sleep((next_allowed - now).min(Duration::from_millis(2)));
             continue;
         }
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                sent += n as f64;
+                let rate = rate.load(Ordering::Relaxed).max(1) as f64;
+                next_allowed += Duration::from_secs_f64(n as f64 / rate);
                 in_flight.push_back((Instant::now() + delay, buf[..n].to_vec()));
             }
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}

@@ -39,6 +39,7 @@ fn usage_errors_exit_2_with_one_line_naming_the_option() {
         (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
         (&["camera", "--fps", "abc"][..], "--fps"),
         (&["nonsense"][..], "nonsense"),
+        (&["display", "-q", "-v"][..], "-q/--quiet and -v/--verbose exclude each other"),
         (&[][..], "no command given"),
     ] {
         let (code, _, stderr) = run(args);
@@ -46,6 +47,23 @@ fn usage_errors_exit_2_with_one_line_naming_the_option() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
+}
+
+#[test]
+fn quiet_prints_only_warnings_and_errors() {
+    let demo = ["demo", "--seconds", "1", "--sink", "null", "--stats", "off"];
+    let (code, _, stderr) = run(&demo);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("summary:") && stderr.contains("listening on"), "{stderr}");
+    let (code, _, stderr) = run(&[&demo[..], &["-q"]].concat());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "", "-q printed more than warnings and errors");
+    // An error still gets its line.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, stderr) = run(&["camera", "--quiet", "--listen", &addr, "--source", "pattern"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
 }
 
 #[test]

@@ -100,7 +100,9 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     let output = disp.output();
     let (shown, verified, corrupt) = summary_counts(&output);
     let p99 = latency_p99_ms(&output);
-    thread::sleep(Duration::from_millis(1100)); // one more stats line from the camera
+    // One more stats line from the camera, counting drops up to the display's end.
+    let stats_lines = cam.output().lines().filter(|l| l.contains("dropped viewers")).count();
+    cam.wait_for_nth("dropped viewers", stats_lines, 5 * SECS);
     let camera_output = cam.output();
     let camera_drops: u64 = camera_output
         .lines()

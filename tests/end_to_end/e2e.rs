@@ -1,8 +1,6 @@
 //! Camera and display as separate processes over loopback: verified frames, viewers that
 //! come and go, a display that starts first, a two-way call, signals.
 
-use std::time::Duration;
-
 use nix::sys::signal::Signal;
 
 use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
@@ -45,9 +43,10 @@ fn a_thousand_verified_frames_at_640x480_between_two_processes() {
 fn killing_a_display_leaves_the_camera_serving_the_next_one() {
     let port = free_port();
     let mut cam = camera(port, &["--fps", "60"]);
-    let first = display(port, &[]);
-    first.wait_for("receiving 640x480", 10 * SECS);
-    std::thread::sleep(Duration::from_millis(300));
+    // With stats on: its first stats line says frames are flowing, mid-stream to kill it in.
+    let connect = format!("127.0.0.1:{port}");
+    let first = Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null"]);
+    first.wait_for("stats:", 10 * SECS);
     first.signal(Signal::SIGKILL);
     cam.wait_for("waiting for the next peer", 10 * SECS);
     let mut second = display(port, &["--frames", "30"]);

@@ -121,7 +121,7 @@ fn assert_steady(name: &str, short: Counts, long: Counts, n: u64) {
     // varies by up to a few hundred calls from run to run, whatever the frames, so the bound
     // is that noise over 9 N frames; one call per frame is 20 times over it.
     assert!(rust < 0.0005, "{name}: {rust:.4} Rust allocations per frame");
-    assert!(malloc < 0.05, "{name}: {malloc:.4} malloc calls per frame");
+    assert!(malloc < 0.1, "{name}: {malloc:.4} malloc calls per frame");
 }
 
 const N: u64 = 1000;
@@ -249,7 +249,7 @@ fn fan_out_to_four_displays_and_two_http_clients_allocates_no_rust_memory_per_fr
         );
         assert!(rust < 0.0005, "{rust:.4} Rust allocations per frame");
         if http == 0 {
-            assert!(malloc < 0.05, "raw viewers alone: {malloc:.4} malloc calls per frame");
+            assert!(malloc < 0.1, "raw viewers alone: {malloc:.4} malloc calls per frame");
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::util::BIN;
 #[test]
 fn the_systemd_unit_verifies() {
     let unit =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pistream.service")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/pistream.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/local/bin/pistream camera"));
     // verify checks that ExecStart's binary exists: point it at the one under test.
     let dir = std::env::temp_dir().join(format!("pistream-unit-{}", std::process::id()));

@@ -14,11 +14,22 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A line a process printed, and when it arrived.
+pub type TimedLine = (Instant, String);
+
 /// A running pistream with its stderr collected line by line.
 pub struct Proc {
     pub name: String,
     child: Child,
-    lines: Arc<(Mutex<Vec<String>>, Condvar)>,
+    output: Arc<(Mutex<Output>, Condvar)>,
+}
+
+/// What a process printed so far, and how many of its two pipes are still open.
+#[derive(Default)]
+struct Output {
+    /// Every line, with when it arrived.
+    lines: Vec<TimedLine>,
+    open_pipes: usize,
 }
 
 impl Proc {
@@ -35,22 +46,25 @@ impl Proc {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("starting pistream");
-        let lines: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
+        let output: Arc<(Mutex<Output>, Condvar)> = Arc::default();
+        output.0.lock().unwrap().open_pipes = 2;
         for stream in [
             Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
             Box::new(child.stdout.take().unwrap()),
         ] {
-            let lines = lines.clone();
+            let output = output.clone();
             let name = name.to_string();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     eprintln!("[{name}] {line}");
-                    lines.0.lock().unwrap().push(line);
-                    lines.1.notify_all();
+                    output.0.lock().unwrap().lines.push((Instant::now(), line));
+                    output.1.notify_all();
                 }
+                output.0.lock().unwrap().open_pipes -= 1;
+                output.1.notify_all();
             });
         }
-        Proc { name: name.to_string(), child, lines }
+        Proc { name: name.to_string(), child, output }
     }
 
     pub fn pid(&self) -> i32 {
@@ -59,15 +73,15 @@ impl Proc {
 
     /// Everything printed so far.
     pub fn output(&self) -> String {
-        self.lines.0.lock().unwrap().join("\n")
+        self.output.0.lock().unwrap().lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
     }
 
     /// Waits until a line containing `needle` appears (after `skip` earlier matches).
     pub fn wait_for_nth(&self, needle: &str, nth: usize, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let mut lines = self.lines.0.lock().unwrap();
+        let mut output = self.output.0.lock().unwrap();
         loop {
-            if let Some(line) = lines.iter().filter(|l| l.contains(needle)).nth(nth) {
+            if let Some((_, line)) = output.lines.iter().filter(|(_, l)| l.contains(needle)).nth(nth) {
                 return line.clone();
             }
             let now = Instant::now();
@@ -75,10 +89,15 @@ impl Proc {
                 now < deadline,
                 "{}: no line with {needle:?} (#{nth}) within {timeout:?}; output:\n{}",
                 self.name,
-                lines.join("\n")
+                output.lines.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
             );
-            lines = self.lines.1.wait_timeout(lines, deadline - now).unwrap().0;
+            output = self.output.1.wait_timeout(output, deadline - now).unwrap().0;
         }
+    }
+
+    /// Every line containing `needle` so far, with when it arrived.
+    pub fn timed_lines(&self, needle: &str) -> Vec<TimedLine> {
+        self.output.0.lock().unwrap().lines.iter().filter(|(_, l)| l.contains(needle)).cloned().collect()
     }
 
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
@@ -90,8 +109,7 @@ impl Proc {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(50));
+                self.wait_for_pipes_closed(deadline.max(Instant::now() + 5 * SECS));
                 return status;
             }
             if Instant::now() >= deadline {
@@ -99,6 +117,17 @@ impl Proc {
                 panic!("{} did not exit within {timeout:?}; output:\n{}", self.name, self.output());
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the reader threads have read both pipes to their end (after the exit:
+    /// everything printed is in [`Proc::output`]).
+    fn wait_for_pipes_closed(&self, deadline: Instant) {
+        let mut output = self.output.0.lock().unwrap();
+        while output.open_pipes > 0 {
+            let now = Instant::now();
+            assert!(now < deadline, "{}: its output pipes stayed open after it exited", self.name);
+            output = self.output.1.wait_timeout(output, deadline - now).unwrap().0;
         }
     }
 

@@ -1,0 +1,346 @@
+//! Validation of the parsed arguments into the [`Config`] the program runs on, and the
+//! chosen [`Verbosity`]. Every error names the option and says what would be accepted.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use super::{Args, Command};
+use crate::config::{
+    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
+};
+use crate::convert::InputFormat;
+use crate::frame::{Geometry, MAX_DIMENSION};
+use crate::logging::Verbosity;
+use crate::net::BufferSizes;
+use crate::protocol::keys::Psk;
+use crate::sink::SinkSpec;
+use crate::source::SourceSpec;
+use crate::web::{Credentials, WebSettings};
+use crate::wire::WireChoice;
+
+/// Parses WIDTHxHEIGHT.
+pub fn parse_size(text: &str) -> Result<Geometry, String> {
+    let bad =
+        || format!("--size '{text}' is not WIDTHxHEIGHT with each in 1..={MAX_DIMENSION}, e.g. 640x480");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (width, height) =
+        (w.trim().parse::<u32>().map_err(|_| bad())?, h.trim().parse::<u32>().map_err(|_| bad())?);
+    let geometry = Geometry::bgr(width, height);
+    geometry.is_valid().then_some(geometry).ok_or_else(bad)
+}
+
+fn parse_fps(fps: f64) -> Result<f64, String> {
+    if fps.is_finite() && (0.0..=1000.0).contains(&fps) {
+        Ok(fps)
+    } else {
+        Err(format!("--fps {fps} is out of range: use 0 (unpaced) to 1000"))
+    }
+}
+
+fn parse_switch(name: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "on" | "yes" | "true" | "1" => Ok(true),
+        "off" | "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("--{name} '{value}': use on or off")),
+    }
+}
+
+fn parse_limits(frames: Option<u64>, seconds: Option<f64>) -> Result<Limits, String> {
+    if frames == Some(0) {
+        return Err("--frames 0: give a positive count, or leave it out to run until stopped".into());
+    }
+    if let Some(s) = seconds {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(format!("--seconds {s}: give a positive number of seconds"));
+        }
+    }
+    Ok(Limits { frames, seconds })
+}
+
+/// Parses a listen address; a bare port means all interfaces.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let mut addrs = text.to_socket_addrs().map_err(|e| {
+        format!("--listen '{text}': {e}; give IP:PORT such as 0.0.0.0:{DEFAULT_PORT}, [::]:{DEFAULT_PORT} or a bare port")
+    })?;
+    addrs.next().ok_or_else(|| format!("--listen '{text}' resolves to no address"))
+}
+
+/// Checks a connect target; a missing port means the default port.
+pub fn parse_connect(text: &str) -> Result<String, String> {
+    let target = if text.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{text}]:{DEFAULT_PORT}") // a bare IPv6 address
+    } else if text.rsplit_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()) {
+        text.to_string()
+    } else {
+        format!("{text}:{DEFAULT_PORT}")
+    };
+    if target.starts_with(':') {
+        return Err(format!("--connect '{text}': give HOST:PORT, e.g. raspberrypi.local:{DEFAULT_PORT}"));
+    }
+    Ok(target)
+}
+
+fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
+    path.map(crate::keyfile::read).transpose()
+}
+
+fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) -> Result<WebSettings, String> {
+    if !(1..=100).contains(&quality) {
+        return Err(format!("--jpeg-quality {quality}: give 1 (smallest) to 100 (best); 80 is the default"));
+    }
+    Ok(WebSettings {
+        credentials: password_file.map(Credentials::read).transpose()?,
+        jpeg_quality: quality,
+        extra_address: http
+            .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--http")))
+            .transpose()?,
+    })
+}
+
+fn parse_max_viewers(n: usize) -> Result<usize, String> {
+    if (1..=1000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("--max-viewers {n}: give 1 to 1000 (for more, put go2rtc or mediamtx in front)"))
+    }
+}
+
+fn parse_endpoint(
+    listen: Option<String>,
+    connect: Option<String>,
+    default: Endpoint,
+) -> Result<Endpoint, String> {
+    match (listen, connect) {
+        (Some(_), Some(_)) => {
+            Err("--listen and --connect exclude each other: one side listens, the other connects".into())
+        }
+        (Some(l), None) => Ok(Endpoint::Listen(parse_listen(&l)?)),
+        (None, Some(c)) => Ok(Endpoint::Connect(parse_connect(&c)?)),
+        (None, None) => Ok(default),
+    }
+}
+
+fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
+    let Some(text) = text else { return Ok(None) };
+    let upper = text.to_ascii_uppercase();
+    let fourcc: Option<[u8; 4]> = match upper.as_str() {
+        "RGB24" => Some(*b"RGB3"),
+        "BGR24" => Some(*b"BGR3"),
+        "I420" => Some(*b"YU12"),
+        "MJPEG" => Some(*b"MJPG"),
+        other => other.as_bytes().try_into().ok(),
+    };
+    fourcc.and_then(InputFormat::from_fourcc).map(Some).ok_or_else(|| {
+        let known: Vec<String> = InputFormat::ALL.iter().map(ToString::to_string).collect();
+        format!("--format '{text}': use one of {}", known.join(", "))
+    })
+}
+
+fn send_config(
+    source: &str,
+    size: &str,
+    fps: f64,
+    format: Option<&str>,
+    wire: Option<&str>,
+) -> Result<SendConfig, String> {
+    Ok(SendConfig {
+        source: SourceSpec::parse(source)?,
+        geometry: parse_size(size)?,
+        fps: parse_fps(fps)?,
+        format: parse_format(format)?,
+        wire: wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
+    })
+}
+
+fn parse_verbosity(quiet: bool, verbose: bool) -> Result<Verbosity, String> {
+    match (quiet, verbose) {
+        (true, true) => Err("-q/--quiet and -v/--verbose exclude each other: give one".into()),
+        (true, false) => Ok(Verbosity::Quiet),
+        (false, true) => Ok(Verbosity::Verbose),
+        (false, false) => Ok(Verbosity::Normal),
+    }
+}
+
+impl Args {
+    /// How much the command asked to print (`-q`, `-v`); commands without those options
+    /// print the normal amount.
+    pub fn verbosity(&self) -> Result<Verbosity, String> {
+        let (quiet, verbose) = match &self.command {
+            Some(Command::Camera(a)) => (a.quiet, a.verbose),
+            Some(Command::Display(a)) => (a.quiet, a.verbose),
+            Some(Command::Call(a)) => (a.quiet, a.verbose),
+            Some(Command::Demo(a)) => (a.quiet, a.verbose),
+            Some(Command::Devices(a)) => (a.quiet, a.verbose),
+            Some(Command::Selftest(_) | Command::Keygen(_)) | None => (false, false),
+        };
+        parse_verbosity(quiet, verbose)
+    }
+
+    /// Validates the parsed arguments into the settings the program runs on.
+    pub fn into_config(self) -> Result<Config, String> {
+        if self.version {
+            return Ok(Config::Version);
+        }
+        let Some(command) = self.command else {
+            return Err("no command given: try `pistream demo`, or `pistream --help` for all commands".into());
+        };
+        Ok(match command {
+            Command::Camera(a) => Config::Endpoint(EndpointConfig {
+                endpoint: parse_endpoint(
+                    a.listen,
+                    a.connect,
+                    Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                )?,
+                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?),
+                show: None,
+                limits: parse_limits(a.frames, a.seconds)?,
+                stats: parse_switch("stats", &a.stats)?,
+                buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
+                key: read_key_file(a.key_file.as_deref())?,
+                max_viewers: parse_max_viewers(a.max_viewers)?,
+                web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
+            }),
+            Command::Display(a) => Config::Endpoint(EndpointConfig {
+                endpoint: parse_endpoint(
+                    a.listen,
+                    a.connect,
+                    Endpoint::Connect(format!("127.0.0.1:{DEFAULT_PORT}")),
+                )?,
+                send: None,
+                show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                limits: parse_limits(a.frames, a.seconds)?,
+                stats: parse_switch("stats", &a.stats)?,
+                buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
+                key: read_key_file(a.key_file.as_deref())?,
+                max_viewers: 1,
+                web: Default::default(),
+            }),
+            Command::Call(a) => {
+                if a.listen.is_none() && a.connect.is_none() {
+                    return Err(
+                        "call needs --listen ADDR on one side and --connect HOST:PORT on the other".into()
+                    );
+                }
+                Config::Endpoint(EndpointConfig {
+                    endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
+                    send: Some(send_config(
+                        &a.source,
+                        &a.size,
+                        a.fps,
+                        a.format.as_deref(),
+                        a.wire.as_deref(),
+                    )?),
+                    show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                    limits: parse_limits(a.frames, a.seconds)?,
+                    stats: parse_switch("stats", &a.stats)?,
+                    buffers: BufferSizes::default(),
+                    key: read_key_file(a.key_file.as_deref())?,
+                    max_viewers: parse_max_viewers(a.max_viewers)?,
+                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
+                })
+            }
+            Command::Selftest(_) => Config::Selftest,
+            Command::Keygen(a) => Config::Keygen { path: a.path.into() },
+            Command::Devices(a) => Config::Devices { geometry: parse_size(&a.size)?, fps: parse_fps(a.fps)? },
+            Command::Demo(a) => {
+                let sink = match a.sink {
+                    Some(s) => SinkSpec::parse(&s)?,
+                    None if cfg!(feature = "opencv") && std::env::var_os("DISPLAY").is_some() => {
+                        SinkSpec::Window
+                    }
+                    None => SinkSpec::Null,
+                };
+                Config::Demo(DemoConfig {
+                    send: send_config("pattern", &a.size, a.fps, None, None)?,
+                    show: ShowConfig { sink, verify: a.verify },
+                    limits: parse_limits(a.frames, a.seconds)?,
+                    stats: parse_switch("stats", &a.stats)?,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use argh::FromArgs;
+
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let parsed = Args::from_args(&["pistream"], args).map_err(|e| e.output)?;
+        parsed.into_config()
+    }
+
+    #[test]
+    fn camera_defaults_listen_on_5678_with_the_first_camera_at_640x480_30fps() {
+        let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
+        assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
+        let send = c.send.unwrap();
+        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0));
+        assert!(c.show.is_none() && c.stats);
+    }
+
+    #[test]
+    fn display_defaults_to_a_window_connecting_to_localhost() {
+        let Config::Endpoint(c) = config(&["display"]).unwrap() else { panic!() };
+        assert_eq!(c.endpoint, Endpoint::Connect("127.0.0.1:5678".into()));
+        assert_eq!(c.show.unwrap().sink, SinkSpec::Window);
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for (args, needle) in [
+            (&["camera", "--size", "640"][..], "--size '640'"),
+            (&["camera", "--size", "0x480"][..], "--size '0x480'"),
+            (&["camera", "--fps", "-3"][..], "--fps -3"),
+            (&["camera", "--stats", "maybe"][..], "--stats 'maybe'"),
+            (&["camera", "--source", "nowhere"][..], "unknown source 'nowhere'"),
+            (&["camera", "--format", "H264"][..], "--format 'H264'"),
+            (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
+            (&["display", "--sink", "raw:"][..], "raw: needs a file path"),
+            (&["display", "--frames", "0"][..], "--frames 0"),
+            (&["display", "--listen", "1.2.3.4:1", "--connect", "a:1"][..], "exclude each other"),
+            (&["call"][..], "call needs --listen"),
+            (&[][..], "no command given"),
+        ] {
+            let err = config(args).unwrap_err();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    fn verbosity(args: &[&str]) -> Result<Verbosity, String> {
+        Args::from_args(&["pistream"], args).map_err(|e| e.output)?.verbosity()
+    }
+
+    #[test]
+    fn every_streaming_command_takes_quiet_and_verbose() {
+        for command in ["camera", "display", "call", "demo", "devices"] {
+            assert_eq!(verbosity(&[command]), Ok(Verbosity::Normal), "{command}");
+            for (flags, want) in [
+                (&["-q"][..], Verbosity::Quiet),
+                (&["--quiet"][..], Verbosity::Quiet),
+                (&["-v"][..], Verbosity::Verbose),
+                (&["--verbose"][..], Verbosity::Verbose),
+            ] {
+                assert_eq!(verbosity(&[&[command][..], flags].concat()), Ok(want), "{command} {flags:?}");
+            }
+            let err = verbosity(&[command, "-q", "-v"]).unwrap_err();
+            assert!(err.contains("exclude each other"), "{command}: {err}");
+        }
+        assert_eq!(verbosity(&["selftest"]), Ok(Verbosity::Normal));
+        assert!(verbosity(&["selftest", "-q"]).is_err(), "selftest prints its checks; it has no -q");
+    }
+
+    #[test]
+    fn connect_targets_get_the_default_port() {
+        assert_eq!(parse_connect("pi.local").unwrap(), "pi.local:5678");
+        assert_eq!(parse_connect("pi.local:9000").unwrap(), "pi.local:9000");
+        assert_eq!(parse_connect("::1").unwrap(), "[::1]:5678");
+        assert_eq!(parse_connect("[::1]:7").unwrap(), "[::1]:7");
+        assert_eq!(parse_listen("6000").unwrap(), "0.0.0.0:6000".parse().unwrap());
+        assert_eq!(parse_listen("[::]:6000").unwrap(), "[::]:6000".parse().unwrap());
+    }
+}

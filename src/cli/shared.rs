@@ -1,0 +1,145 @@
+//! The options several commands share, each defined (with its help text) once. argh cannot
+//! flatten one struct into another, so [`command!`] writes each command's struct (deriving
+//! `FromArgs` and `Debug`): its own fields as given, and for `use GROUP, ...;` each group's
+//! fields at that place. Doc comments written here become `#[doc]` attributes, which argh
+//! reads as the help text.
+//!
+//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures and sends:
+//! --source, --size, --fps, --format, --max-viewers, --wire), `web` (--http, --http-password-file,
+//! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
+//! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
+
+/// Writes an argh command struct; see the module docs.
+macro_rules! command {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident { $($body:tt)* }
+    ) => {
+        command!(@munch [$(#[$attr])*] $name [] $($body)*);
+    };
+
+    (@munch [$($attr:tt)*] $name:ident [$($fields:tt)*]) => {
+        #[derive(argh::FromArgs, Debug)]
+        $($attr)*
+        pub struct $name { $($fields)* }
+    };
+
+    // Several groups in one `use`: one at a time.
+    (@munch $attr:tt $name:ident $fields:tt use $group:ident, $($more:ident),+; $($rest:tt)*) => {
+        command!(@munch $attr $name $fields use $group; use $($more),+; $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use endpoint; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// listen on this address (IP:PORT, [::]:PORT or a bare port) and wait for the
+            /// other end to connect
+            #[argh(option)]
+            pub listen: Option<String>,
+            /// connect to the other end at HOST:PORT (port 5678 if left out), retrying until
+            /// it answers
+            #[argh(option)]
+            pub connect: Option<String>,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use send; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// where frames come from: /dev/videoN (V4L2 camera), a URL (http://PHONE:8080/video,
+            /// rtsp://...), a video file, or pattern (test pattern); default: the first V4L2 camera
+            #[argh(option, default = "String::from(\"auto\")")]
+            pub source: String,
+            /// frame size WIDTHxHEIGHT (default 640x480); a camera that cannot give it is
+            /// captured at the nearest size and scaled
+            #[argh(option, default = "String::from(\"640x480\")")]
+            pub size: String,
+            /// frames per second to capture (default 30; 0 = as fast as possible, pattern only)
+            #[argh(option, default = "30.0")]
+            pub fps: f64,
+            /// capture in this V4L2 format (YUYV, UYVY, NV12, NV21, YU12, RGB3, BGR3, GREY, MJPG)
+            /// instead of the one pistream picks
+            #[argh(option)]
+            pub format: Option<String>,
+            /// how many may watch this camera at once, pistream displays and HTTP clients
+            /// together, a call's peer included (default 8)
+            #[argh(option, default = "crate::config::DEFAULT_MAX_VIEWERS")]
+            pub max_viewers: usize,
+            /// how frames go on the wire: auto (default: raw BGR while the link carries it,
+            /// then the camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg
+            /// or jpeg:QUALITY
+            #[argh(option)]
+            pub wire: Option<String>,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use web; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// also serve HTTP (the viewer page, /stream, /snapshot, /state) on this address; the
+            /// camera's own port serves it anyway
+            #[argh(option)]
+            pub http: Option<String>,
+            /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+            #[argh(option)]
+            pub http_password_file: Option<String>,
+            /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
+            #[argh(option, default = "crate::web::DEFAULT_JPEG_QUALITY")]
+            pub jpeg_quality: u8,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use show; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// where received frames go: window, null or raw:PATH (default window)
+            #[argh(option, default = "String::from(\"window\")")]
+            pub sink: String,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use watch; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// check every frame bit for bit against the test pattern and count corrupt ones
+            #[argh(switch)]
+            pub verify: bool,
+            /// stop after showing this many frames
+            #[argh(option)]
+            pub frames: Option<u64>,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use key; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// a key file made by `pistream keygen`: only peers started with the same file may
+            /// connect, and everything between them is encrypted
+            #[argh(option)]
+            pub key_file: Option<String>,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use run; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// stop after this many seconds (default: run until stopped)
+            #[argh(option)]
+            pub seconds: Option<f64>,
+            /// print a stats line every second: on or off (default on)
+            #[argh(option, default = "String::from(\"on\")")]
+            pub stats: String,
+        ] $($rest)*);
+    };
+
+    (@munch $attr:tt $name:ident [$($fields:tt)*] use log; $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)*
+            /// quiet: print only warnings and errors (no stats, progress or summary lines)
+            #[argh(switch, short = 'q')]
+            pub quiet: bool,
+            /// verbose: also print debug lines
+            #[argh(switch, short = 'v')]
+            pub verbose: bool,
+        ] $($rest)*);
+    };
+
+    // A field of the command's own. The type is taken as plain tokens (`Option<String>`,
+    // `f64`...), not as a `ty` fragment, which argh could no longer see `Option` in.
+    (@munch $attr:tt $name:ident [$($fields:tt)*]
+        $(#[$meta:meta])* pub $field:ident : $ty:ident $(<$arg:ident>)?, $($rest:tt)*) => {
+        command!(@munch $attr $name [$($fields)* $(#[$meta])* pub $field: $ty $(<$arg>)?,] $($rest)*);
+    };
+}

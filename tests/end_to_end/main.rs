@@ -1,0 +1,29 @@
+//! End-to-end tests: the real `pistream` binary, real sockets on loopback, asserting on
+//! what a user sees (exit codes, stderr lines) and on bytes on the wire. Camera and display
+//! processes (`e2e`), faults and leaks (`faults`), hostile peers (`bad_input`), keyed
+//! sessions and attacks on them (`keys`), many viewers and the web side with real HTTP
+//! clients (`web`), zero allocations per frame counted in the running processes (`alloc`),
+//! the command line (`cli`), a slow link (`slow_link`, through the proxy in `throttle`), the
+//! wire formats and `--wire auto` on changing links (`wire`, with the frame-by-frame latency
+//! of `latency_display`), URL
+//! sources (`url_source`), the window (`window`) and the deployment files (`deploy`). `util`
+//! starts, waits for and kills the processes.
+//!
+//! Run this group alone with `cargo test --test end_to_end`.
+
+mod util;
+
+mod alloc;
+mod bad_input;
+mod cli;
+mod deploy;
+mod e2e;
+mod faults;
+mod keys;
+mod latency_display;
+mod slow_link;
+mod throttle;
+mod url_source;
+mod web;
+mod window;
+mod wire;
