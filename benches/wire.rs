@@ -12,6 +12,7 @@
 #[path = "../tests/end_to_end/latency_display.rs"]
 mod latency_display;
 #[path = "../tests/end_to_end/throttle.rs"]
+#[allow(dead_code)] // the rate changes are the tests' (tests/end_to_end/wire.rs)
 mod throttle;
 
 use std::collections::BTreeMap;
