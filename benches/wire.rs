@@ -128,7 +128,7 @@ fn main() {
         "30 fps pattern camera emulating YUYV; throttling proxy, loss-free, 10 ms one-way delay; {secs} s measured per cell after a 4 s warm-up (12 s for auto)"
     );
     println!();
-    println!("| frame | link Mbit/s | --wire | frames/s | latency p50 / p99 ms | camera CPU ms/frame | formats seen (auto) |");
+    println!("| frame | link Mbit/s | --wire | frames/s | latency p50 / p99 ms | camera CPU ms per delivered frame | formats seen (auto) |");
     println!("| --- | ---: | --- | ---: | ---: | ---: | --- |");
     let mut misses = Vec::new();
     for (size, target_rate) in [("640x480", 50.0), ("1280x720", 100.0)] {
