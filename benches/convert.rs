@@ -22,8 +22,8 @@ struct Row {
     cv1: Option<f64>,
     cvn: Option<f64>,
     memcpy: f64,
-    /// MJPEG only: libjpeg-turbo's time on the same frame.
-    turbo: Option<f64>,
+    /// MJPEG only: zune-jpeg's time on the same frame.
+    zune: Option<f64>,
 }
 
 /// Median time per iteration, timed by hand so the summary does not depend on criterion's
@@ -160,11 +160,17 @@ fn bench(c: &mut Criterion) {
                 row.cvn = Some(median_us(&mut job));
             }
             if format == InputFormat::Mjpeg {
-                // The other JPEG decoder pistream carries (libjpeg-turbo, for the wire's JPEG
-                // frames), on the same frame into the same buffer.
-                let mut turbo = pistream::jpeg::Decoder::new().unwrap();
-                let g = Geometry::bgr(w, h);
-                row.turbo = Some(median_us(|| turbo.decode(black_box(&src), g, &mut dst).unwrap()));
+                // zune-jpeg (pure Rust, pistream's MJPEG decoder before libjpeg-turbo) on the
+                // same frame into the same buffer.
+                use zune_jpeg::zune_core::{
+                    bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
+                };
+                let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::BGR);
+                row.zune = Some(median_us(|| {
+                    let mut decoder =
+                        zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(black_box(&src[..])), options);
+                    decoder.decode_into(&mut dst).unwrap();
+                }));
             }
             rows.push(row);
         }
@@ -200,13 +206,13 @@ fn print_summary(rows: &[Row]) {
         .collect();
     println!();
     println!("memcpy of the output bytes: {}", memcpy.join(", "));
-    for r in rows.iter().filter(|r| r.turbo.is_some()) {
-        let turbo = r.turbo.unwrap_or_default();
+    for r in rows.iter().filter(|r| r.zune.is_some()) {
+        let zune = r.zune.unwrap_or_default();
         println!(
-            "MJPG {}: libjpeg-turbo (pistream::jpeg::Decoder) {turbo:.0} µs, ours {:.0} µs (libjpeg-turbo / ours {:.2})",
+            "MJPG {}: ours (libjpeg-turbo) {:.0} µs, zune-jpeg {zune:.0} µs (zune-jpeg / ours {:.2})",
             r.size,
             r.ours,
-            turbo / r.ours
+            zune / r.ours
         );
     }
     println!("targets: OpenCV-1t / ours >= 1.5 for every format; YUYV 640x480 ours / memcpy <= 3");

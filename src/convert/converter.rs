@@ -14,8 +14,8 @@ use crate::frame::{Geometry, MAX_DIMENSION};
 /// Converts frames of one input layout into BGR24 frames of one output geometry.
 ///
 /// Everything a frame needs (the scaling scratch, the scaler's tables) is allocated in
-/// [`Converter::new`]; [`Converter::convert`] allocates nothing for raw formats. MJPEG
-/// decoding allocates inside `zune-jpeg` (its per-image component buffers).
+/// [`Converter::new`]; [`Converter::convert`] allocates nothing on the Rust side (MJPEG's
+/// libjpeg-turbo keeps its own per-image pools).
 pub struct Converter {
     input: InputLayout,
     output: Geometry,
@@ -53,7 +53,7 @@ impl Converter {
         }
         let same_size = input.width == output.width && input.height == output.height;
         let (scratch, scaler, jpeg) = if input.format == InputFormat::Mjpeg {
-            (Vec::new(), None, Some(jpeg::MjpegDecoder::new(&input, output)))
+            (Vec::new(), None, Some(jpeg::MjpegDecoder::new(&input, output)?))
         } else if same_size {
             (Vec::new(), None, None)
         } else {

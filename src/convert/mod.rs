@@ -6,7 +6,7 @@
 //! the layout once, at construction, and per frame checks the buffer sizes and runs the
 //! kernel. Kernels live in submodules: `packed422` (YUYV, UYVY: our own one-pass
 //! fixed-point kernels), `ycbcr` (NV12, NV21, YU12 through the `yuv` crate), `packed`
-//! (RGB24, BGR24, GREY), `jpeg` (MJPEG through `zune-jpeg`), `scale` (bilinear resize into
+//! (RGB24, BGR24, GREY), `jpeg` (MJPEG through libjpeg-turbo), `scale` (bilinear resize into
 //! the output size). Our own SIMD kernels run on an [`Isa`], a token only CPU detection
 //! hands out (`isa`). `reference` holds plain float versions of every conversion for tests
 //! (public only with the `testing` feature) and [`selftest_cases`] runs the fast kernels

@@ -183,6 +183,26 @@ impl Decoder {
 
     /// Reads the size from a JPEG's header.
     pub fn header(&mut self, jpeg: &[u8]) -> Result<JpegHeader, JpegError> {
+        let result = self.read_header(jpeg);
+        self.recover(result)
+    }
+
+    /// After an error (not a warning), a fresh handle: libjpeg keeps tables and marker
+    /// state from one image to the next, so a damaged frame could make later good ones
+    /// fail ("Bogus Huffman table definition" after random damage, in
+    /// tests/library/convert.rs). Errors are rare; the new handle's allocation with them.
+    fn recover<T>(&mut self, result: Result<T, JpegError>) -> Result<T, JpegError> {
+        if let Err(e) = &result {
+            if !e.warning {
+                if let Ok(fresh) = Decoder::new() {
+                    *self = fresh;
+                }
+            }
+        }
+        result
+    }
+
+    fn read_header(&mut self, jpeg: &[u8]) -> Result<JpegHeader, JpegError> {
         let (mut width, mut height, mut subsampling, mut colorspace) = (0, 0, 0, 0);
         // SAFETY: `jpeg` is a valid slice of the given length; the outputs are locals.
         let status = unsafe {
@@ -207,7 +227,12 @@ impl Decoder {
     /// bytes). A warning (a frame cut short, stray bytes) comes back as an error with
     /// `warning` set: the picture was written whole, but may be damaged.
     pub fn decode(&mut self, jpeg: &[u8], geometry: Geometry, bgr: &mut [u8]) -> Result<(), JpegError> {
-        let header = self.header(jpeg)?;
+        let result = self.decode_once(jpeg, geometry, bgr);
+        self.recover(result)
+    }
+
+    fn decode_once(&mut self, jpeg: &[u8], geometry: Geometry, bgr: &mut [u8]) -> Result<(), JpegError> {
+        let header = self.read_header(jpeg)?;
         if (header.width, header.height) != (geometry.width, geometry.height) {
             return Err(JpegError::new(false, b"the JPEG's size differs from the frame's"));
         }

@@ -202,20 +202,29 @@ fn a_call_allocates_nothing_per_frame_on_either_side() {
 }
 
 /// Every wire format, from the camera that makes it to the display that turns it back into
-/// BGR: raw BGR, a YUYV camera's own bytes (`native`), I420 and JPEG. No Rust allocation
-/// per frame on either side for any of them, and no `malloc` either for the raw formats;
-/// JPEG's C library (libjpeg-turbo) mallocs per image, which is reported.
+/// BGR: raw BGR, a YUYV camera's own bytes (`native`), I420 and JPEG, and an MJPEG camera
+/// decoded to BGR or sending its JPEGs as they are. No Rust allocation per frame on either
+/// side for any of them, and no `malloc` either where no JPEG is involved; JPEG's C library
+/// (libjpeg-turbo) mallocs per image, which is reported.
 #[test]
 fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
     let _serial = heavy();
-    for (wire, format) in [("bgr", None), ("native", Some("YUYV")), ("i420", None), ("jpeg", None)] {
+    let cases = [
+        ("bgr", None),
+        ("native", Some("YUYV")),
+        ("i420", None),
+        ("jpeg", None),
+        ("bgr", Some("MJPG")),
+        ("native", Some("MJPG")),
+    ];
+    for (wire, format) in cases {
         let mut extra = vec!["--wire", wire];
         extra.extend(format.map(|f| ["--format", f]).iter().flatten());
         let (camera_short, display_short) = camera_and_display(N, None, false, &extra);
         let (camera_long, display_long) = camera_and_display(10 * N, None, false, &extra);
         let capture = format.unwrap_or("BGR");
         let name = |side| format!("{side}, --wire {wire} from a {capture} capture");
-        if wire == "jpeg" {
+        if wire == "jpeg" || format == Some("MJPG") {
             for (side, short, long) in
                 [("camera", camera_short, camera_long), ("display", display_short, display_long)]
             {
