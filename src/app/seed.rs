@@ -235,6 +235,9 @@ fn serve(
                 result
             })
             .map_err(|source| SeedError::Io { context: "starting the receive thread", source });
+        if receiver.is_err() {
+            shared.end(); // the send loop stops at once
+        }
         let sent = send_loop(stream, viewer, send_limit, &shared, stats);
         if sent.is_err() {
             shared.end();

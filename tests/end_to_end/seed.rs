@@ -239,6 +239,43 @@ fn two_pistreams_on_the_seed_wire_verify_frames_both_ways() {
 }
 
 #[test]
+fn a_seed_camera_serves_a_hand_written_client_and_browsers_on_one_port() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let cam = Proc::spawn(
+        "camera",
+        &["camera", "--listen", &listen, "--peer", "seed", "--source", "pattern", "--stats", "off"],
+    );
+    cam.wait_for("listening on", 10 * SECS);
+    // The seed wire by hand: `connected`, then whole 640x480 pattern frames, back to back.
+    let mut seed = TcpStream::connect(&listen).unwrap();
+    seed.set_read_timeout(Some(10 * SECS)).unwrap();
+    seed.write_all(b"connected").unwrap();
+    let geometry = pistream::frame::Geometry::bgr(640, 480);
+    let (mut frame, mut expected) = (vec![0u8; 921_600], vec![0u8; 921_600]);
+    let mut last = None;
+    for _ in 0..3 {
+        seed.read_exact(&mut frame).unwrap();
+        let seq = u64::from_be_bytes(frame[..8].try_into().unwrap());
+        pistream::source::pattern::fill(&mut expected, geometry, seq);
+        assert!(frame == expected, "frame {seq} is not pattern frame {seq}");
+        assert!(last.is_none_or(|l| seq > l), "frames in order");
+        last = Some(seq);
+    }
+    // The same port answers HTTP, and /state lists the seed viewer.
+    let mut http = TcpStream::connect(&listen).unwrap();
+    http.write_all(b"GET /state HTTP/1.0\r\n\r\n").unwrap();
+    let mut state = String::new();
+    http.read_to_string(&mut state).unwrap();
+    assert!(state.starts_with("HTTP/1.1 200") && state.contains("\"kind\": \"seed\""), "{state}");
+    seed.write_all(b"finished").unwrap();
+    cam.wait_for("left: the peer sent finished", 5 * SECS);
+}
+
+#[test]
 fn a_seed_listener_names_a_pistream_peer_that_connects_to_it() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
