@@ -22,6 +22,8 @@ struct Row {
     cv1: Option<f64>,
     cvn: Option<f64>,
     memcpy: f64,
+    /// MJPEG only: libjpeg-turbo's time on the same frame.
+    turbo: Option<f64>,
 }
 
 /// Median time per iteration, timed by hand so the summary does not depend on criterion's
@@ -157,6 +159,13 @@ fn bench(c: &mut Criterion) {
                 group.bench_function(format!("{format} opencv-default"), |b| b.iter(&mut job));
                 row.cvn = Some(median_us(&mut job));
             }
+            if format == InputFormat::Mjpeg {
+                // The other JPEG decoder pistream carries (libjpeg-turbo, for the wire's JPEG
+                // frames), on the same frame into the same buffer.
+                let mut turbo = pistream::jpeg::Decoder::new().unwrap();
+                let g = Geometry::bgr(w, h);
+                row.turbo = Some(median_us(|| turbo.decode(black_box(&src), g, &mut dst).unwrap()));
+            }
             rows.push(row);
         }
         group.finish();
@@ -191,6 +200,15 @@ fn print_summary(rows: &[Row]) {
         .collect();
     println!();
     println!("memcpy of the output bytes: {}", memcpy.join(", "));
+    for r in rows.iter().filter(|r| r.turbo.is_some()) {
+        let turbo = r.turbo.unwrap_or_default();
+        println!(
+            "MJPG {}: libjpeg-turbo (pistream::jpeg::Decoder) {turbo:.0} µs, ours {:.0} µs (libjpeg-turbo / ours {:.2})",
+            r.size,
+            r.ours,
+            turbo / r.ours
+        );
+    }
     println!("targets: OpenCV-1t / ours >= 1.5 for every format; YUYV 640x480 ours / memcpy <= 3");
 }
 

@@ -84,6 +84,9 @@ fn protocol_checks() -> Vec<Check> {
         matches!(wrong, Err(HandshakeError::Protocol(ProtocolError::AuthFailed))),
         || format!("{:?}", wrong.err()),
     ));
+    for (name, passed) in crate::protocol::record::known_answer_tests() {
+        checks.push(check(format!("AEAD {name}"), passed, || "differs from the published vector".into()));
+    }
     let mut buf = [0u8; HEADER_LEN + BYE_MAX_LEN];
     let n = encode_bye(ByeReason::Finished, "done", 0, &mut buf);
     let bye = ByeReason::decode(&buf[HEADER_LEN..n]);

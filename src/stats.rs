@@ -2,12 +2,13 @@
 //! once-a-second stats line. Stages only add to atomics; the reporter reads them.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hub::Hub;
 use crate::mailbox::Mailbox;
+use crate::protocol::WireFormat;
 
 /// Latency histogram: 0.25 ms buckets up to 1.024 s, then 16 ms buckets up to ~66 s, the
 /// last one counting everything beyond.
@@ -42,6 +43,8 @@ pub struct Stats {
     pub sent_bytes: AtomicU64,
     pub received_frames: AtomicU64,
     pub received_bytes: AtomicU64,
+    /// The wire format code of the last frame received (0 before the first).
+    pub received_format: AtomicU8,
     pub shown: AtomicU64,
     pub verified: AtomicU64,
     pub corrupt: AtomicU64,
@@ -226,7 +229,11 @@ impl Reporter {
             t.push_str(" | ");
         }
         if self.shape.shows {
-            let _ = write!(t, "shown {:.1} fps (received {:.1} Mbit/s) | ", rate(2), rate(3) * 8.0 / 1e6);
+            let _ = write!(t, "shown {:.1} fps (received {:.1} Mbit/s", rate(2), rate(3) * 8.0 / 1e6);
+            if let Some(format) = WireFormat::from_code(s.received_format.load(Ordering::Relaxed)) {
+                let _ = write!(t, " as {format}");
+            }
+            t.push_str(") | ");
         }
         t.push_str("dropped ");
         if self.shape.sends {

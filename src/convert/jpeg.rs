@@ -3,8 +3,14 @@
 //! whose size differs from the output is decoded into a scratch frame and scaled. A corrupt
 //! frame is a [`ConvertError::Jpeg`], never a panic.
 //!
+//! Many UVC cameras send JPEGs without Huffman tables (no DHT segment): the standard's
+//! example tables (ITU-T T.81 Annex K.3) are implied. `zune-jpeg` supplies them only when
+//! the frame carries an `AVI1` APP0 segment, so `crate::jpeg::with_standard_huffman_tables`
+//! inserts them before the first scan of any frame that defines none.
+//!
 //! Allocation: the scratch frame grows (once) to the largest JPEG seen at a size other than
-//! the output's; `zune-jpeg` itself allocates its component buffers for every image.
+//! the output's, the copy with inserted tables to the largest such frame; `zune-jpeg`
+//! itself allocates its component buffers for every image.
 
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
@@ -13,6 +19,7 @@ use zune_jpeg::JpegDecoder;
 
 use super::{ConvertError, InputLayout, Scaler};
 use crate::frame::{Geometry, MAX_DIMENSION};
+use crate::jpeg::with_standard_huffman_tables;
 
 pub(super) struct MjpegDecoder {
     output: Geometry,
@@ -20,6 +27,8 @@ pub(super) struct MjpegDecoder {
     scratch: Vec<u8>,
     /// Scaler for the last JPEG size that differed from the output.
     scaler: Option<Scaler>,
+    /// The last frame that had no Huffman tables, with the standard ones inserted.
+    with_tables: Vec<u8>,
 }
 
 impl MjpegDecoder {
@@ -30,7 +39,7 @@ impl MjpegDecoder {
         if (input.width, input.height) != (output.width, output.height) {
             scratch.resize(Geometry::bgr(input.width, input.height).frame_len(), 0);
         }
-        MjpegDecoder { output, scratch, scaler: None }
+        MjpegDecoder { output, scratch, scaler: None, with_tables: Vec::new() }
     }
 
     pub(super) fn decode(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(), ConvertError> {
@@ -42,6 +51,11 @@ impl MjpegDecoder {
 
     fn decode_inner(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(), ConvertError> {
         let jpeg_err = |e: zune_jpeg::errors::DecodeErrors| ConvertError::Jpeg(e.to_string());
+        let src = if with_standard_huffman_tables(src, &mut self.with_tables) {
+            &self.with_tables[..]
+        } else {
+            src
+        };
         let options = DecoderOptions::default()
             .jpeg_set_out_colorspace(ColorSpace::BGR)
             .set_max_width(MAX_DIMENSION as usize)

@@ -3,6 +3,7 @@
 //! (other formats), then handed to the display mailbox.
 
 use std::net::TcpStream;
+use std::sync::atomic::Ordering;
 
 use super::{Control, MessageReader, SessionEnd, SessionError};
 use crate::frame::Frame;
@@ -48,6 +49,7 @@ pub fn receive_loop(
                     back.wire = format;
                     mailbox.publish(back);
                     Stats::add(&stats.received_frames, 1);
+                    stats.received_format.store(format.code(), Ordering::Relaxed);
                     Stats::add(
                         &stats.received_bytes,
                         (reader.header_len() + reader.body_wire_len(len)) as u64,

@@ -138,8 +138,14 @@ fn the_demo_allocates_nothing_per_frame() {
     assert_steady("demo (camera and display in one process)", demo(N), demo(10 * N), N);
 }
 
-/// A camera and a display process for `frames` frames (keyed with `key`); their counts.
-fn camera_and_display(frames: u64, key: Option<&Path>, call: bool) -> (Counts, Counts) {
+/// A camera and a display process for `frames` frames (keyed with `key`, the camera given
+/// `camera_extra` too); their counts.
+fn camera_and_display(
+    frames: u64,
+    key: Option<&Path>,
+    call: bool,
+    camera_extra: &[&str],
+) -> (Counts, Counts) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let frames = frames.to_string();
@@ -150,6 +156,7 @@ fn camera_and_display(frames: u64, key: Option<&Path>, call: bool) -> (Counts, C
         vec!["camera", "--listen", &listen]
     };
     camera_args.extend(["--source", "pattern", "--fps", "0", "--size", "320x240"]);
+    camera_args.extend(camera_extra);
     camera_args.extend(&key_args);
     let camera = Counted::spawn("camera", &camera_args);
     camera.proc.wait_for("listening on", 10 * SECS);
@@ -177,8 +184,8 @@ fn a_camera_and_a_display_allocate_nothing_per_frame_plain_and_keyed() {
     std::fs::write(&key, "allocation test key\n").unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     for keyed in [None, Some(key.as_path())] {
-        let (camera_short, display_short) = camera_and_display(N, keyed, false);
-        let (camera_long, display_long) = camera_and_display(10 * N, keyed, false);
+        let (camera_short, display_short) = camera_and_display(N, keyed, false, &[]);
+        let (camera_long, display_long) = camera_and_display(10 * N, keyed, false, &[]);
         let what = if keyed.is_some() { "keyed (encrypted)" } else { "plain" };
         assert_steady(&format!("camera, {what}"), camera_short, camera_long, N);
         assert_steady(&format!("display, {what}"), display_short, display_long, N);
@@ -188,8 +195,8 @@ fn a_camera_and_a_display_allocate_nothing_per_frame_plain_and_keyed() {
 #[test]
 fn a_call_allocates_nothing_per_frame_on_either_side() {
     let _serial = heavy();
-    let (a_short, b_short) = camera_and_display(N, None, true);
-    let (a_long, b_long) = camera_and_display(10 * N, None, true);
+    let (a_short, b_short) = camera_and_display(N, None, true, &[]);
+    let (a_long, b_long) = camera_and_display(10 * N, None, true, &[]);
     assert_steady("call, listening side", a_short, a_long, N);
     assert_steady("call, connecting side", b_short, b_long, N);
 }
@@ -216,6 +223,38 @@ fn a_call_on_the_seed_wire_allocates_nothing_per_frame() {
     let (a_long, b_long) = seed_call(10 * SEED_N);
     assert_steady("seed call, listening side", a_short, a_long, SEED_N);
     assert_steady("seed call, connecting side", b_short, b_long, SEED_N);
+}
+
+/// Every wire format, from the camera that makes it to the display that turns it back into
+/// BGR: raw BGR, a YUYV camera's own bytes (`native`), I420 and JPEG. No Rust allocation
+/// per frame on either side for any of them, and no `malloc` either for the raw formats;
+/// JPEG's C library (libjpeg-turbo) mallocs per image, which is reported.
+#[test]
+fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
+    let _serial = heavy();
+    for (wire, format) in [("bgr", None), ("native", Some("YUYV")), ("i420", None), ("jpeg", None)] {
+        let mut extra = vec!["--wire", wire];
+        extra.extend(format.map(|f| ["--format", f]).iter().flatten());
+        let (camera_short, display_short) = camera_and_display(N, None, false, &extra);
+        let (camera_long, display_long) = camera_and_display(10 * N, None, false, &extra);
+        let capture = format.unwrap_or("BGR");
+        let name = |side| format!("{side}, --wire {wire} from a {capture} capture");
+        if wire == "jpeg" {
+            for (side, short, long) in
+                [("camera", camera_short, camera_long), ("display", display_short, display_long)]
+            {
+                let (rust, malloc) = per_frame(short, long, N);
+                eprintln!(
+                    "{}: {rust:.4} Rust allocations and {malloc:.2} malloc calls per frame",
+                    name(side)
+                );
+                assert!(rust < 0.0005, "{}: {rust:.4} Rust allocations per frame", name(side));
+            }
+        } else {
+            assert_steady(&name("camera"), camera_short, camera_long, N);
+            assert_steady(&name("display"), display_short, display_long, N);
+        }
+    }
 }
 
 /// A camera serving 4 pistream displays and `http` MJPEG clients until the displays have

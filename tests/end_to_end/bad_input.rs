@@ -9,6 +9,20 @@ use crate::util::{free_port, summary_counts, Proc, SECS};
 /// A version-2 hello as the protocol document lays it out, built by hand: a camera's
 /// (`directions` 0b01) offers BGR3, a display's (0b10) decodes BGR3.
 fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32) -> Vec<u8> {
+    let formats = u16::from(directions & 1 != 0) | u16::from(directions & 2 != 0) << 1;
+    hello_with_formats(magic, version, directions, width, height, formats)
+}
+
+/// A hello whose format sets are `formats`' low byte (what it sends: bit `code - 1` per
+/// format) when `directions` says it sends, and bit 0 (BGR3) for what it decodes.
+fn hello_with_formats(
+    magic: &[u8; 8],
+    version: u16,
+    directions: u8,
+    width: u32,
+    height: u32,
+    formats: u16,
+) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(magic);
     body.extend_from_slice(&version.to_be_bytes());
@@ -16,11 +30,12 @@ fn hello(magic: &[u8; 8], version: u16, directions: u8, width: u32, height: u32)
     body.extend_from_slice(&width.to_be_bytes());
     body.extend_from_slice(&height.to_be_bytes());
     body.extend_from_slice(&30_000u32.to_be_bytes());
-    let (sends, decodes) = (u16::from(directions & 1), u16::from(directions >> 1 & 1));
+    let sends = if directions & 1 != 0 { formats & 0xff } else { 0 };
+    let decodes = u16::from(directions >> 1 & 1);
     body.extend_from_slice(&sends.to_be_bytes());
     body.extend_from_slice(&decodes.to_be_bytes());
     body.extend_from_slice(&[0; 16]); // nonce
-    body.extend_from_slice(if sends == 1 { b"BGR3" } else { &[0; 4] }); // capture fourcc
+    body.extend_from_slice(if sends != 0 { b"BGR3" } else { &[0; 4] }); // capture fourcc
     assert_eq!(body.len(), 48);
     message(1, &body, 0)
 }
@@ -31,7 +46,12 @@ fn message(kind: u8, body: &[u8], seq: u64) -> Vec<u8> {
 
 /// A message; frames (kind 2) name wire format 1, BGR3.
 fn message_with_len(kind: u8, body: &[u8], len: u32, seq: u64) -> Vec<u8> {
-    let mut out = vec![b'P', b'S', kind, u8::from(kind == 2)];
+    frame_with(u8::from(kind == 2), body, len, seq, kind)
+}
+
+/// A message of `kind` whose header names wire format `format` in byte 3.
+fn frame_with(format: u8, body: &[u8], len: u32, seq: u64, kind: u8) -> Vec<u8> {
+    let mut out = vec![b'P', b'S', kind, format];
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&0u64.to_be_bytes());
@@ -134,6 +154,76 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
     let _cam =
         Proc::spawn("camera", &["camera", "--connect", &listen, "--source", "pattern", "--stats", "off"]);
     assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
+    assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
+}
+
+/// Wire-format hostility at a listening display, from a camera whose hello offers BGR3 and
+/// JPEG (or BGR3 only): each frame is a named error and a bye, nothing of it is shown, and
+/// the display keeps listening and then verifies a real camera's frames.
+#[test]
+fn a_listening_display_names_each_bad_wire_format_frame_and_shows_none_of_it() {
+    const BGR3: u16 = 1;
+    const JPEG: u16 = 1 << 5;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut disp = Proc::spawn(
+        "display",
+        &["display", "--listen", &listen, "--sink", "null", "--verify", "--frames", "5", "--stats", "off"],
+    );
+    disp.wait_for("listening on", 10 * SECS);
+    let offering = |formats| hello_with_formats(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48, formats);
+    let bgr_size = 64 * 48 * 3;
+    // Starts like a JPEG (SOI, then an APP0 marker) and then is noise.
+    let mut garbage_jpeg = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10];
+    garbage_jpeg.extend((0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let cases: Vec<(&str, Vec<u8>, String)> = vec![
+        (
+            "unknown format",
+            [offering(BGR3 | JPEG), frame_with(99, &[], bgr_size, 0, 2)].concat(),
+            "frame header names wire format 99, which this pistream does not know".into(),
+        ),
+        (
+            "format not offered",
+            [offering(BGR3), frame_with(6, &[0; 100], 100, 0, 2)].concat(),
+            "peer sent a JPEG frame, but only BGR3 were agreed".into(),
+        ),
+        (
+            "JPEG longer than the bound",
+            [offering(BGR3 | JPEG), frame_with(6, &[], bgr_size + 1, 0, 2)].concat(),
+            format!("frame message has length {} bytes, expected 1..={bgr_size}", bgr_size + 1),
+        ),
+        (
+            "JPEG that does not decode",
+            [offering(BGR3 | JPEG), frame_with(6, &garbage_jpeg, garbage_jpeg.len() as u32, 0, 2)].concat(),
+            "a JPEG frame that does not decode".into(),
+        ),
+    ];
+    for (i, (name, bytes, problem)) in cases.into_iter().enumerate() {
+        let bye = send_and_read_bye(port, &bytes);
+        assert!(bye.contains(&problem), "{name}: bye says {bye:?}");
+        let line = disp.wait_for_nth("protocol error", i, 10 * SECS);
+        assert!(line.contains(&problem), "{name}: {line}");
+        assert!(disp.is_running(), "{name}: the display must keep listening");
+    }
+    assert!(!disp.output().contains("panicked"));
+    let _cam = Proc::spawn(
+        "camera",
+        &[
+            "camera",
+            "--connect",
+            &listen,
+            "--source",
+            "pattern",
+            "--stats",
+            "off",
+            "--size",
+            "64x48",
+            "--wire",
+            "jpeg",
+        ],
+    );
+    assert!(disp.wait_exit(20 * SECS).success(), "{}", disp.output());
+    // Five frames shown and verified, none failed: nothing of the bad frames was shown.
     assert_eq!(summary_counts(&disp.output()), (5, 5, 0));
 }
 

@@ -97,6 +97,22 @@ fn auto_steps_down_when_the_link_falls_and_back_up_when_it_recovers() {
     let up = seen.iter().find(|(at, to)| *at > recovered && (to == "BGR3" || to == "YUYV"));
     let up = up.unwrap_or_else(|| panic!("back to raw or native after the recovery: {seen:?}"));
     assert!(up.0 - recovered <= 10 * SECS, "back up {:?} after the recovery", up.0 - recovered);
+    // The display's stats line names the format frames arrive in: a smaller one while the
+    // link is slow, raw or native again at the end.
+    let shown_as = |from: Instant, to: Instant| -> Vec<String> {
+        disp.timed_lines("stats:")
+            .into_iter()
+            .filter(|(at, _)| *at > from && *at < to)
+            .filter_map(|(_, line)| Some(line.split(" Mbit/s as ").nth(1)?.split(')').next()?.to_string()))
+            .collect()
+    };
+    let while_slow = shown_as(fell + 3 * SECS, recovered);
+    assert!(
+        !while_slow.is_empty() && while_slow.iter().all(|f| f != "BGR3" && f != "YUYV"),
+        "formats shown while the link was slow: {while_slow:?}"
+    );
+    let at_end = shown_as(recovered + 11 * SECS, Instant::now() + SECS);
+    assert!(at_end.iter().any(|f| f == "BGR3" || f == "YUYV"), "formats shown at the end: {at_end:?}");
     // No frame over 1 s at the switches, and p99 under 250 ms from 2 s after each change.
     for (at, p) in &p99 {
         assert!(*p < 1000.0, "a frame took {p} ms ({:?} after the fall)", at.checked_duration_since(fell));

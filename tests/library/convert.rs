@@ -307,6 +307,46 @@ fn mjpeg_of_another_size_is_scaled_and_grey_is_expanded() {
     }
 }
 
+/// `jpeg` without its DHT segments, as many UVC cameras send MJPEG (the standard tables of
+/// T.81 Annex K.3 implied; jpeg-encoder writes exactly those).
+fn strip_huffman_tables(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut at = 2;
+    while jpeg[at + 1] != 0xda {
+        let end = at + 2 + u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]) as usize;
+        if jpeg[at + 1] != 0xc4 {
+            out.extend_from_slice(&jpeg[at..end]);
+        }
+        at = end;
+    }
+    out.extend_from_slice(&jpeg[at..]);
+    out
+}
+
+#[test]
+fn mjpeg_without_huffman_tables_decodes_as_with_them() {
+    use jpeg_encoder::SamplingFactor as S;
+    let pic = picture(64, 48, 3);
+    for (sampling, grey) in
+        [(S::R_4_2_2, false), (S::R_4_2_0, false), (S::R_4_4_4, false), (S::R_4_4_4, true)]
+    {
+        let jpeg = encode_jpeg(&pic, 64, 48, 85, sampling, grey);
+        let stripped = strip_huffman_tables(&jpeg);
+        assert!(stripped.len() + 200 < jpeg.len(), "{sampling:?}: no DHT stripped");
+        let layout = InputLayout::packed(InputFormat::Mjpeg, 64, 48);
+        let mut c = Converter::new(layout, Geometry::bgr(64, 48)).unwrap();
+        let (mut want, mut got) = (vec![0u8; 64 * 48 * 3], vec![0u8; 64 * 48 * 3]);
+        c.convert(&jpeg, &mut want).unwrap();
+        c.convert(&stripped, &mut got).unwrap_or_else(|e| panic!("{sampling:?} grey={grey}: {e}"));
+        assert!(want == got, "{sampling:?} grey={grey}: pixels differ without the tables");
+        // And again, the other way round, and scaled: the copy with tables is reused.
+        c.convert(&jpeg, &mut got).unwrap();
+        assert!(want == got);
+        let half = convert(&layout, Geometry::bgr(32, 24), &stripped).unwrap();
+        assert_eq!(half, convert(&layout, Geometry::bgr(32, 24), &jpeg).unwrap());
+    }
+}
+
 #[test]
 fn corrupt_mjpeg_is_an_error_not_a_panic() {
     let layout = InputLayout::packed(InputFormat::Mjpeg, 64, 48);
