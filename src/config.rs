@@ -25,6 +25,30 @@ pub enum Endpoint {
     Connect(String),
 }
 
+/// What the other end of a camera's, display's or call's connection speaks (`--peer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerKind {
+    /// pistream's own protocol (docs/PROTOCOL.md).
+    #[default]
+    Pistream,
+    /// The seed wire of the Python chat pistream grew from (`crate::seed`): raw 640x480
+    /// BGR, no framing, no key.
+    Seed,
+}
+
+impl PeerKind {
+    /// Parses `--peer`'s value.
+    pub fn parse(text: &str) -> Result<PeerKind, String> {
+        match text {
+            "pistream" => Ok(PeerKind::Pistream),
+            "seed" => Ok(PeerKind::Seed),
+            _ => Err(format!(
+                "--peer '{text}': use pistream (the default) or seed (the original Python chat script)"
+            )),
+        }
+    }
+}
+
 /// When to stop on our own.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Limits {
@@ -56,6 +80,8 @@ pub struct ShowConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointConfig {
     pub endpoint: Endpoint,
+    /// What the other end speaks.
+    pub peer: PeerKind,
     pub send: Option<SendConfig>,
     pub show: Option<ShowConfig>,
     pub limits: Limits,

@@ -3,6 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use crate::seed::SeedError;
 use crate::session::SessionError;
 use crate::sink::SinkError;
 use crate::source::SourceError;
@@ -19,6 +20,9 @@ pub enum AppError {
     Net(#[from] io::Error),
     #[error("{peer}: {source}")]
     Session { peer: String, source: SessionError },
+    /// A session on the seed wire (`--peer seed`).
+    #[error("{peer}: {source}")]
+    Seed { peer: String, source: SeedError },
     #[error("source: {0}")]
     Source(#[from] SourceError),
     #[error("sink: {0}")]

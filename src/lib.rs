@@ -19,6 +19,7 @@ pub mod logging;
 pub mod mailbox;
 pub mod net;
 pub mod protocol;
+pub mod seed;
 pub mod selftest;
 pub mod session;
 pub mod shutdown;

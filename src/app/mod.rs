@@ -6,6 +6,7 @@
 //! - `display.rs`: the display stage (display mailbox -> sink, on the main thread);
 //! - `listen.rs` / `connect.rs`: accepting or making connections;
 //! - `peer.rs`: one pistream connection, from handshake through admission to its end;
+//! - `seed.rs`: one connection on the seed wire (`--peer seed`: the original Python chat);
 //! - `web.rs`: HTTP clients on a listening port.
 //!
 //! Threads of an endpoint: `capture` (when sending), `network` (accept or connect), one
@@ -22,13 +23,16 @@ mod connect;
 mod display;
 mod listen;
 mod peer;
+mod seed;
 mod stage;
 mod web;
 
 use display::{PeerName, PLACEHOLDER};
 use peer::Endpoint;
 
-use crate::config::{Config, DemoConfig, Endpoint as Side, EndpointConfig, Limits, SendConfig, ShowConfig};
+use crate::config::{
+    Config, DemoConfig, Endpoint as Side, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig,
+};
 use crate::error::AppError;
 use crate::hub::Hub;
 use crate::mailbox::Mailbox;
@@ -107,6 +111,9 @@ fn spawn_stats(
 }
 
 fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
+    if cfg.peer == PeerKind::Seed {
+        log::warn!("{}", crate::seed::WARNING);
+    }
     if let (Side::Listen(addr), None) = (&cfg.endpoint, &cfg.send) {
         log::info!("waiting for a camera to connect on {addr}");
     }
@@ -260,6 +267,7 @@ fn wait_for_bounds(limits: &Limits, shutdown: &Shutdown) {
 fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
     let camera_cfg = EndpointConfig {
         endpoint: Side::Listen(SocketAddr::from(([127, 0, 0, 1], 0))),
+        peer: Default::default(),
         send: Some(cfg.send.clone()),
         show: None,
         limits: Limits::default(),
@@ -288,6 +296,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         Ok(addr) => {
             let display_cfg = EndpointConfig {
                 endpoint: Side::Connect(addr.to_string()),
+                peer: Default::default(),
                 send: None,
                 show: Some(cfg.show.clone()),
                 limits: cfg.limits,

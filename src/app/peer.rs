@@ -1,6 +1,7 @@
 //! One pistream connection, listening or connecting: the handshake, admission (a viewer
 //! place in the hub when this side sends; the one display place when it shows), the
-//! session, and what follows it (keep serving, reconnect, end the run, or fail).
+//! session, and what follows it (keep serving, reconnect, end the run, or fail). A
+//! connection on the seed wire (`--peer seed`) is handed to `seed.rs` instead.
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::display::{PeerName, PLACEHOLDER};
 use super::Finish;
-use crate::config::EndpointConfig;
+use crate::config::{EndpointConfig, PeerKind};
 use crate::convert::InputFormat;
 use crate::error::AppError;
 use crate::frame::Frame;
@@ -61,12 +62,13 @@ impl Endpoint {
         hello
     }
 
-    fn lock_showing(&self) -> std::sync::MutexGuard<'_, Option<SocketAddr>> {
+    pub(super) fn lock_showing(&self) -> std::sync::MutexGuard<'_, Option<SocketAddr>> {
         self.showing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs one connection to its end. `admitted` is raised once the handshake has
     /// completed and the peer has a place (until then the connection is only pending).
+    /// With `--peer seed`, the connection speaks the seed wire instead (`seed.rs`).
     pub(super) fn session(
         &self,
         stream: &TcpStream,
@@ -74,6 +76,9 @@ impl Endpoint {
         role: Role,
         admitted: &AtomicBool,
     ) -> Next {
+        if self.cfg.peer == PeerKind::Seed {
+            return super::seed::session(self, stream, peer, role, admitted);
+        }
         let send_limit = if self.cfg.show.is_none() { self.cfg.limits.frames } else { None };
         let ctl = Control::new(&self.shutdown, send_limit);
         if let Some(hub) = self.hub.as_ref().filter(|hub| role == Role::Listening && hub.is_full()) {
@@ -178,7 +183,7 @@ struct Ended {
     showed: bool,
 }
 
-fn busy_text(max: usize) -> String {
+pub(super) fn busy_text(max: usize) -> String {
     format!("busy: {max} viewers already watch this camera (--max-viewers); try again later")
 }
 

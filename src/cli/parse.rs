@@ -5,7 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use super::{Args, Command};
 use crate::config::{
-    Config, DemoConfig, Endpoint, EndpointConfig, Limits, SendConfig, ShowConfig, DEFAULT_PORT,
+    Config, DemoConfig, Endpoint, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig, DEFAULT_PORT,
 };
 use crate::convert::InputFormat;
 use crate::frame::{Geometry, MAX_DIMENSION};
@@ -154,6 +154,39 @@ fn send_config(
     })
 }
 
+/// Parses `--peer` and checks the options that go with it: the seed wire has no key, and
+/// carries raw 640x480 BGR only.
+fn parse_peer(
+    text: &str,
+    key_file: Option<&str>,
+    send: Option<&SendConfig>,
+    wire: Option<&str>,
+) -> Result<PeerKind, String> {
+    let peer = PeerKind::parse(text)?;
+    if peer == PeerKind::Seed {
+        if key_file.is_some() {
+            return Err(
+                "--peer seed and --key-file exclude each other: the seed wire has no authentication \
+                 or encryption; leave out --key-file, or talk to a pistream peer"
+                    .into(),
+            );
+        }
+        if wire.is_some() {
+            return Err(
+                "--peer seed and --wire exclude each other: the seed wire carries raw BGR only".into()
+            );
+        }
+        if let Some(send) = send.filter(|s| s.geometry != crate::seed::GEOMETRY) {
+            return Err(format!(
+                "--peer seed with --size {}: the seed wire carries 640x480 frames only; leave out --size (a \
+                 camera that cannot give 640x480 is captured at the nearest size and scaled)",
+                send.geometry
+            ));
+        }
+    }
+    Ok(peer)
+}
+
 fn parse_verbosity(quiet: bool, verbose: bool) -> Result<Verbosity, String> {
     match (quiet, verbose) {
         (true, true) => Err("-q/--quiet and -v/--verbose exclude each other: give one".into()),
@@ -187,22 +220,28 @@ impl Args {
             return Err("no command given: try `pistream demo`, or `pistream --help` for all commands".into());
         };
         Ok(match command {
-            Command::Camera(a) => Config::Endpoint(EndpointConfig {
-                endpoint: parse_endpoint(
-                    a.listen,
-                    a.connect,
-                    Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
-                )?,
-                send: Some(send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?),
-                show: None,
-                limits: parse_limits(a.frames, a.seconds)?,
-                stats: parse_switch("stats", &a.stats)?,
-                buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
-                key: read_key_file(a.key_file.as_deref())?,
-                max_viewers: parse_max_viewers(a.max_viewers)?,
-                web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
-            }),
+            Command::Camera(a) => {
+                let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
+                let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
+                Config::Endpoint(EndpointConfig {
+                    endpoint: parse_endpoint(
+                        a.listen,
+                        a.connect,
+                        Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                    )?,
+                    peer,
+                    send: Some(send),
+                    show: None,
+                    limits: parse_limits(a.frames, a.seconds)?,
+                    stats: parse_switch("stats", &a.stats)?,
+                    buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
+                    key: read_key_file(a.key_file.as_deref())?,
+                    max_viewers: parse_max_viewers(a.max_viewers)?,
+                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
+                })
+            }
             Command::Display(a) => Config::Endpoint(EndpointConfig {
+                peer: parse_peer(&a.peer, a.key_file.as_deref(), None, None)?,
                 endpoint: parse_endpoint(
                     a.listen,
                     a.connect,
@@ -223,15 +262,12 @@ impl Args {
                         "call needs --listen ADDR on one side and --connect HOST:PORT on the other".into()
                     );
                 }
+                let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
+                let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
-                    send: Some(send_config(
-                        &a.source,
-                        &a.size,
-                        a.fps,
-                        a.format.as_deref(),
-                        a.wire.as_deref(),
-                    )?),
+                    peer,
+                    send: Some(send),
                     show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
@@ -304,10 +340,30 @@ mod tests {
             (&["display", "--frames", "0"][..], "--frames 0"),
             (&["display", "--listen", "1.2.3.4:1", "--connect", "a:1"][..], "exclude each other"),
             (&["call"][..], "call needs --listen"),
+            (
+                &["call", "--listen", "1", "--peer", "seed", "--key-file", "k"][..],
+                "--peer seed and --key-file",
+            ),
+            (&["camera", "--peer", "seed", "--size", "320x240"][..], "--peer seed with --size 320x240"),
+            (&["display", "--peer", "python"][..], "--peer 'python'"),
             (&[][..], "no command given"),
         ] {
             let err = config(args).unwrap_err();
             assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn peer_defaults_to_pistream_and_seed_is_taken_by_every_endpoint_command() {
+        let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
+        assert_eq!(c.peer, PeerKind::Pistream);
+        for args in [
+            &["camera", "--peer", "seed"][..],
+            &["display", "--peer", "seed"],
+            &["call", "--listen", "1", "--peer", "seed"],
+        ] {
+            let Config::Endpoint(c) = config(args).unwrap() else { panic!() };
+            assert_eq!(c.peer, PeerKind::Seed, "{args:?}");
         }
     }
 

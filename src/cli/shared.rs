@@ -4,7 +4,7 @@
 //! fields at that place. Doc comments written here become `#[doc]` attributes, which argh
 //! reads as the help text.
 //!
-//! Groups: `endpoint` (--listen, --connect), `send` (what a camera side captures and sends:
+//! Groups: `endpoint` (--listen, --connect, --peer), `send` (what a camera side captures and sends:
 //! --source, --size, --fps, --format, --max-viewers, --wire), `web` (--http, --http-password-file,
 //! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
@@ -39,6 +39,10 @@ macro_rules! command {
             /// it answers
             #[argh(option)]
             pub connect: Option<String>,
+            /// what the other end speaks: pistream (default) or seed, the original Python chat
+            /// script (raw 640x480 BGR; no framing, authentication or integrity check)
+            #[argh(option, default = "String::from(\"pistream\")")]
+            pub peer: String,
         ] $($rest)*);
     };
 

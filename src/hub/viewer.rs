@@ -16,6 +16,8 @@ pub enum ViewerKind {
     Pistream,
     /// An HTTP client of the MJPEG stream.
     Http,
+    /// A peer on the seed wire (`--peer seed`): the original Python chat.
+    Seed,
 }
 
 /// One viewer's latest-frame slot and counters.

@@ -326,6 +326,7 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
                     kind: match v.kind {
                         ViewerKind::Pistream => "pistream",
                         ViewerKind::Http => "http",
+                        ViewerKind::Seed => "seed",
                     },
                     fps: v.taken.load(Ordering::Relaxed) as f64 / seconds,
                     frames: v.taken.load(Ordering::Relaxed),

@@ -201,6 +201,30 @@ fn a_call_allocates_nothing_per_frame_on_either_side() {
     assert_steady("call, connecting side", b_short, b_long, N);
 }
 
+/// A call on the seed wire (`--peer seed`: 640x480 raw BGR, no framing) of `frames` frames
+/// each way; both sides' counts.
+fn seed_call(frames: u64) -> (Counts, Counts) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let frames = frames.to_string();
+    let common =
+        ["--peer", "seed", "--source", "pattern", "--fps", "0", "--sink", "null", "--verify", "--frames"];
+    let a = Counted::spawn("seed-a", &[&["call", "--listen", &listen][..], &common, &[&frames]].concat());
+    a.proc.wait_for("listening on", 10 * SECS);
+    let b = Counted::spawn("seed-b", &[&["call", "--connect", &listen][..], &common, &[&frames]].concat());
+    (a.finish(), b.finish())
+}
+
+#[test]
+fn a_call_on_the_seed_wire_allocates_nothing_per_frame() {
+    let _serial = heavy();
+    const SEED_N: u64 = 300; // 640x480 frames: the seed wire has no other size
+    let (a_short, b_short) = seed_call(SEED_N);
+    let (a_long, b_long) = seed_call(10 * SEED_N);
+    assert_steady("seed call, listening side", a_short, a_long, SEED_N);
+    assert_steady("seed call, connecting side", b_short, b_long, SEED_N);
+}
+
 /// Every wire format, from the camera that makes it to the display that turns it back into
 /// BGR: raw BGR, a YUYV camera's own bytes (`native`), I420 and JPEG, and an MJPEG camera
 /// decoded to BGR or sending its JPEGs as they are. No Rust allocation per frame on either

@@ -6,8 +6,9 @@
 //! the command line (`cli`), a slow link (`slow_link`, through the proxy in `throttle`), the
 //! wire formats and `--wire auto` on changing links (`wire`, with the frame-by-frame latency
 //! of `latency_display`), URL
-//! sources (`url_source`), the window (`window`) and the deployment files (`deploy`). `util`
-//! starts, waits for and kills the processes.
+//! sources (`url_source`), the window (`window`), the original Python chat on the seed wire
+//! (`seed`, with tests/seed/) and the deployment files (`deploy`). `util` starts, waits for
+//! and kills the processes.
 //!
 //! Run this group alone with `cargo test --test end_to_end`.
 
@@ -21,6 +22,7 @@ mod e2e;
 mod faults;
 mod keys;
 mod latency_display;
+mod seed;
 mod slow_link;
 mod throttle;
 mod url_source;

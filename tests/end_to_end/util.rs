@@ -40,12 +40,17 @@ impl Proc {
     pub fn spawn_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         // PISTREAM_TEST_BIN runs the tests against another build (e.g. an older version).
         let bin = std::env::var("PISTREAM_TEST_BIN").unwrap_or_else(|_| BIN.to_string());
-        let mut cmd = Command::new(bin);
+        Self::spawn_program(name, &bin, args, env)
+    }
+
+    /// Any program (not only pistream), its output collected the same way.
+    pub fn spawn_program(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("starting pistream");
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let output: Arc<(Mutex<Output>, Condvar)> = Arc::default();
         output.0.lock().unwrap().open_pipes = 2;
         for stream in [

@@ -12,13 +12,14 @@ use pistream::source::pattern;
 
 use crate::util::{free_port, Proc, SECS};
 
-struct Xvfb {
+/// A private X server for one test (the seed test drives a window with it too).
+pub struct Xvfb {
     child: Child,
-    display: String,
+    pub display: String,
 }
 
 impl Xvfb {
-    fn start() -> Xvfb {
+    pub fn start() -> Xvfb {
         let number = 100 + std::process::id() % 800;
         let child = Command::new("Xvfb")
             .args([format!(":{number}").as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
@@ -35,7 +36,8 @@ impl Xvfb {
         Xvfb { child, display: format!(":{number}") }
     }
 
-    fn run(&self, program: &str, args: &[&str]) -> Vec<u8> {
+    /// Runs an X client (xdotool, import, ...) on this server; fails the test if it fails.
+    pub fn run(&self, program: &str, args: &[&str]) -> Vec<u8> {
         let out =
             Command::new(program).args(args).env("DISPLAY", &self.display).output().unwrap_or_else(|e| {
                 panic!("{program} is needed for the window test ({e}); scripts/test installs it")

@@ -1,0 +1,453 @@
+//! One connection on the seed wire (`--peer seed`; the wire's rules are `crate::seed`):
+//! the opening (`connected`), admission (a viewer place in the hub when this side sends,
+//! the display when it shows), then, as in a pistream session, a receive loop on a second
+//! thread and a send loop on this one: frames cut from the byte stream straight into the
+//! display's buffer, frames from the hub written whole, and at the end `finished`, alone
+//! on the wire. Stats, the mailbox and shutdown work as for a pistream session; what
+//! follows the session (keep serving, reconnect, end the run) follows the same rules.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown as SocketShutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::peer::{busy_text, Endpoint, Next};
+use super::Finish;
+use crate::error::AppError;
+use crate::frame::{now_us, Frame};
+use crate::hub::{Full, Needs, Viewer, ViewerKind};
+use crate::mailbox::Mailbox;
+use crate::net::{self, POLL_INTERVAL};
+use crate::protocol::{Role, WireFormat};
+use crate::seed::{self, Cut, FrameCutter, SeedError, CONNECTED, FINISHED, FRAME_LEN};
+use crate::session::{panic_message, HANDSHAKE_TIMEOUT, PEER_SILENCE_LIMIT};
+use crate::shutdown::Shutdown;
+use crate::stats::Stats;
+use crate::wire::{link, Level};
+
+/// A connecting side that sends waits this long at most for the server's first byte
+/// before its own first frame: that byte proves the server's one `recv(2046)` has taken
+/// `connected`, so no frame byte joins it there.
+const FIRST_BYTE_WAIT: Duration = Duration::from_secs(2);
+/// Longest wait for the send queue to drain (every byte written acknowledged).
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// After the drain, before `finished`: an acknowledgement says the peer's kernel holds the
+/// bytes, not that its program has read them; the Python reader takes a few ms per frame,
+/// and `finished` must reach an empty receive queue to arrive alone in its `recv`.
+const SETTLE: Duration = Duration::from_millis(100);
+/// After `finished`, how long this side reads on (and discards) while the peer closes.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// State the two loops of one seed session share.
+struct Shared<'a> {
+    shutdown: &'a Shutdown,
+    peer: SocketAddr,
+    /// Set by the receive loop when it ends, and by the send loop when it fails.
+    over: AtomicBool,
+    /// When this side's `finished` went out (the receive loop reads on until LINGER).
+    finished_at: Mutex<Option<Instant>>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(shutdown: &'a Shutdown, peer: SocketAddr) -> Self {
+        Shared { shutdown, peer, over: AtomicBool::new(false), finished_at: Mutex::new(None) }
+    }
+
+    fn is_over(&self) -> bool {
+        self.over.load(Ordering::Relaxed)
+    }
+
+    fn end(&self) {
+        self.over.store(true, Ordering::SeqCst);
+    }
+
+    fn finished_at(&self) -> Option<Instant> {
+        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// How the receive loop ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// The peer sent `finished` at a frame boundary.
+    PeerFinished,
+    /// The peer closed the connection, `partial` bytes into a frame.
+    PeerClosed { partial: usize },
+    /// This side ended it (and said `finished` when it could).
+    Local,
+}
+
+/// How a session ended, for what follows it.
+enum Outcome {
+    PeerEnded(String),
+    Local,
+    Failed(SeedError),
+    Panicked(String),
+}
+
+/// Runs one seed connection to its end; `admitted` is raised once it holds its places.
+pub(super) fn session(
+    endpoint: &Endpoint,
+    stream: &TcpStream,
+    peer: SocketAddr,
+    role: Role,
+    admitted: &AtomicBool,
+) -> Next {
+    // The seed wire has no way to say why: a peer that cannot be served is closed on.
+    let refuse = |why: &str| {
+        log::info!("refused {peer}: {why}");
+        let _ = stream.shutdown(SocketShutdown::Both);
+        Next::Continue
+    };
+    if let Some(hub) = endpoint.hub.as_ref().filter(|hub| role == Role::Listening && hub.is_full()) {
+        return refuse(&busy_text(hub.max_viewers()));
+    }
+    match open(stream, peer, role, endpoint.hub.is_some(), &endpoint.shutdown) {
+        Ok(true) => {}
+        Ok(false) => return Next::Continue,
+        Err(e) => return after(endpoint, peer, role, false, Outcome::Failed(e)),
+    }
+    let viewer = match &endpoint.hub {
+        Some(hub) => match hub.join(peer.to_string(), ViewerKind::Seed, Needs::BGR) {
+            Ok(viewer) => Some(viewer),
+            Err(Full { max }) => return refuse(&busy_text(max)),
+        },
+        None => None,
+    };
+    let display = endpoint.display.as_deref();
+    if display.is_some() {
+        let mut showing = endpoint.lock_showing();
+        if let Some(current) = *showing {
+            drop(showing);
+            return refuse(&format!("already showing {current}"));
+        }
+        *showing = Some(peer);
+        endpoint.peer_name.set(peer.to_string(), *b"BGR3");
+    }
+    admitted.store(true, Ordering::Relaxed);
+    let what = match (viewer.is_some(), display.is_some()) {
+        (true, true) => "sending our video, receiving 640x480",
+        (true, false) => "sending our video",
+        _ => "receiving 640x480",
+    };
+    log::info!("streaming with {peer} on the seed wire: {what} (raw BGR, 921600-byte frames)");
+    let outcome = serve(endpoint, stream, peer, viewer.as_deref(), display);
+    if display.is_some() {
+        *endpoint.lock_showing() = None;
+    }
+    if let Some(viewer) = viewer {
+        Stats::add(&endpoint.stats.viewer_drops_gone, viewer.dropped.load(Ordering::Relaxed));
+    }
+    after(endpoint, peer, role, display.is_some(), outcome)
+}
+
+/// The opening: a listening side reads the client's `connected`; a connecting side sends
+/// it (and, when it will send frames, waits for the server's first byte). `Ok(false)` if
+/// shutdown came first.
+fn open(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    role: Role,
+    sends: bool,
+    shutdown: &Shutdown,
+) -> Result<bool, SeedError> {
+    match role {
+        Role::Listening => {
+            let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+            let mut first = [0u8; CONNECTED.len()];
+            let mut filled = 0;
+            while filled < first.len() {
+                match (&*stream).read(&mut first[filled..]) {
+                    Ok(0) => {
+                        return Err(SeedError::Opening(
+                            "the peer closed the connection before sending \"connected\"".into(),
+                        ))
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if is_wakeup(&e) => {
+                        if shutdown.requested() {
+                            return Ok(false);
+                        }
+                        if Instant::now() >= deadline {
+                            return Err(SeedError::Silent(HANDSHAKE_TIMEOUT));
+                        }
+                    }
+                    Err(source) => return Err(SeedError::Io { context: "reading the opening", source }),
+                }
+            }
+            seed::check_connected(&first).map_err(SeedError::Opening)?;
+        }
+        Role::Connecting => {
+            write_all(stream, CONNECTED, &Shared::new(shutdown, peer), "sending \"connected\"")?;
+            if sends {
+                wait_for_first_byte(stream, shutdown);
+            }
+        }
+    }
+    Ok(!shutdown.requested())
+}
+
+/// Waits until the peer has sent something (without taking it), the connection closed,
+/// [`FIRST_BYTE_WAIT`] passed or shutdown came.
+fn wait_for_first_byte(stream: &TcpStream, shutdown: &Shutdown) {
+    let deadline = Instant::now() + FIRST_BYTE_WAIT;
+    let mut byte = [0u8; 1];
+    while Instant::now() < deadline && !shutdown.requested() {
+        match stream.peek(&mut byte) {
+            Ok(_) => return,
+            Err(e) if is_wakeup(&e) => {}
+            Err(_) => return,
+        }
+    }
+    // The server's camera gave nothing yet: at least let `connected` leave alone.
+    wait_drained(stream, DRAIN_LIMIT);
+}
+
+/// Runs the two loops of an admitted session.
+fn serve(
+    endpoint: &Endpoint,
+    stream: &TcpStream,
+    peer: SocketAddr,
+    viewer: Option<&Viewer>,
+    display: Option<&Mailbox>,
+) -> Outcome {
+    let buffers = endpoint.cfg.buffers;
+    let tuned = match viewer {
+        Some(_) => net::tune_seed_sender(stream, FRAME_LEN, buffers.sndbuf).map(|_| ()),
+        None => Ok(()),
+    }
+    .and_then(|()| net::tune_receiver(stream, buffers.rcvbuf).map(|_| ()));
+    if let Err(source) = tuned {
+        return Outcome::Failed(SeedError::Io { context: "sizing the socket buffers", source });
+    }
+    let shared = Shared::new(&endpoint.shutdown, peer);
+    let send_limit = if display.is_none() { endpoint.cfg.limits.frames } else { None };
+    let stats = &endpoint.stats;
+    // Allocated once per session; the mailbox swaps buffers of the same size back.
+    let mut back = Frame::new(seed::GEOMETRY);
+    let (sent, received) = std::thread::scope(|scope| {
+        let receiver = std::thread::Builder::new()
+            .name("receive".into())
+            .spawn_scoped(scope, || {
+                let result = receive_loop(stream, display, &mut back, &shared, stats);
+                shared.end();
+                result
+            })
+            .map_err(|source| SeedError::Io { context: "starting the receive thread", source });
+        if receiver.is_err() {
+            shared.end(); // the send loop stops at once
+        }
+        let sent = send_loop(stream, viewer, send_limit, &shared, stats);
+        if sent.is_err() {
+            shared.end();
+        }
+        let received = receiver.map(|handle| handle.join().map_err(|panic| panic_message(&*panic)));
+        (sent, received)
+    });
+    let _ = stream.shutdown(SocketShutdown::Both);
+    let received = match received {
+        Ok(Ok(received)) => received,
+        Ok(Err(panic)) => return Outcome::Panicked(panic),
+        Err(e) => return Outcome::Failed(e),
+    };
+    if shared.finished_at().is_some() {
+        // This side said `finished`; whatever the peer did next is its answer.
+        return Outcome::Local;
+    }
+    match (received, sent) {
+        (Ok(End::PeerFinished), _) => Outcome::PeerEnded("the peer sent finished".into()),
+        (Ok(End::PeerClosed { partial: 0 }), _) => {
+            Outcome::PeerEnded("the peer closed the connection".into())
+        }
+        (Ok(End::PeerClosed { partial }), _) => Outcome::PeerEnded(format!(
+            "the peer closed the connection {partial} bytes into a frame, which is dropped"
+        )),
+        (Err(e), _) | (_, Err(e)) if !endpoint.shutdown.requested() => Outcome::Failed(e),
+        _ => Outcome::Local,
+    }
+}
+
+/// Decides what follows a session, by the rules of a pistream session: the peer ending a
+/// shown stream ends the run; a watcher leaving does not; a connecting side reconnects
+/// after a lost connection.
+fn after(endpoint: &Endpoint, peer: SocketAddr, role: Role, showed: bool, outcome: Outcome) -> Next {
+    match outcome {
+        Outcome::PeerEnded(why) if showed => {
+            endpoint.shutdown.request("peer ended the stream");
+            Next::Finish(Finish::PeerEnded(why))
+        }
+        Outcome::PeerEnded(why) => {
+            log::info!("{peer} left: {why}");
+            Next::Continue
+        }
+        Outcome::Local => Next::Continue,
+        Outcome::Panicked(panic) => {
+            Next::Fail(AppError::Internal(format!("{peer}: a seed session thread panicked: {panic}")))
+        }
+        Outcome::Failed(source) if role == Role::Connecting => {
+            log::warn!("connection to {peer} lost: {source}; reconnecting");
+            Next::Continue
+        }
+        Outcome::Failed(source) => Next::Fail(AppError::Seed { peer: peer.to_string(), source }),
+    }
+}
+
+/// Cuts the byte stream into frames, straight into `back`, and hands each to `display`
+/// (when this side shows). Ends at the peer's `finished`, its close, or this side's end.
+fn receive_loop(
+    stream: &TcpStream,
+    display: Option<&Mailbox>,
+    back: &mut Frame,
+    shared: &Shared,
+    stats: &Stats,
+) -> Result<End, SeedError> {
+    let mut cutter = FrameCutter::new();
+    loop {
+        if cutter.at_frame_start() {
+            // The mailbox hands back the buffer it held: the right size after its first round.
+            back.ensure_geometry(seed::GEOMETRY);
+        }
+        match (&*stream).read(&mut back.data[cutter.unfilled()]) {
+            Ok(0) => return Ok(End::PeerClosed { partial: cutter.partial() }),
+            Ok(n) => {
+                Stats::add(&stats.received_bytes, n as u64);
+                match cutter.advance(&back.data, n) {
+                    Cut::More => {}
+                    Cut::Finished => return Ok(End::PeerFinished),
+                    Cut::Frame => {
+                        Stats::add(&stats.received_frames, 1);
+                        if let Some(mailbox) = display.filter(|_| !shared.shutdown.requested()) {
+                            // The wire carries no header: the pattern's stamp stands in for
+                            // the sequence number, and latency counts from arrival.
+                            back.seq = seed::stamp(&back.data);
+                            back.captured_us = now_us();
+                            back.wire = WireFormat::Bgr24;
+                            mailbox.publish(back);
+                        }
+                    }
+                }
+            }
+            Err(e) if is_wakeup(&e) => {
+                if shared.is_over() {
+                    return Ok(End::Local);
+                }
+                if shared.finished_at().is_some_and(|at| at.elapsed() >= LINGER) {
+                    return Ok(End::Local);
+                }
+            }
+            Err(_) if shared.finished_at().is_some() => return Ok(End::Local),
+            Err(source) => return Err(SeedError::Io { context: "reading from the peer", source }),
+        }
+    }
+}
+
+/// Writes the frames `viewer` takes from its slot, whole, until the session is over or
+/// shutdown is requested; then says `finished`. Without a viewer it only waits for the end.
+fn send_loop(
+    stream: &TcpStream,
+    viewer: Option<&Viewer>,
+    send_limit: Option<u64>,
+    shared: &Shared,
+    stats: &Stats,
+) -> Result<(), SeedError> {
+    loop {
+        if shared.is_over() {
+            return Ok(());
+        }
+        if shared.shutdown.requested() {
+            return say_finished(stream, shared);
+        }
+        let Some(viewer) = viewer else {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        let Some(frame) = viewer.take(POLL_INTERVAL) else { continue };
+        if !frame.has_bgr || frame.bgr.len() != FRAME_LEN {
+            continue; // never: the viewer asked for BGR of a 640x480 capture
+        }
+        if !write_all(stream, &frame.bgr, shared, "writing a frame")? {
+            return Ok(());
+        }
+        drop(frame);
+        viewer.sent_bytes.fetch_add(FRAME_LEN as u64, Ordering::Relaxed);
+        viewer.set_wire(Level::BGR);
+        Stats::add(&stats.sent_frames, 1);
+        Stats::add(&stats.sent_bytes, FRAME_LEN as u64);
+        if send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
+            shared.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
+        }
+    }
+}
+
+/// Ends the chat from this side: once every frame byte is acknowledged (and the peer's
+/// program has had [`SETTLE`] to read it), `finished` goes out alone, then the write side
+/// closes. Best effort: a peer that is gone or stuck is not waited for beyond the limits.
+fn say_finished(stream: &TcpStream, shared: &Shared) -> Result<(), SeedError> {
+    if wait_drained(stream, DRAIN_LIMIT) {
+        net::sleep_unless(&shared.over, SETTLE);
+    }
+    if shared.is_over() {
+        return Ok(()); // the peer ended first
+    }
+    let sent = write_all(stream, FINISHED, shared, "sending \"finished\"");
+    if wait_drained(stream, DRAIN_LIMIT) {
+        log::info!(
+            "sent \"finished\" to {} alone on the wire (every frame byte acknowledged first)",
+            shared.peer
+        );
+    }
+    *shared.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    let _ = stream.shutdown(SocketShutdown::Write);
+    sent.map(|_| ())
+}
+
+/// Writes all of `bytes`, riding out the socket's timeouts. `Ok(false)` if the session
+/// ended first (the peer sent `finished` or closed); fails if nothing goes out for
+/// [`PEER_SILENCE_LIMIT`] (a peer that stopped reading).
+fn write_all(
+    mut stream: &TcpStream,
+    mut bytes: &[u8],
+    shared: &Shared,
+    context: &'static str,
+) -> Result<bool, SeedError> {
+    let mut last_progress = Instant::now();
+    while !bytes.is_empty() {
+        match stream.write(bytes) {
+            Ok(0) => return Err(SeedError::Io { context, source: io::ErrorKind::WriteZero.into() }),
+            Ok(n) => {
+                bytes = &bytes[n..];
+                last_progress = Instant::now();
+            }
+            Err(e) if is_wakeup(&e) => {
+                if shared.is_over() {
+                    return Ok(false);
+                }
+                if last_progress.elapsed() >= PEER_SILENCE_LIMIT {
+                    return Err(SeedError::Stalled(PEER_SILENCE_LIMIT));
+                }
+            }
+            Err(_) if shared.is_over() => return Ok(false),
+            Err(source) => return Err(SeedError::Io { context, source }),
+        }
+    }
+    Ok(true)
+}
+
+/// Waits (polling `TCP_INFO` each millisecond, at most `limit`) until nothing written is
+/// unsent or unacknowledged; returns whether it got there.
+fn wait_drained(stream: &TcpStream, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        match link::state(stream) {
+            Ok(state) if state.idle() => return true,
+            Ok(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+            _ => return false,
+        }
+    }
+}
+
+/// Whether an I/O error is the socket timeout's periodic wake-up (or a signal).
+fn is_wakeup(e: &io::Error) -> bool {
+    net::is_timeout(e) || e.kind() == io::ErrorKind::Interrupted
+}
