@@ -12,6 +12,8 @@
 #   CASES     which cases to run: any of formats scaled loss netem mjpeg nodht badframes restart
 #   NETEM_ARGS  the netem qdisc's parameters
 #   LOOPBACK  1 when v4l2loopback.ko and /bin/v4l2-writer are in the initramfs
+#   BENCH     ustreamer: run the benchmark of /bench-ustreamer.sh (BENCH_SECS, BENCH_WARMUP,
+#             BENCH_RUNS, BENCH_CLIENTS) instead of the cases, for scripts/bench-ustreamer
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox --install -s
@@ -155,6 +157,11 @@ capture_case() {
 }
 
 wants() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if [ "${BENCH:-}" = ustreamer ]; then
+    . /bench-ustreamer.sh
+    finish
+fi
 
 if wants formats; then
     for f in $FORMATS; do
