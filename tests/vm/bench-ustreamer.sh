@@ -19,6 +19,7 @@ BENCH_WARMUP=${BENCH_WARMUP:-3}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_CLIENTS=${BENCH_CLIENTS:-1 8}
 BENCH_QUALITY=80
+# (busybox 1.35's static wget crashes with -T: timeout bounds it instead.)
 # µStreamer is dynamically linked: its libraries sit where Debian puts them.
 USTREAMER_LIBS=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 
@@ -45,7 +46,7 @@ bench_start() {
     i=0
     while [ $i -lt 300 ]; do
         kill -0 $SERVER_PID 2>/dev/null || return 1
-        wget -q -T 5 -O /tmp/snap.jpg "http://127.0.0.1:$port/snapshot" 2>/dev/null &&
+        timeout 5 wget -q -O /tmp/snap.jpg "http://127.0.0.1:$port/snapshot" 2>/dev/null &&
             [ -s /tmp/snap.jpg ] && return 0
         sleep 0.1; i=$((i + 1))
     done
@@ -62,7 +63,7 @@ guest_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $
 # Frames captured so far (pistream's /state "captured") or the capture rate
 # (µStreamer's /state "captured_fps"); "-" if neither is there.
 captured() {
-    wget -q -T 5 -O - "http://127.0.0.1:$1/state" 2>/dev/null | tr -d ' \n' |
+    timeout 5 wget -q -O - "http://127.0.0.1:$1/state" 2>/dev/null | tr -d ' \n' |
         sed -n 's/.*"captured":\([0-9]*\).*/c \1/p; s/.*"captured_fps":\([0-9]*\).*/f \1/p' | head -n 1
 }
 
@@ -83,6 +84,7 @@ bench_run() {
         c=$((c + 1))
     done
     sleep "$BENCH_WARMUP"
+    ct0=$(uptime_cs)
     cap0=$(captured $port)
     # shellcheck disable=SC2086 # one pid per word
     kill -USR1 $pids
@@ -96,12 +98,13 @@ bench_run() {
     g1=$(guest_ticks)
     t1=$(uptime_cs)
     cap1=$(captured $port)
+    ct1=$(uptime_cs)
     # The clients print at their next read, within a frame's time.
     sleep 0.5
     # shellcheck disable=SC2086
     kill $pids 2>/dev/null
     wait $pids 2>/dev/null
-    [ "$run" = 1 ] && [ "$n" = 1 ] && say "bench state $server $(wget -q -T 5 -O - "http://127.0.0.1:$port/state" 2>/dev/null | tr -d '\n')"
+    [ "$run" = 1 ] && [ "$n" = 1 ] && say "bench state $server $(timeout 5 wget -q -O - "http://127.0.0.1:$port/state" 2>/dev/null | tr -d '\n')"
     bench_stop
     # Parts and bytes each client received between the two reports.
     counts=$(for c in $(seq 1 "$n"); do
@@ -113,8 +116,10 @@ bench_run() {
         END { printf "parts=%d min=%s max=%d bytes=%d missing=%d", p, min == "" ? 0 : min, max, b, bad }')
     captured_frames=-
     case "$cap0 $cap1" in
-        "c "*" c "*) captured_frames=$((${cap1#c } - ${cap0#c })) ;;
-        # A rate: the mean of the two, over the window.
+        # A count, taken around the window (each /state takes a moment): its rate, over the
+        # window.
+        "c "*" c "*) captured_frames=$(((${cap1#c } - ${cap0#c }) * (t1 - t0) / (ct1 - ct0))) ;;
+        # A rate (frames in the last whole second): the mean of the two, over the window.
         "f "*" f "*) captured_frames=$(((${cap0#f } + ${cap1#f }) * (t1 - t0) / 200)) ;;
     esac
     say "bench server=$server clients=$n run=$run centis=$((t1 - t0)) cpu_ticks=$((cpu1 - cpu0)) hz=100" \
@@ -125,7 +130,7 @@ bench_run() {
     fi
 }
 
-say "bench ustreamer $(LD_LIBRARY_PATH=$USTREAMER_LIBS ustreamer --version 2>&1 | head -n 1)"
+say "bench ustreamer µStreamer $(LD_LIBRARY_PATH=$USTREAMER_LIBS ustreamer --version 2>&1 | head -n 1)"
 say "bench settings secs=$BENCH_SECS warmup=$BENCH_WARMUP runs=$BENCH_RUNS clients=$(echo $BENCH_CLIENTS | tr ' ' ,) quality=$BENCH_QUALITY"
 run=1
 while [ $run -le "$BENCH_RUNS" ]; do
