@@ -58,6 +58,13 @@ bench_stop() {
 }
 # utime + stime of a process, in clock ticks (USER_HZ, 100 on Linux).
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/$1/stat; }
+# utime + stime of each of a process's threads, summed per thread name (spaces made _):
+# "NAME TICKS" lines, from one read of every /proc/PID/task/*/stat.
+thread_ticks() {
+    awk '{ c = $0; sub(/^[^(]*\(/, "", c); sub(/\) [^)]*$/, "", c); gsub(/ /, "_", c)
+           r = $0; sub(/^.*\) /, "", r); split(r, f, " "); t[c] += f[12] + f[13] }
+         END { for (c in t) print c, t[c] }' /proc/"$1"/task/*/stat 2>/dev/null
+}
 # The guest's idle and total ticks so far (the cpu line of /proc/stat).
 guest_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t }' /proc/stat; }
 # Frames captured so far (pistream's /state "captured") or the capture rate
@@ -89,12 +96,14 @@ bench_run() {
     # shellcheck disable=SC2086 # one pid per word
     kill -USR1 $pids
     cpu0=$(cpu_ticks $SERVER_PID)
+    thread_ticks $SERVER_PID > /tmp/threads0
     g0=$(guest_ticks)
     t0=$(uptime_cs)
     sleep "$BENCH_SECS"
     # shellcheck disable=SC2086
     kill -USR1 $pids
     cpu1=$(cpu_ticks $SERVER_PID)
+    thread_ticks $SERVER_PID > /tmp/threads1
     g1=$(guest_ticks)
     t1=$(uptime_cs)
     cap1=$(captured $port)
@@ -124,6 +133,9 @@ bench_run() {
     esac
     say "bench server=$server clients=$n run=$run centis=$((t1 - t0)) cpu_ticks=$((cpu1 - cpu0)) hz=100" \
         "$summary idle_ticks=$((${g1% *} - ${g0% *})) all_ticks=$((${g1#* } - ${g0#* })) captured=$captured_frames"
+    # Where the server's CPU went: ticks per thread name over the window.
+    say "bench threads server=$server clients=$n run=$run" "$(awk 'NR == FNR { a[$1] = $2; next }
+        { d = $2 - a[$1]; if (d > 0) printf " %s=%d", $1, d }' /tmp/threads0 /tmp/threads1)"
     if [ "$run" = 1 ]; then
         show "$server" /tmp/server.log
         for c in $(seq 1 "$n"); do show "client$c" /tmp/client$c.err; done
