@@ -156,6 +156,8 @@ impl SendPlan {
             Action::Switch { to, mbit } => {
                 let from = self.level;
                 self.level = to;
+                // A probe chosen for the old level is stale.
+                self.probe = None;
                 Change::Switched { from, to, mbit }
             }
         }
