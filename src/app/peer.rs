@@ -50,18 +50,6 @@ pub(super) enum Next {
 }
 
 impl Endpoint {
-    /// This side's hello for a new connection. A listening side that shows video offers to
-    /// show the peer's only while nobody's is shown; later peers may still watch.
-    fn hello_for(&self, role: Role) -> Hello {
-        let busy_showing = role == Role::Listening && self.lock_showing().is_some();
-        let mut hello = self.hello;
-        if busy_showing && hello.directions.sends {
-            hello.directions.wants = false;
-            hello.decodes = Default::default();
-        }
-        hello
-    }
-
     pub(super) fn lock_showing(&self) -> std::sync::MutexGuard<'_, Option<SocketAddr>> {
         self.showing.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -88,8 +76,14 @@ impl Endpoint {
             session::refuse(stream, ByeReason::Busy, &text, &self.shutdown);
             return Next::Continue;
         }
-        let local =
-            LocalSide { hello: self.hello_for(role), key: self.cfg.key.as_ref(), buffers: self.cfg.buffers };
+        // A listening side that shows video shows one peer at a time; later peers may still
+        // watch (and one that only sends is turned away as busy below).
+        let local = LocalSide {
+            hello: self.hello,
+            key: self.cfg.key.as_ref(),
+            buffers: self.cfg.buffers,
+            watch_only: role == Role::Listening && self.lock_showing().is_some(),
+        };
         let established = match session::handshake(stream, role, &local, &ctl) {
             Ok(Some(established)) => established,
             Ok(None) => return Next::Continue,

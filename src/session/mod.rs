@@ -128,12 +128,14 @@ pub struct LocalSide<'k> {
     /// `--key-file`: a keyed session with this pre-shared key, or none at all.
     pub key: Option<&'k Psk>,
     pub buffers: crate::net::BufferSizes,
+    /// A listening side already showing a peer: see [`Handshake::watch_only`].
+    pub watch_only: bool,
 }
 
 impl LocalSide<'_> {
     /// A side without a key and with buffers sized from the frames.
     pub fn plain(hello: Hello) -> LocalSide<'static> {
-        LocalSide { hello, key: None, buffers: Default::default() }
+        LocalSide { hello, key: None, buffers: Default::default(), watch_only: false }
     }
 }
 
@@ -151,6 +153,9 @@ pub fn handshake(
     let hello = Hello { nonce, ..local.hello };
     let key = local.key.map(|psk| (psk.clone(), CipherSet::this_cpu()));
     let mut machine = Handshake::new(role, hello, key, now_us());
+    if local.watch_only {
+        machine = machine.watch_only();
+    }
     let until = ReadUntil::Handshake(Instant::now() + HANDSHAKE_TIMEOUT);
     let mut buf = [0u8; HEADER_LEN + HELLO_MAX_LEN];
     loop {
