@@ -72,10 +72,6 @@ impl SendPlan {
         })
     }
 
-    pub fn level(&self) -> Level {
-        self.level
-    }
-
     /// What the capture stage must make of each frame for this viewer now.
     pub fn needs(&self) -> Needs {
         let mut needs = self.level.needs(self.native);
