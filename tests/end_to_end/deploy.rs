@@ -27,6 +27,35 @@ fn the_systemd_unit_verifies() {
 }
 
 #[test]
+fn the_key_drop_in_verifies_with_the_unit() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let unit = std::fs::read_to_string(format!("{root}/deploy/pistream.service")).unwrap();
+    let drop_in = std::fs::read_to_string(format!("{root}/deploy/pistream-key.conf")).unwrap();
+    assert!(unit.contains("$PISTREAM_KEY"), "ExecStart passes the key options on");
+    assert!(drop_in.contains("LoadCredential=pistream.key:/etc/pistream/pistream.key"));
+    assert!(drop_in.contains("PISTREAM_KEY=--key-file %d/pistream.key"));
+    let dir = std::env::temp_dir().join(format!("pistream-unit-key-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("pistream.service.d")).unwrap();
+    let path = dir.join("pistream.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/pistream", BIN)).unwrap();
+    std::fs::write(dir.join("pistream.service.d/key.conf"), &drop_in).unwrap();
+    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "systemd-analyze verify failed:\n{stderr}");
+    assert!(!stderr.contains("pistream"), "warnings about the unit or its drop-in:\n{stderr}");
+}
+
+#[test]
+fn install_pi_refuses_a_missing_key_file_and_says_how_to_make_one() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
+    let out = Command::new(script).args(["--key-file", "/nonexistent/pistream.key", BIN]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pistream keygen /nonexistent/pistream.key"), "{stderr}");
+}
+
+#[test]
 fn install_pi_explains_itself_and_refuses_unknown_options() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
     let help = Command::new(script).arg("--help").output().unwrap();
