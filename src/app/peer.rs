@@ -1,7 +1,7 @@
 //! One pistream connection, listening or connecting: the handshake, admission (a viewer
 //! place in the hub when this side sends; the one display place when it shows), the
 //! session, and what follows it (keep serving, reconnect, end the run, or fail). A
-//! connection on the seed wire (`--peer seed`) is handed to `seed.rs` instead.
+//! connection on the seed wire (`--peer seed`) is handed to `seed/` instead.
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +56,7 @@ impl Endpoint {
 
     /// Runs one connection to its end. `admitted` is raised once the handshake has
     /// completed and the peer has a place (until then the connection is only pending).
-    /// With `--peer seed`, the connection speaks the seed wire instead (`seed.rs`).
+    /// With `--peer seed`, the connection speaks the seed wire instead (`seed/`).
     pub(super) fn session(
         &self,
         stream: &TcpStream,
