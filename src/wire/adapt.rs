@@ -46,7 +46,7 @@ pub struct Counters {
     /// Frames offered to the viewer (taken + dropped).
     pub offered: u64,
     pub dropped: u64,
-    /// Bytes put on the wire.
+    /// Bytes delivered: acknowledged by the peer.
     pub bytes: u64,
 }
 
