@@ -114,10 +114,11 @@ CAM_DEV=/dev/video0
 CAM_BIN=pistream
 # start_camera LOG ARGS...: a listening camera on CAM_DEV on the next port; waits until it
 # has chosen a mode (or has exited), at most 30 s (the full binary loads 250 libraries
-# under TCG first). Sets CAM_PID and PORT.
+# under TCG first). Sets CAM_PID, PORT and START_CENTIS (start to that line).
 start_camera() {
     log=$1; shift
     port=$((port + 1)); PORT=$port
+    START_CENTIS=$(uptime_cs)
     # Emptied here, not only by the camera's redirection: the loop below must not find the
     # previous camera's "chose" line before the new process has truncated the file.
     : > "$log"
@@ -125,8 +126,9 @@ start_camera() {
     CAM_PID=$!
     i=0
     while [ $i -lt 300 ]; do
-        grep -q "pistream: chose" "$log" && return 0
-        case $CAM_DEV in http:*) grep -q "pistream: listening on" "$log" && return 0 ;; esac
+        grep -q "pistream: chose" "$log" && { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; }
+        case $CAM_DEV in http:*) grep -q "pistream: listening on" "$log" &&
+            { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; } ;; esac
         kill -0 $CAM_PID 2>/dev/null || return 1
         sleep 0.1; i=$((i + 1))
     done
@@ -181,7 +183,7 @@ capture_case() {
     bytes=$(wc -c < /tmp/f.bgr 2>/dev/null || echo 0)
     stop_camera
     show "cam $name" /tmp/cam.log
-    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h"
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h startcentis=$START_CENTIS"
     say "pixels $name$(sample_bars /tmp/f.bgr "$w" "$h")"
     rm -f /tmp/f.bgr
 }
