@@ -428,14 +428,13 @@ url_case() {
         say "case $name camera=failed reason: $(grep -v '^pistream: listening' /tmp/urlcam.log | tail -n 1)"
         return
     fi
-    mv /tmp/urlcam.log /tmp/urlcam.keep
     loop_measure "$name" 640 480
     # loop_measure stopped the URL camera (CAM_PID); now the HTTP server's camera.
     CAM_PID=$src_pid
     stop_camera
-    show "urlcam $name" /tmp/urlcam.keep
-    say "urlcam $name source=$url listening=$(grep -c 'listening on' /tmp/urlcam.keep)" \
-        "reopens=$(grep -c 'reopening' /tmp/urlcam.keep) panics=$(grep -c 'panicked' /tmp/urlcam.keep)"
+    show "urlcam $name" /tmp/urlcam.log
+    say "urlcam $name source=$url listening=$(grep -c 'listening on' /tmp/urlcam.log)" \
+        "reopens=$(grep -c 'reopening' /tmp/urlcam.log) panics=$(grep -c 'panicked' /tmp/urlcam.log)"
     say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$DISP_RC" \
         "rawframes=$(sampled) partial=${partial:-0} w=640 h=480 srcbytes=0"
     show_samples "$name"
