@@ -27,14 +27,6 @@ impl PixelFormat {
         }
     }
 
-    /// The layout a fourcc names, if we support it on the wire.
-    pub fn from_fourcc(fourcc: [u8; 4]) -> Option<Self> {
-        match &fourcc {
-            b"BGR3" => Some(PixelFormat::Bgr24),
-            _ => None,
-        }
-    }
-
     pub const fn bytes_per_pixel(self) -> usize {
         match self {
             PixelFormat::Bgr24 => 3,
@@ -92,7 +84,8 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Allocates a zeroed frame. This is the only place pixel buffers are allocated.
+    /// Allocates a zeroed frame: at start-up or when a session begins, never per frame
+    /// (frames are reused; the hub's shared frames come from a fixed pool).
     pub fn new(geometry: Geometry) -> Self {
         Frame {
             geometry,

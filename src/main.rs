@@ -1,5 +1,6 @@
 //! The `pistream` command: parse the command line, build a `Config`, run, and map the
-//! outcome to one line and an exit code (0 ok, 1 runtime error, 2 usage error).
+//! outcome to one line and an exit code (0 ok, 1 runtime error, 2 usage error, 3 internal
+//! error: a thread panicked).
 
 use std::process::ExitCode;
 

@@ -2,7 +2,7 @@
 //! `../shared/seed/`, kept runnable in `tests/seed/`) puts on its TCP connection, as rules
 //! without I/O. It is not pistream's protocol (docs/PROTOCOL.md, appendix A): no header, no
 //! framing, no authentication and no integrity check. The driver that owns the socket is
-//! `app/seed.rs`.
+//! `app/seed/`.
 //!
 //! The server listens (on port 5678); the client connects and sends `connected`; then both
 //! ends send raw 640x480 BGR frames of [`FRAME_LEN`] bytes back to back, one `send` each,

@@ -64,8 +64,11 @@ pub(super) fn serve(
             match stage.join() {
                 Ok(Next::Continue) => {}
                 Ok(Next::Finish(f)) => finish = finish.or(Some(f)),
+                // A panic, in the connection's thread or in one its session started, is a bug:
+                // it ends the run with exit status 3 (under systemd, a restart), as on the
+                // connecting side.
+                Ok(Next::Fail(e @ AppError::Internal(_))) | Err(e @ AppError::Internal(_)) => return Err(e),
                 Ok(Next::Fail(e)) => log::warn!("{e}"),
-                Err(e @ AppError::Internal(_)) => return Err(e),
                 Err(e) => log::warn!("{peer}: {e}"),
             }
             if !shutdown.requested() && finish.is_none() && connections.is_empty() && accepts == Accepts::Both

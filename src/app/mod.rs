@@ -6,7 +6,7 @@
 //! - `display.rs`: the display stage (display mailbox -> sink, on the main thread);
 //! - `listen.rs` / `connect.rs`: accepting or making connections;
 //! - `peer.rs`: one pistream connection, from handshake through admission to its end;
-//! - `seed.rs`: one connection on the seed wire (`--peer seed`: the original Python chat);
+//! - `seed/`: one connection on the seed wire (`--peer seed`: the original Python chat);
 //! - `web.rs`: HTTP clients on a listening port.
 //!
 //! Threads of an endpoint: `capture` (when sending), `network` (accept or connect), one

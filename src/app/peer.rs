@@ -1,7 +1,7 @@
 //! One pistream connection, listening or connecting: the handshake, admission (a viewer
 //! place in the hub when this side sends; the one display place when it shows), the
 //! session, and what follows it (keep serving, reconnect, end the run, or fail). A
-//! connection on the seed wire (`--peer seed`) is handed to `seed.rs` instead.
+//! connection on the seed wire (`--peer seed`) is handed to `seed/` instead.
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,25 +50,13 @@ pub(super) enum Next {
 }
 
 impl Endpoint {
-    /// This side's hello for a new connection. A listening side that shows video offers to
-    /// show the peer's only while nobody's is shown; later peers may still watch.
-    fn hello_for(&self, role: Role) -> Hello {
-        let busy_showing = role == Role::Listening && self.lock_showing().is_some();
-        let mut hello = self.hello;
-        if busy_showing && hello.directions.sends {
-            hello.directions.wants = false;
-            hello.decodes = Default::default();
-        }
-        hello
-    }
-
     pub(super) fn lock_showing(&self) -> std::sync::MutexGuard<'_, Option<SocketAddr>> {
         self.showing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs one connection to its end. `admitted` is raised once the handshake has
     /// completed and the peer has a place (until then the connection is only pending).
-    /// With `--peer seed`, the connection speaks the seed wire instead (`seed.rs`).
+    /// With `--peer seed`, the connection speaks the seed wire instead (`seed/`).
     pub(super) fn session(
         &self,
         stream: &TcpStream,
@@ -88,8 +76,14 @@ impl Endpoint {
             session::refuse(stream, ByeReason::Busy, &text, &self.shutdown);
             return Next::Continue;
         }
-        let local =
-            LocalSide { hello: self.hello_for(role), key: self.cfg.key.as_ref(), buffers: self.cfg.buffers };
+        // A listening side that shows video shows one peer at a time; later peers may still
+        // watch (and one that only sends is turned away as busy below).
+        let local = LocalSide {
+            hello: self.hello,
+            key: self.cfg.key.as_ref(),
+            buffers: self.cfg.buffers,
+            watch_only: role == Role::Listening && self.lock_showing().is_some(),
+        };
         let established = match session::handshake(stream, role, &local, &ctl) {
             Ok(Some(established)) => established,
             Ok(None) => return Next::Continue,

@@ -71,7 +71,7 @@ command! {
     )]
     pub struct CameraArgs {
         use endpoint, send;
-        /// stop after sending this many frames
+        /// stop after this many frames were sent to pistream viewers, all of them counted together
         #[argh(option)]
         pub frames: Option<u64>,
         use run, key;

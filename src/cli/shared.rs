@@ -56,7 +56,8 @@ macro_rules! command {
             /// captured at the nearest size and scaled
             #[argh(option, default = "String::from(\"640x480\")")]
             pub size: String,
-            /// frames per second to capture (default 30; 0 = as fast as possible, pattern only)
+            /// frames per second to capture (default 30; 0 = as fast as possible, pattern only,
+            /// paced by the slowest viewer: for benchmarks)
             #[argh(option, default = "30.0")]
             pub fps: f64,
             /// capture in this V4L2 format (YUYV, UYVY, NV12, NV21, YU12, RGB3, BGR3, GREY, MJPG)

@@ -330,3 +330,7 @@ impl FramePool {
 /// A frame of a [`FramePool`] that was free when [`FramePool::free`] returned it.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolIndex(usize);
+
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod tests;

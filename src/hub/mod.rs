@@ -68,12 +68,6 @@ impl Hub {
         2 * self.max_viewers + 2
     }
 
-    /// Adds a viewer (until the guard is dropped), unless `max_viewers` already watch.
-    /// The format of the capture's own bytes (what `native` products are in).
-    pub fn native(&self) -> Option<InputFormat> {
-        self.native
-    }
-
     /// What a web client needs: the camera's JPEGs when it captures JPEG, else BGR.
     pub fn web_needs(&self) -> Needs {
         if self.native == Some(InputFormat::Mjpeg) {

@@ -37,7 +37,8 @@ pub struct Viewer {
     /// What it needs of each frame ([`Needs`] bits).
     needs: AtomicU8,
     /// The wire format (and JPEG quality) its frames go out in now: the format code in the
-    /// high byte, the quality in the low one, 0 before the first.
+    /// high byte, the quality in the low 7 bits, bit 7 set at half the frame rate; 0 before
+    /// the first.
     wire: AtomicU16,
 }
 

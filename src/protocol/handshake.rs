@@ -99,6 +99,8 @@ pub struct Handshake {
     peer_hello: Option<(Hello, [u8; HELLO_MESSAGE_LEN])>,
     noise: Option<snow::HandshakeState>,
     negotiated: Option<Negotiated>,
+    /// See [`Handshake::watch_only`].
+    watch_only: bool,
 }
 
 impl Handshake {
@@ -127,11 +129,22 @@ impl Handshake {
             peer_hello: None,
             noise: None,
             negotiated: None,
+            watch_only: false,
         };
         if role == Role::Connecting {
             handshake.output.extend_from_slice(&own_hello);
         }
         handshake
+    }
+
+    /// A listening side that already shows one peer (a `call`) shows no other: a peer that
+    /// wants video is offered to watch only (this side's hello then wants none and decodes
+    /// nothing). A peer that only sends still sees this side want video, so the handshake
+    /// completes and the caller can turn it away as busy, which says more than "both ends
+    /// only send". No effect on a connecting side.
+    pub fn watch_only(mut self) -> Self {
+        self.watch_only = true;
+        self
     }
 
     /// Bytes to write to the peer now. Write them all, then call [`Handshake::sent`].
@@ -248,6 +261,10 @@ impl Handshake {
         peer_bytes.copy_from_slice(&self.inbox[..HELLO_MESSAGE_LEN]);
         self.peer_hello = Some((peer, peer_bytes));
         if self.role == Role::Listening {
+            if self.watch_only && peer.directions.wants && self.local.directions.sends {
+                self.local.directions.wants = false;
+                self.local.decodes = Default::default();
+            }
             // Answer with our hello even if negotiation fails below, so the peer can tell
             // what does not match from its own side.
             self.own_hello = encode_hello(&self.local, now_us);

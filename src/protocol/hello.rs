@@ -68,7 +68,9 @@ pub struct Hello {
 }
 
 impl Hello {
-    /// A camera's hello: sends raw BGR frames of this geometry.
+    /// A sender's hello with the minimum: raw BGR frames of this geometry, captured as
+    /// BGR3, nothing decoded. Endpoints widen `sends`, `decodes` and `capture` from their
+    /// `--wire` choice and their source.
     pub fn sender(geometry: Geometry, fps: f64) -> Self {
         Hello {
             directions: Directions { sends: true, wants: false },

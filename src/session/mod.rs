@@ -29,6 +29,7 @@ pub use wire::{MessageReader, MessageWriter};
 use crate::frame::{now_us, Frame};
 use crate::hub::Viewer;
 use crate::mailbox::Mailbox;
+use crate::net::BufferGrant;
 use crate::protocol::keys::{CipherSet, Psk};
 use crate::protocol::{
     ByeReason, Established, Handshake, HandshakeError, Hello, InboundState, Negotiated, ProtocolError, Role,
@@ -127,12 +128,14 @@ pub struct LocalSide<'k> {
     /// `--key-file`: a keyed session with this pre-shared key, or none at all.
     pub key: Option<&'k Psk>,
     pub buffers: crate::net::BufferSizes,
+    /// A listening side already showing a peer: see [`Handshake::watch_only`].
+    pub watch_only: bool,
 }
 
 impl LocalSide<'_> {
     /// A side without a key and with buffers sized from the frames.
     pub fn plain(hello: Hello) -> LocalSide<'static> {
-        LocalSide { hello, key: None, buffers: Default::default() }
+        LocalSide { hello, key: None, buffers: Default::default(), watch_only: false }
     }
 }
 
@@ -150,6 +153,9 @@ pub fn handshake(
     let hello = Hello { nonce, ..local.hello };
     let key = local.key.map(|psk| (psk.clone(), CipherSet::this_cpu()));
     let mut machine = Handshake::new(role, hello, key, now_us());
+    if local.watch_only {
+        machine = machine.watch_only();
+    }
     let until = ReadUntil::Handshake(Instant::now() + HANDSHAKE_TIMEOUT);
     let mut buf = [0u8; HEADER_LEN + HELLO_MAX_LEN];
     loop {
@@ -194,6 +200,25 @@ pub fn turn_away(stream: &TcpStream, established: Established, text: &str, ctl: 
     let _ = stream.shutdown(SocketShutdown::Both);
 }
 
+/// Warns, once per run, when the kernel gave a socket buffer less than asked (without
+/// CAP_NET_ADMIN it caps the request at `net.core.wmem_max`/`rmem_max`, 208 KiB on
+/// Raspberry Pi OS): fast links may then fall short of the frame rate.
+fn warn_once_if_capped(grant: BufferGrant, side: &str, sysctl: &str, option: &str) {
+    static WARNED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+    let BufferGrant::Set { asked, granted } = grant else { return };
+    let warned = &WARNED[usize::from(side == "receive")];
+    if granted < asked && !warned.swap(true, Ordering::Relaxed) {
+        log::warn!(
+            "the kernel capped the {side} buffer at {} KiB (asked {} KiB): fast links may not reach \
+             the frame rate; raise it with `sysctl -w net.core.{sysctl}={}` (or run with \
+             CAP_NET_ADMIN), or set {option} 0 to leave it to the kernel's autotuning",
+            granted / 1024,
+            asked / 1024,
+            asked * 2
+        );
+    }
+}
+
 /// Runs an established session to its end: the receive loop on a second thread, the send
 /// loop on this one. Socket buffers are sized from the frames first.
 pub fn serve(
@@ -211,12 +236,14 @@ pub fn serve(
     // The largest frame this side sends: its geometry in BGR3, the largest format.
     let frame_len = local.geometry.map_or(0, |g| g.frame_len());
     if send.is_some() {
-        crate::net::tune_sender(stream, frame_len, buffers.sndbuf)
+        let grant = crate::net::tune_sender(stream, frame_len, buffers.sndbuf)
             .map_err(SessionError::io("sizing the send buffer"))?;
+        warn_once_if_capped(grant, "send", "wmem_max", "--sndbuf");
     }
     if negotiated.receive.is_some() {
-        crate::net::tune_receiver(stream, buffers.rcvbuf)
+        let grant = crate::net::tune_receiver(stream, buffers.rcvbuf)
             .map_err(SessionError::io("sizing the receive buffer"))?;
+        warn_once_if_capped(grant, "receive", "rmem_max", "--rcvbuf");
     }
     let mut writer = MessageWriter::new(sealer, frame_len);
     let mut reader = MessageReader::new(opener, InboundState::new(&negotiated));

@@ -48,6 +48,7 @@ pub fn send_loop(
                         offered,
                         viewer.dropped.load(Ordering::Relaxed),
                         viewer.sent_bytes.load(Ordering::Relaxed),
+                        stream,
                     );
                     report(viewer, plan, change);
                     sent

@@ -2,7 +2,7 @@
 //! pattern --format YUYV|UYVY|NV12|I420|MJPG`), so every wire format runs on loopback:
 //! each pattern frame is encoded into that format (`convert::encode`, integer BT.601 for the
 //! raw ones; libjpeg-turbo at quality 90 for MJPEG), and turned back into BGR by the same
-//! converter a real camera of that format gets. A receiver's `--verify` builds the expected
+//! converter a real camera of that format gets (for MJPEG, the same libjpeg-turbo decoder). A receiver's `--verify` builds the expected
 //! frames the same way ([`CodedPattern::expected_bgr`]).
 
 use super::pattern::Renderer;

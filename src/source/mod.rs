@@ -1,7 +1,7 @@
 //! Frame sources: where pictures come from. Each fills a preallocated BGR [`Frame`] in
 //! place; none knows about sockets or sinks.
 //!
-//! `pattern.rs` is the deterministic test pattern, `v4l2.rs` captures from cameras (with
+//! `pattern.rs` is the deterministic test pattern, `v4l2/` captures from cameras (with
 //! `negotiate.rs` choosing the mode), `url.rs` reads network streams and files with OpenCV.
 
 pub mod coded;

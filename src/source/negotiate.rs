@@ -1,6 +1,6 @@
 //! Choosing a capture mode: from the formats, frame sizes and frame rates a device offers,
 //! pick the one that gives the requested size and rate with the least work. Pure logic,
-//! no ioctls: `v4l2.rs` turns a device's answers into [`FormatOffer`]s, and the tests feed
+//! no ioctls: `v4l2/` turns a device's answers into [`FormatOffer`]s, and the tests feed
 //! it format lists recorded from real cameras (`v4l2-ctl --list-formats-ext`, parsed by
 //! [`parse_v4l2_ctl`]).
 //!

@@ -212,6 +212,10 @@ fn stream_mjpeg(
         return Ok(());
     }
     log::info!("HTTP {peer} watches /stream");
+    // Sized as for the smallest frames (JPEG parts are a few tens of KB): a 1 MiB send
+    // buffer and at most 128 KiB not yet sent, so on a slow link newer frames wait in this
+    // client's slot, where they replace each other, not in the kernel.
+    crate::net::tune_sender(stream, 0, None)?;
     let mut encoder = Encoder::new()?;
     let result = (|| {
         while !site.shutdown.requested() {

@@ -46,7 +46,7 @@ pub struct Counters {
     /// Frames offered to the viewer (taken + dropped).
     pub offered: u64,
     pub dropped: u64,
-    /// Bytes put on the wire.
+    /// Bytes delivered: acknowledged by the peer.
     pub bytes: u64,
 }
 
@@ -132,7 +132,9 @@ impl Adapt {
         self.window.rotate_left(1);
         self.window[WINDOW] = now;
         self.ticks += 1;
-        if self.probing || self.ticks <= WINDOW || now.at < self.last_switch + SETTLE {
+        // A probe still waiting for an idle link does not stop this: on a congested link
+        // the link never goes idle, and stepping down is what makes room.
+        if self.ticks <= WINDOW || now.at < self.last_switch + SETTLE {
             return Action::Stay;
         }
         let first = self.window[0];
@@ -147,7 +149,12 @@ impl Adapt {
         let busy = offered as f64 >= self.fps * seconds * 0.5;
         if busy && dropped as f64 > DROP_LIMIT * offered as f64 && self.level + 1 < self.ladder.len() {
             let to = self.best_fitting(goodput * DOWN_HEADROOM).max(self.level + 1);
+            // A switch cancels a pending probe (the sender drops it too).
+            self.probing = false;
             return self.switch(to, now.at, goodput);
+        }
+        if self.probing {
+            return Action::Stay;
         }
         if self.level > 0 && now.at >= self.next_probe {
             self.probing = true;
@@ -196,6 +203,9 @@ mod tests {
         counters: Counters,
         switches: Vec<(Duration, Level)>,
         probes: usize,
+        /// Whether probes go out: `false` is a link that never goes idle, where the sender
+        /// keeps a probe pending.
+        probes_go_out: bool,
     }
 
     impl Link {
@@ -206,6 +216,7 @@ mod tests {
                 counters: Counters::default(),
                 switches: Vec::new(),
                 probes: 0,
+                probes_go_out: true,
             }
         }
 
@@ -228,6 +239,7 @@ mod tests {
                 }
                 match self.adapt.tick(self.counters) {
                     Action::Switch { to, .. } => self.switches.push((self.counters.at, to)),
+                    Action::Probe(_) if !self.probes_go_out => self.probes += 1,
                     Action::Probe(probe) => {
                         self.probes += 1;
                         let probe_size = match probe.format {
@@ -273,5 +285,18 @@ mod tests {
         assert!(link.switches.len() - settled <= 2, "{:?}", link.switches);
         assert!(link.probes >= 3, "it keeps looking for room: {} probes", link.probes);
         assert_eq!(link.adapt.level().format, WireFormat::Jpeg);
+    }
+
+    #[test]
+    fn a_probe_waiting_for_an_idle_link_does_not_stop_stepping_down() {
+        let mut link = Link::new();
+        link.probes_go_out = false;
+        link.run(20.0, 50.0);
+        assert!(link.probes >= 1, "a probe is pending: {} probes", link.probes);
+        let before = link.switches.len();
+        let level = link.adapt.level();
+        link.run(10.0, 3.0);
+        assert!(link.switches.len() > before, "still at {level:?} on a 3 Mbit/s link: {:?}", link.switches);
+        assert!(link.adapt.level() != level, "{:?}", link.switches);
     }
 }

@@ -72,10 +72,6 @@ impl SendPlan {
         })
     }
 
-    pub fn level(&self) -> Level {
-        self.level
-    }
-
     /// What the capture stage must make of each frame for this viewer now.
     pub fn needs(&self) -> Needs {
         let mut needs = self.level.needs(self.native);
@@ -134,14 +130,18 @@ impl SendPlan {
         self.apply(action)
     }
 
-    /// Every [`TICK`], feeds this viewer's counters to `auto`.
-    pub fn tick(&mut self, offered: u64, dropped: u64, bytes: u64) -> Change {
+    /// Every [`TICK`], feeds this viewer's counters to `auto`. The bytes are those the peer
+    /// has acknowledged (`TCP_INFO`), which follow the link smoothly; `written` (bytes put
+    /// into the socket) stands in if the kernel will not say. Written bytes arrive in
+    /// lumps as large as the send buffer, which made a slow link look fast for a while.
+    pub fn tick(&mut self, offered: u64, dropped: u64, written: u64, stream: &TcpStream) -> Change {
         let now = Instant::now();
         if now < self.next_tick {
             return Change::None;
         }
         self.next_tick = now + TICK;
         let Some(adapt) = self.adapt.as_mut() else { return Change::None };
+        let bytes = link::state(stream).map_or(written, |state| state.bytes_acked);
         let action = adapt.tick(Counters { at: now - self.started, offered, dropped, bytes });
         self.apply(action)
     }
@@ -156,6 +156,8 @@ impl SendPlan {
             Action::Switch { to, mbit } => {
                 let from = self.level;
                 self.level = to;
+                // A probe chosen for the old level is stale.
+                self.probe = None;
                 Change::Switched { from, to, mbit }
             }
         }

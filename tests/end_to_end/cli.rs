@@ -89,3 +89,16 @@ fn a_camera_without_a_device_says_what_it_looked_for_and_what_to_try() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("no V4L2 capture devices"), "{stdout}");
 }
+
+#[test]
+fn selftest_passes_and_checks_both_record_ciphers_against_published_vectors() {
+    let (code, stdout, stderr) = run(&["selftest"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let all = format!("{stdout}{stderr}");
+    for line in
+        ["ok    AEAD ChaCha20-Poly1305, RFC 8439 2.8.2", "ok    AEAD AES-256-GCM, McGrew-Viega test case 16"]
+    {
+        assert!(all.contains(line), "{line}: {all}");
+    }
+    assert!(all.contains(" 0 failed"), "{all}");
+}

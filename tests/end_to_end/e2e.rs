@@ -89,6 +89,40 @@ fn a_call_carries_verified_frames_both_ways() {
 }
 
 #[test]
+fn a_listening_call_in_a_call_lets_displays_watch_and_turns_a_camera_away_as_busy() {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let common = ["--sink", "null", "--verify", "--stats", "off", "--source", "pattern"];
+    let mut a =
+        Proc::spawn("call-a", &[&["call", "--listen", &listen, "--size", "320x240"][..], &common].concat());
+    a.wait_for("listening on", 10 * SECS);
+    let mut b = Proc::spawn("call-b", &[&["call", "--connect", &listen][..], &common].concat());
+    b.wait_for("receiving 320x240", 10 * SECS);
+    a.wait_for("receiving 640x480", 10 * SECS);
+    // A second call and a display watch a's camera (its 320x240 pattern, verified) without
+    // taking b's place in a's window.
+    for (name, command, options) in [("call-c", "call", &common[..]), ("display", "display", &common[..5])] {
+        let mut watcher =
+            Proc::spawn(name, &[&[command, "--connect", &listen, "--frames", "30"][..], options].concat());
+        assert!(watcher.wait_exit(20 * SECS).success(), "{}", watcher.output());
+        assert_eq!(summary_counts(&watcher.output()), (30, 30, 0), "{}", watcher.output());
+        assert!(watcher.output().contains("receiving 320x240"), "{}", watcher.output());
+    }
+    // A camera pushing to a: a already shows b, so it is busy (not "both ends only send").
+    let mut pusher =
+        Proc::spawn("camera", &["camera", "--connect", &listen, "--source", "pattern", "--stats", "off"]);
+    let status = pusher.wait_exit(20 * SECS);
+    assert_eq!(status.code(), Some(1), "{}", pusher.output());
+    assert!(pusher.output().contains("busy: already showing"), "{}", pusher.output());
+    assert!(a.is_running() && b.is_running(), "the call goes on: {}", a.output());
+    b.signal(Signal::SIGINT);
+    assert!(b.wait_exit(10 * SECS).success(), "{}", b.output());
+    assert!(a.wait_exit(10 * SECS).success(), "{}", a.output());
+    let (shown_a, verified_a, corrupt_a) = summary_counts(&a.output());
+    assert!(shown_a > 10 && verified_a == shown_a && corrupt_a == 0, "a showed {shown_a}: {}", a.output());
+}
+
+#[test]
 fn sigint_on_the_display_says_bye_and_the_camera_waits_for_the_next() {
     let port = free_port();
     let mut cam = camera(port, &[]);

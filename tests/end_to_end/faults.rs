@@ -1,6 +1,6 @@
 //! Faults: either side killed mid-frame, a peer that vanishes without a FIN (SIGSTOP), and
 //! 200 connect/disconnect cycles against one camera with its threads, file descriptors
-//! and memory compared at the end.
+//! and memory compared at the end; a send buffer the kernel caps (no CAP_NET_ADMIN).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use pistream::frame::now_us;
 use pistream::protocol::{encode_bye, encode_hello, ByeReason, Hello, BYE_MAX_LEN, HEADER_LEN};
 
-use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
+use crate::util::{free_port, pattern_camera, summary_counts, Proc, BIN, SECS};
 
 fn camera(port: u16, extra: &[&str]) -> Proc {
     pattern_camera(port, extra)
@@ -151,4 +151,37 @@ fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
     assert_eq!(threads, threads0, "threads leaked");
     assert_eq!(fds, fds0, "file descriptors leaked");
     assert!(rss <= rss0 + 2048, "memory grew from {rss0} to {rss} KiB");
+}
+
+#[test]
+fn a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise() {
+    // Without CAP_NET_ADMIN the kernel caps SO_SNDBUF at net.core.wmem_max: run the camera
+    // as `nobody` (setpriv needs root, which CI is) and ask for more than that.
+    if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) != 0 {
+        eprintln!("skip: needs root to start the camera as another user");
+        return;
+    }
+    let wmem_max: usize =
+        std::fs::read_to_string("/proc/sys/net/core/wmem_max").unwrap().trim().parse().unwrap();
+    let asked = (wmem_max + (1 << 20)).to_string();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups", BIN];
+    let mut args = nobody.to_vec();
+    args.extend(["camera", "--listen", &listen, "--source", "pattern", "--stats", "off", "--sndbuf", &asked]);
+    let mut cam = Proc::spawn_program("camera", "setpriv", &args, &[]);
+    cam.wait_for("listening on", 10 * SECS);
+    let connect = format!("127.0.0.1:{port}");
+    for _ in 0..2 {
+        let mut display =
+            Proc::spawn("display", &["display", "--connect", &connect, "--sink", "null", "--frames", "10"]);
+        assert!(display.wait_exit(20 * SECS).success(), "{}", display.output());
+    }
+    cam.signal(Signal::SIGTERM);
+    cam.wait_exit(10 * SECS);
+    let out = cam.output();
+    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("capped the send buffer")).collect();
+    assert_eq!(warnings.len(), 1, "one warning for two viewers: {out}");
+    assert!(warnings[0].contains(&format!("at {} KiB", wmem_max / 1024)), "{}", warnings[0]);
+    assert!(warnings[0].contains("net.core.wmem_max="), "{}", warnings[0]);
 }

@@ -9,9 +9,14 @@
 #   ARCH      x86_64 or aarch64
 #   FORMATS   fourccs to capture one after another at 640x480
 #   NETEM     1 to run the netem case (needs /opt/iproute2/tc)
-#   CASES     which cases to run: any of formats scaled loss netem mjpeg nodht badframes restart
+#   CASES     which cases to run: any of formats scaled loss netem mjpeg nodht badframes
+#             restart full url
 #   NETEM_ARGS  the netem qdisc's parameters
 #   LOOPBACK  1 when v4l2loopback.ko and /bin/v4l2-writer are in the initramfs
+#   FULL      1 when /dev/vda is an ext4 drive with the full-feature (OpenCV) pistream as
+#             usr/bin/pistream and its arm64 libraries as on Debian (usr/lib/ld-linux-*,
+#             usr/lib/aarch64-linux-gnu/); it runs as `pistream-full` for the cases `full`
+#             and `url`
 #   BENCH     ustreamer: run the benchmark of /bench-ustreamer.sh (BENCH_SECS, BENCH_WARMUP,
 #             BENCH_RUNS, BENCH_CLIENTS) instead of the cases, for scripts/bench-ustreamer
 
@@ -46,6 +51,29 @@ else
     say "fatal the kernel's random number generator was not ready after 30 s (virtio-rng missing?)"
 fi
 say "pistream $(pistream --version 2>&1 | head -n 1)"
+
+# The full-feature binary: its drive mounted read-only at /full, and the libraries where its
+# loader (PT_INTERP /lib/ld-linux-aarch64.so.1) and the loader's default search path
+# (/usr/lib/aarch64-linux-gnu, /usr/lib) look, as on Raspberry Pi OS; no LD_LIBRARY_PATH.
+if [ "$FULL" = 1 ]; then
+    for m in virtio_blk crc32c_generic ext4; do modprobe $m 2>> /tmp/modprobe.log; done
+    i=0
+    while [ ! -e /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    mkdir -p /full
+    if mount -t ext4 -o ro /dev/vda /full 2>> /tmp/modprobe.log && [ -x /full/usr/bin/pistream ]; then
+        ln -s /full/usr/lib/ld-linux-aarch64.so.1 /lib/ld-linux-aarch64.so.1
+        rmdir /usr/lib 2>/dev/null; ln -s /full/usr/lib /usr/lib
+        ln -s /full/usr/bin/pistream /bin/pistream-full
+        t0=$(uptime_cs)
+        pistream-full --version > /tmp/version.txt 2>&1
+        rc=$?
+        say "full version $(head -n 1 /tmp/version.txt) (exit $rc, $(($(uptime_cs) - t0))0 ms)"
+    else
+        show full /tmp/modprobe.log
+        say "fatal full: cannot mount the full binary's drive /dev/vda (block devices: $(echo /dev/vd*))"
+        FULL=0
+    fi
+fi
 
 # One vivid instance with only its video capture node, so /dev/video0 is the camera.
 if ! modprobe vivid n_devs=1 node_types=0x1 2> /tmp/modprobe.log; then
@@ -84,19 +112,25 @@ port=5700
 CAM_PID=""
 # The camera's device: vivid's capture node, or $LOOP for the loopback cases.
 CAM_DEV=/dev/video0
+# The camera's binary: the static pistream, or pistream-full (the cases `full` and `url`).
+CAM_BIN=pistream
 # start_camera LOG ARGS...: a listening camera on CAM_DEV on the next port; waits until it
-# has chosen a mode (or has exited). Sets CAM_PID and PORT.
+# has chosen a mode (or has exited), at most 30 s (the full binary loads 250 libraries
+# under TCG first). Sets CAM_PID, PORT and START_CENTIS (start to that line).
 start_camera() {
     log=$1; shift
     port=$((port + 1)); PORT=$port
+    START_CENTIS=$(uptime_cs)
     # Emptied here, not only by the camera's redirection: the loop below must not find the
     # previous camera's "chose" line before the new process has truncated the file.
     : > "$log"
-    pistream camera --source $CAM_DEV --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
+    $CAM_BIN camera --source $CAM_DEV --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
     CAM_PID=$!
     i=0
-    while [ $i -lt 100 ]; do
-        grep -q "pistream: chose" "$log" && return 0
+    while [ $i -lt 300 ]; do
+        grep -q "pistream: chose" "$log" && { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; }
+        case $CAM_DEV in http:*) grep -q "pistream: listening on" "$log" &&
+            { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; } ;; esac
         kill -0 $CAM_PID 2>/dev/null || return 1
         sleep 0.1; i=$((i + 1))
     done
@@ -151,7 +185,7 @@ capture_case() {
     bytes=$(wc -c < /tmp/f.bgr 2>/dev/null || echo 0)
     stop_camera
     show "cam $name" /tmp/cam.log
-    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h"
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h startcentis=$START_CENTIS"
     say "pixels $name$(sample_bars /tmp/f.bgr "$w" "$h")"
     rm -f /tmp/f.bgr
 }
@@ -171,6 +205,15 @@ fi
 
 # A size vivid's webcam input does not offer: captured at the nearest size and scaled.
 wants scaled && capture_case scaled 700 500 --size 700x500
+
+# The same table with the full-feature binary (OpenCV) as the camera: cases full-FORMAT.
+if [ "$FULL" = 1 ] && wants full; then
+    CAM_BIN=pistream-full
+    for f in $FORMATS; do
+        capture_case "full-$f" 640 480 --format "$f" --size 640x480
+    done
+    CAM_BIN=pistream
+fi
 
 # unplug_case NAME UNPLUG REPLUG: the camera (started by the caller: CAM_PID, PORT) streams
 # to a display; 4 s in, the command UNPLUG takes its device away; 3 s after the camera's
@@ -329,6 +372,15 @@ loop_case() {
     start_loop "$name" "--format $fmt --size ${w}x$h --fps 25 --kind $kind" \
         --format "$fmt" --size "${w}x$h" --fps 25 --stats off || return
     srcbytes=$(sed -n 's/.*(\([0-9]*\) bytes per .*/\1/p' /tmp/writer.log)
+    loop_measure "$name" "$w" "$h"
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$DISP_RC" \
+        "rawframes=$(sampled) partial=${partial:-0} w=$w h=$h srcbytes=${srcbytes:-0}"
+    show_samples "$name"
+}
+# loop_measure NAME W H: the camera on $PORT (CAM_PID) measured as loop_case says; stops the
+# camera and the writer, shows their logs. Sets rc, frames, t0, t1 and partial.
+loop_measure() {
+    name=$1 w=$2 h=$3
     t0=$(uptime_cs)
     timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 5 --stats off > /tmp/disp.log 2>&1
     rc=$?
@@ -346,9 +398,6 @@ loop_case() {
     show "disp $name" /tmp/disp.log
     show "raw $name" /tmp/raw.log
     partial=$(sed -n 's/^frames [0-9]* partial \([0-9]*\)/\1/p' /tmp/samples.txt)
-    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$DISP_RC" \
-        "rawframes=$(sampled) partial=${partial:-0} w=$w h=$h srcbytes=${srcbytes:-0}"
-    show_samples "$name"
 }
 if [ "$LOOPBACK" = 1 ]; then
     CAM_DEV=$LOOP
@@ -357,6 +406,49 @@ if [ "$LOOPBACK" = 1 ]; then
         loop_case mjpeg720 MJPG 1280 720 good
     fi
     wants nodht && loop_case nodht MJPG 640 480 nodht
+    CAM_DEV=/dev/video0
+fi
+
+# url_case: the full binary as the camera of a URL source (OpenCV's VideoCapture, FFmpeg).
+# The static pistream captures the writer's MJPEG camera (the known image) and serves it as
+# MJPEG over HTTP on its port (/stream, JPEG-encoded again at quality 80); the full binary
+# opens http://127.0.0.1:PORT/stream and serves that as a camera; then rate and content as
+# loop_case, from the full binary's port. "urlcam NAME ..." gives what its log said.
+url_case() {
+    name=url
+    start_loop "$name" "--format MJPG --size 640x480 --fps 25" \
+        --format MJPG --size 640x480 --fps 25 --stats off || return
+    src_pid=$CAM_PID src_port=$PORT
+    url=http://127.0.0.1:$src_port/stream
+    CAM_DEV=$url CAM_BIN=pistream-full
+    ok=1
+    start_camera /tmp/urlcam.log --size 640x480 --fps 25 || ok=0
+    CAM_DEV=$LOOP CAM_BIN=pistream
+    # A URL camera has no "chose" line: start_camera returns at "listening on" (see there).
+    if [ $ok = 0 ]; then
+        stop_camera
+        CAM_PID=$src_pid
+        stop_camera
+        stop_writer
+        show "urlcam $name" /tmp/urlcam.log
+        show "cam $name" /tmp/cam.log
+        say "case $name camera=failed reason: $(grep -v '^pistream: listening' /tmp/urlcam.log | tail -n 1)"
+        return
+    fi
+    loop_measure "$name" 640 480
+    # loop_measure stopped the URL camera (CAM_PID); now the HTTP server's camera.
+    CAM_PID=$src_pid
+    stop_camera
+    show "urlcam $name" /tmp/urlcam.log
+    say "urlcam $name source=$url listening=$(grep -c 'listening on' /tmp/urlcam.log)" \
+        "reopens=$(grep -c 'reopening' /tmp/urlcam.log) panics=$(grep -c 'panicked' /tmp/urlcam.log)"
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$DISP_RC" \
+        "rawframes=$(sampled) partial=${partial:-0} w=640 h=480 srcbytes=0"
+    show_samples "$name"
+}
+if [ "$LOOPBACK" = 1 ] && [ "$FULL" = 1 ] && wants url; then
+    CAM_DEV=$LOOP
+    url_case
     CAM_DEV=/dev/video0
 fi
 

@@ -23,7 +23,7 @@ pub struct V4l2Source {
     output: Geometry,
     capture: Option<Capture>,
     reopen: Backoff,
-    /// The native format and fourcc of the first open (a reopened device keeps them).
+    /// The native format and fourcc of the first open (a reopened device must match them).
     native: Option<crate::convert::InputFormat>,
     fourcc: [u8; 4],
 }
@@ -58,6 +58,22 @@ impl Source for V4l2Source {
                 return Ok(Captured::NotYet);
             }
             match Capture::open(&self.path, &self.request, self.output, true) {
+                // Sessions were negotiated for the first open's format (its bytes may go on
+                // the wire as they are): a device that comes back in another one (another
+                // camera on the same path) is not used until pistream restarts.
+                Ok(capture) if (capture.native_format(), capture.fourcc()) != (self.native, self.fourcc) => {
+                    let now = capture.fourcc();
+                    capture.close();
+                    let delay = self.reopen.failed();
+                    log::warn!(
+                        "{} is back but captures {} now, not {} as when pistream started; restart pistream to \
+                         use it (retrying in {:.1} s)",
+                        self.path.display(),
+                        String::from_utf8_lossy(&now),
+                        String::from_utf8_lossy(&self.fourcc),
+                        delay.as_secs_f64()
+                    );
+                }
                 Ok(capture) => {
                     log::info!("{} is back; capturing again", self.path.display());
                     self.capture = Some(capture);

@@ -5,78 +5,35 @@
 //! display's buffer, frames from the hub written whole, and at the end `finished`, alone
 //! on the wire. Stats, the mailbox and shutdown work as for a pistream session; what
 //! follows the session (keep serving, reconnect, end the run) follows the same rules.
+//!
+//! `loops.rs` holds the two loops and the writes they share.
 
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::net::{Shutdown as SocketShutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::peer::{busy_text, Endpoint, Next};
 use super::Finish;
 use crate::error::AppError;
-use crate::frame::{now_us, Frame};
+use crate::frame::Frame;
 use crate::hub::{Full, Needs, Viewer, ViewerKind};
 use crate::mailbox::Mailbox;
-use crate::net::{self, POLL_INTERVAL};
-use crate::protocol::{Role, WireFormat};
-use crate::seed::{self, Cut, FrameCutter, SeedError, CONNECTED, FINISHED, FRAME_LEN};
-use crate::session::{panic_message, HANDSHAKE_TIMEOUT, PEER_SILENCE_LIMIT};
+use crate::net;
+use crate::protocol::Role;
+use crate::seed::{self, SeedError, CONNECTED, FRAME_LEN};
+use crate::session::{panic_message, HANDSHAKE_TIMEOUT};
 use crate::shutdown::Shutdown;
 use crate::stats::Stats;
-use crate::wire::{link, Level};
+
+mod loops;
+
+use loops::{is_wakeup, receive_loop, send_loop, wait_drained, write_all, End, Shared, DRAIN_LIMIT};
 
 /// A connecting side that sends waits this long at most for the server's first byte
 /// before its own first frame: that byte proves the server's one `recv(2046)` has taken
 /// `connected`, so no frame byte joins it there.
 const FIRST_BYTE_WAIT: Duration = Duration::from_secs(2);
-/// Longest wait for the send queue to drain (every byte written acknowledged).
-const DRAIN_LIMIT: Duration = Duration::from_secs(2);
-/// After the drain, before `finished`: an acknowledgement says the peer's kernel holds the
-/// bytes, not that its program has read them; the Python reader takes a few ms per frame,
-/// and `finished` must reach an empty receive queue to arrive alone in its `recv`.
-const SETTLE: Duration = Duration::from_millis(100);
-/// After `finished`, how long this side reads on (and discards) while the peer closes.
-const LINGER: Duration = Duration::from_secs(2);
-
-/// State the two loops of one seed session share.
-struct Shared<'a> {
-    shutdown: &'a Shutdown,
-    peer: SocketAddr,
-    /// Set by the receive loop when it ends, and by the send loop when it fails.
-    over: AtomicBool,
-    /// When this side's `finished` went out (the receive loop reads on until LINGER).
-    finished_at: Mutex<Option<Instant>>,
-}
-
-impl<'a> Shared<'a> {
-    fn new(shutdown: &'a Shutdown, peer: SocketAddr) -> Self {
-        Shared { shutdown, peer, over: AtomicBool::new(false), finished_at: Mutex::new(None) }
-    }
-
-    fn is_over(&self) -> bool {
-        self.over.load(Ordering::Relaxed)
-    }
-
-    fn end(&self) {
-        self.over.store(true, Ordering::SeqCst);
-    }
-
-    fn finished_at(&self) -> Option<Instant> {
-        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// How the receive loop ended.
-#[derive(Debug, PartialEq, Eq)]
-enum End {
-    /// The peer sent `finished` at a frame boundary.
-    PeerFinished,
-    /// The peer closed the connection, `partial` bytes into a frame.
-    PeerClosed { partial: usize },
-    /// This side ended it (and said `finished` when it could).
-    Local,
-}
 
 /// How a session ended, for what follows it.
 enum Outcome {
@@ -291,163 +248,4 @@ fn after(endpoint: &Endpoint, peer: SocketAddr, role: Role, showed: bool, outcom
         }
         Outcome::Failed(source) => Next::Fail(AppError::Seed { peer: peer.to_string(), source }),
     }
-}
-
-/// Cuts the byte stream into frames, straight into `back`, and hands each to `display`
-/// (when this side shows). Ends at the peer's `finished`, its close, or this side's end.
-fn receive_loop(
-    stream: &TcpStream,
-    display: Option<&Mailbox>,
-    back: &mut Frame,
-    shared: &Shared,
-    stats: &Stats,
-) -> Result<End, SeedError> {
-    let mut cutter = FrameCutter::new();
-    loop {
-        if cutter.at_frame_start() {
-            // The mailbox hands back the buffer it held: the right size after its first round.
-            back.ensure_geometry(seed::GEOMETRY);
-        }
-        match (&*stream).read(&mut back.data[cutter.unfilled()]) {
-            Ok(0) => return Ok(End::PeerClosed { partial: cutter.partial() }),
-            Ok(n) => {
-                Stats::add(&stats.received_bytes, n as u64);
-                match cutter.advance(&back.data, n) {
-                    Cut::More => {}
-                    Cut::Finished => return Ok(End::PeerFinished),
-                    Cut::Frame => {
-                        Stats::add(&stats.received_frames, 1);
-                        if let Some(mailbox) = display.filter(|_| !shared.shutdown.requested()) {
-                            // The wire carries no header: the pattern's stamp stands in for
-                            // the sequence number, and latency counts from arrival.
-                            back.seq = seed::stamp(&back.data);
-                            back.captured_us = now_us();
-                            back.wire = WireFormat::Bgr24;
-                            mailbox.publish(back);
-                        }
-                    }
-                }
-            }
-            Err(e) if is_wakeup(&e) => {
-                if shared.is_over() {
-                    return Ok(End::Local);
-                }
-                if shared.finished_at().is_some_and(|at| at.elapsed() >= LINGER) {
-                    return Ok(End::Local);
-                }
-            }
-            Err(_) if shared.finished_at().is_some() => return Ok(End::Local),
-            Err(source) => return Err(SeedError::Io { context: "reading from the peer", source }),
-        }
-    }
-}
-
-/// Writes the frames `viewer` takes from its slot, whole, until the session is over or
-/// shutdown is requested; then says `finished`. Without a viewer it only waits for the end.
-fn send_loop(
-    stream: &TcpStream,
-    viewer: Option<&Viewer>,
-    send_limit: Option<u64>,
-    shared: &Shared,
-    stats: &Stats,
-) -> Result<(), SeedError> {
-    loop {
-        if shared.is_over() {
-            return Ok(());
-        }
-        if shared.shutdown.requested() {
-            return say_finished(stream, shared);
-        }
-        let Some(viewer) = viewer else {
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        let Some(frame) = viewer.take(POLL_INTERVAL) else { continue };
-        if !frame.has_bgr || frame.bgr.len() != FRAME_LEN {
-            continue; // never: the viewer asked for BGR of a 640x480 capture
-        }
-        if !write_all(stream, &frame.bgr, shared, "writing a frame")? {
-            return Ok(());
-        }
-        drop(frame);
-        viewer.sent_bytes.fetch_add(FRAME_LEN as u64, Ordering::Relaxed);
-        viewer.set_wire(Level::BGR);
-        Stats::add(&stats.sent_frames, 1);
-        Stats::add(&stats.sent_bytes, FRAME_LEN as u64);
-        if send_limit.is_some_and(|limit| Stats::get(&stats.sent_frames) >= limit) {
-            shared.shutdown.request(format!("sent {} frames", Stats::get(&stats.sent_frames)));
-        }
-    }
-}
-
-/// Ends the chat from this side: once every frame byte is acknowledged (and the peer's
-/// program has had [`SETTLE`] to read it), `finished` goes out alone, then the write side
-/// closes. Best effort: a peer that is gone or stuck is not waited for beyond the limits.
-fn say_finished(stream: &TcpStream, shared: &Shared) -> Result<(), SeedError> {
-    if wait_drained(stream, DRAIN_LIMIT) {
-        net::sleep_unless(&shared.over, SETTLE);
-    }
-    if shared.is_over() {
-        return Ok(()); // the peer ended first
-    }
-    let sent = write_all(stream, FINISHED, shared, "sending \"finished\"");
-    if wait_drained(stream, DRAIN_LIMIT) {
-        log::info!(
-            "sent \"finished\" to {} alone on the wire (every frame byte acknowledged first)",
-            shared.peer
-        );
-    }
-    *shared.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-    let _ = stream.shutdown(SocketShutdown::Write);
-    sent.map(|_| ())
-}
-
-/// Writes all of `bytes`, riding out the socket's timeouts. `Ok(false)` if the session
-/// ended first (the peer sent `finished` or closed); fails if nothing goes out for
-/// [`PEER_SILENCE_LIMIT`] (a peer that stopped reading).
-fn write_all(
-    mut stream: &TcpStream,
-    mut bytes: &[u8],
-    shared: &Shared,
-    context: &'static str,
-) -> Result<bool, SeedError> {
-    let mut last_progress = Instant::now();
-    while !bytes.is_empty() {
-        match stream.write(bytes) {
-            Ok(0) => return Err(SeedError::Io { context, source: io::ErrorKind::WriteZero.into() }),
-            Ok(n) => {
-                bytes = &bytes[n..];
-                last_progress = Instant::now();
-            }
-            Err(e) if is_wakeup(&e) => {
-                if shared.is_over() {
-                    return Ok(false);
-                }
-                if last_progress.elapsed() >= PEER_SILENCE_LIMIT {
-                    return Err(SeedError::Stalled(PEER_SILENCE_LIMIT));
-                }
-            }
-            Err(_) if shared.is_over() => return Ok(false),
-            Err(source) => return Err(SeedError::Io { context, source }),
-        }
-    }
-    Ok(true)
-}
-
-/// Waits (polling `TCP_INFO` each millisecond, at most `limit`) until nothing written is
-/// unsent or unacknowledged; returns whether it got there.
-fn wait_drained(stream: &TcpStream, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        match link::state(stream) {
-            Ok(state) if state.idle() => return true,
-            Ok(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
-            _ => return false,
-        }
-    }
-}
-
-/// Whether an I/O error is the socket timeout's periodic wake-up (or a signal).
-fn is_wakeup(e: &io::Error) -> bool {
-    net::is_timeout(e) || e.kind() == io::ErrorKind::Interrupted
 }
