@@ -213,9 +213,11 @@ if wants formats; then
     done
     # The same formats with the camera's --wire native: the frames go out in the capture's
     # own format where it has a wire form (YUYV, UYVY, NV12, YU12 as I420), else BGR3.
+    tn=$(uptime_cs)
     for f in $FORMATS; do
         capture_case "native-$f" 640 480 native --format "$f" --size 640x480
     done
+    say "took native $(($(uptime_cs) - tn))"
 fi
 
 # A size vivid's webcam input does not offer: captured at the nearest size and scaled.
@@ -311,8 +313,12 @@ netem_case() {
     $tc qdisc add dev lo root netem $NETEM_ARGS 2> /tmp/tc.log ||
         { show tc /tmp/tc.log; say "netem tc=failed"; return; }
     say "netem qdisc $($tc qdisc show dev lo | head -n 1)"
+    tn=$(uptime_cs)
     netem_run bgr
+    tb=$(uptime_cs)
     netem_run auto
+    say "took netem-bgr $((tb - tn))"
+    say "took netem-auto $(($(uptime_cs) - tb))"
     $tc qdisc del dev lo root
     unset LD_LIBRARY_PATH
 }
@@ -345,6 +351,7 @@ keyed_run() {
 }
 keyed_case() {
     CAM_DEV=pattern
+    tn=$(uptime_cs)
     keyed_run plain
     rm -f /tmp/rig.key
     if pistream keygen /tmp/rig.key > /tmp/keygen.log 2>&1; then
@@ -354,6 +361,7 @@ keyed_case() {
         say "keyed keyed camera=failed reason: keygen: $(tail -n 1 /tmp/keygen.log)"
     fi
     CAM_DEV=/dev/video0
+    say "took keyed $(($(uptime_cs) - tn))"
 }
 wants keyed && keyed_case
 
