@@ -9,8 +9,8 @@
 #   ARCH      x86_64 or aarch64
 #   FORMATS   fourccs to capture one after another at 640x480
 #   NETEM     1 to run the netem case (needs /opt/iproute2/tc)
-#   CASES     which cases to run: any of formats scaled loss netem mjpeg nodht badframes
-#             restart full url
+#   CASES     which cases to run: any of formats scaled loss netem keyed mjpeg nodht
+#             badframes restart full url
 #   NETEM_ARGS  the netem qdisc's parameters
 #   LOOPBACK  1 when v4l2loopback.ko and /bin/v4l2-writer are in the initramfs
 #   FULL      1 when /dev/vda is an ext4 drive with the full-feature (OpenCV) pistream as
@@ -129,7 +129,8 @@ start_camera() {
     i=0
     while [ $i -lt 300 ]; do
         grep -q "pistream: chose" "$log" && { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; }
-        case $CAM_DEV in http:*) grep -q "pistream: listening on" "$log" &&
+        # A URL or pattern camera has no "chose" line.
+        case $CAM_DEV in http:* | pattern) grep -q "pistream: listening on" "$log" &&
             { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; } ;; esac
         kill -0 $CAM_PID 2>/dev/null || return 1
         sleep 0.1; i=$((i + 1))
@@ -159,10 +160,24 @@ sample_bars() {
     echo "$out"
 }
 
-# capture_case NAME W H CAMERA-ARGS...: rate over 5 s through a null sink, then three
-# frames through a raw sink for size and content.
+# The wire formats a display's stats lines say its frames arrived in ("received N Mbit/s as
+# FORMAT"), distinct, comma-separated in order of first appearance; "-" for none.
+arrived() {
+    a=$(sed -n 's/.*(received [0-9.]* Mbit\/s as \([A-Za-z0-9]*\)).*/\1/p' "$1" | awk '!seen[$0]++' | tr '\n' , | sed 's/,$//')
+    echo "${a:--}"
+}
+
+# capture_case NAME W H WIRE CAMERA-ARGS...: rate over 5 s through a null sink, then three
+# frames through a raw sink for size and content. WIRE "-" leaves the camera's --wire at its
+# default; anything else is passed as --wire WIRE, and the null-sink display then runs 3 s
+# with its stats lines on, so the case line says which wire formats arrived (wire=...).
 capture_case() {
-    name=$1; w=$2; h=$3; shift 3
+    name=$1; w=$2; h=$3; wire=$4; shift 4
+    secs=5 dstats="--stats off"
+    if [ "$wire" != - ]; then
+        set -- --wire "$wire" "$@"
+        secs=3 dstats=""
+    fi
     if ! start_camera /tmp/cam.log --fps 25 --stats off "$@"; then
         stop_camera
         show "cam $name" /tmp/cam.log
@@ -170,11 +185,13 @@ capture_case() {
         return
     fi
     t0=$(uptime_cs)
-    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 5 --stats off > /tmp/disp.log 2>&1
+    # shellcheck disable=SC2086 # $dstats: no word or one
+    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds $secs $dstats > /tmp/disp.log 2>&1
     rc=$?
     t1=$(uptime_cs)
     show "disp $name" /tmp/disp.log
     frames=$(shown /tmp/disp.log)
+    arrived=$(arrived /tmp/disp.log)
     rm -f /tmp/f.bgr /tmp/raw.log
     # A camera that has died (e.g. a conversion error) would leave the display retrying.
     kill -0 $CAM_PID 2>/dev/null &&
@@ -185,7 +202,7 @@ capture_case() {
     bytes=$(wc -c < /tmp/f.bgr 2>/dev/null || echo 0)
     stop_camera
     show "cam $name" /tmp/cam.log
-    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h startcentis=$START_CENTIS"
+    say "case $name camera=ok exit=$rc frames=${frames:-0} centis=$((t1 - t0)) rawexit=$rawrc rawframes=${rawframes:-0} rawbytes=$bytes w=$w h=$h startcentis=$START_CENTIS wire=$wire arrived=$arrived"
     say "pixels $name$(sample_bars /tmp/f.bgr "$w" "$h")"
     rm -f /tmp/f.bgr
 }
@@ -199,18 +216,25 @@ fi
 
 if wants formats; then
     for f in $FORMATS; do
-        capture_case "$f" 640 480 --format "$f" --size 640x480
+        capture_case "$f" 640 480 - --format "$f" --size 640x480
     done
+    # The same formats with the camera's --wire native: the frames go out in the capture's
+    # own format where it has a wire form (YUYV, UYVY, NV12, YU12 as I420), else BGR3.
+    tn=$(uptime_cs)
+    for f in $FORMATS; do
+        capture_case "native-$f" 640 480 native --format "$f" --size 640x480
+    done
+    say "took native $(($(uptime_cs) - tn))"
 fi
 
 # A size vivid's webcam input does not offer: captured at the nearest size and scaled.
-wants scaled && capture_case scaled 700 500 --size 700x500
+wants scaled && capture_case scaled 700 500 - --size 700x500
 
 # The same table with the full-feature binary (OpenCV) as the camera: cases full-FORMAT.
 if [ "$FULL" = 1 ] && wants full; then
     CAM_BIN=pistream-full
     for f in $FORMATS; do
-        capture_case "full-$f" 640 480 --format "$f" --size 640x480
+        capture_case "full-$f" 640 480 - --format "$f" --size 640x480
     done
     CAM_BIN=pistream
 fi
@@ -266,32 +290,87 @@ loss_case() {
 }
 wants loss && loss_case
 
-# Netem on loopback: 50 ms delay, 1% loss, 50 Mbit/s; the session must survive and the
-# capture-to-shown latency stay bounded.
+# Netem on loopback: 50 ms delay, 1% loss, 50 Mbit/s; the session must survive. Two runs:
+# the camera with --wire bgr (raw frames only) and with --wire auto (the default: it steps
+# between BGR3, 4:2:2, 4:2:0 and JPEG as it measures the link); each prints
+# "netem WIRE exit=N frames=N seconds=15 reconnects=N p50=MS p99=MS arrived=FORMATS".
+netem_run() {
+    wire=$1
+    if ! start_camera /tmp/cam.log --fps 25 --size 640x480 --stats off --wire "$wire"; then
+        show "cam netem-$wire" /tmp/cam.log
+        say "netem $wire camera=failed reason: $(grep -v '^pistream: /dev/video0: \|^pistream: chose' /tmp/cam.log | tail -n 1)"
+        stop_camera
+        return
+    fi
+    timeout 60 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 15 > /tmp/disp.log 2>&1
+    rc=$?
+    stop_camera
+    show "disp netem-$wire" /tmp/disp.log
+    summary=$(grep "summary:" /tmp/disp.log | tail -n 1)
+    p50=$(echo "$summary" | sed -n 's/.*latency p50 \([0-9.]*\) ms.*/\1/p')
+    p99=$(echo "$summary" | sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p')
+    frames=$(shown /tmp/disp.log)
+    say "netem $wire exit=$rc frames=${frames:-0} seconds=15" \
+        "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log) p50=${p50:--} p99=${p99:--}" \
+        "arrived=$(arrived /tmp/disp.log)"
+}
 netem_case() {
     export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
     tc=/opt/iproute2/tc
     $tc qdisc add dev lo root netem $NETEM_ARGS 2> /tmp/tc.log ||
         { show tc /tmp/tc.log; say "netem tc=failed"; return; }
     say "netem qdisc $($tc qdisc show dev lo | head -n 1)"
-    if ! start_camera /tmp/cam.log --fps 25 --size 640x480 --stats off; then
-        show "cam netem" /tmp/cam.log
-        say "netem camera=failed"
-        stop_camera
-    else
-        timeout 60 pistream display --connect 127.0.0.1:$PORT --sink null --seconds 15 > /tmp/disp.log 2>&1
-        rc=$?
-        stop_camera
-        show "disp netem" /tmp/disp.log
-        summary=$(grep "summary:" /tmp/disp.log | tail -n 1)
-        p50=$(echo "$summary" | sed -n 's/.*latency p50 \([0-9.]*\) ms.*/\1/p')
-        p99=$(echo "$summary" | sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p')
-        say "netem exit=$rc frames=$(shown /tmp/disp.log) seconds=15" \
-            "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log) p50=${p50:--} p99=${p99:--}"
-    fi
+    tn=$(uptime_cs)
+    netem_run bgr
+    tb=$(uptime_cs)
+    netem_run auto
+    say "took netem-bgr $((tb - tn))"
+    say "took netem-auto $(($(uptime_cs) - tb))"
     $tc qdisc del dev lo root
+    unset LD_LIBRARY_PATH
 }
 [ "$NETEM" = 1 ] && wants netem && netem_case
+
+# Keyed vs plain: the pattern camera (no V4L2, unpaced, raw BGR) to a null-sink display for
+# KEYED_SECS, without a key and then both ends with a key made by `pistream keygen`. Under
+# TCG only the ratio of the two rates means anything. The display's "streaming with ...
+# (encrypted: CIPHER)" line appears only in a keyed session. Prints "keyed MODE exit=N
+# frames=N centis=N encrypted=CIPHER|-".
+KEYED_SECS=4
+keyed_run() {
+    mode=$1; shift
+    if ! start_camera /tmp/cam.log --fps 0 --wire bgr --size 640x480 --stats off "$@"; then
+        show "cam keyed-$mode" /tmp/cam.log
+        say "keyed $mode camera=failed reason: $(tail -n 1 /tmp/cam.log)"
+        stop_camera
+        return
+    fi
+    t0=$(uptime_cs)
+    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds $KEYED_SECS --stats off "$@" > /tmp/disp.log 2>&1
+    rc=$?
+    t1=$(uptime_cs)
+    stop_camera
+    show "cam keyed-$mode" /tmp/cam.log
+    show "disp keyed-$mode" /tmp/disp.log
+    cipher=$(sed -n 's/.*streaming with .*(encrypted: \([^)]*\)).*/\1/p' /tmp/disp.log | head -n 1 | tr ' ' _)
+    frames=$(shown /tmp/disp.log)
+    say "keyed $mode exit=$rc frames=${frames:-0} centis=$((t1 - t0)) encrypted=${cipher:--}"
+}
+keyed_case() {
+    CAM_DEV=pattern
+    tn=$(uptime_cs)
+    keyed_run plain
+    rm -f /tmp/rig.key
+    if pistream keygen /tmp/rig.key > /tmp/keygen.log 2>&1; then
+        keyed_run keyed --key-file /tmp/rig.key
+    else
+        show keygen /tmp/keygen.log
+        say "keyed keyed camera=failed reason: keygen: $(tail -n 1 /tmp/keygen.log)"
+    fi
+    CAM_DEV=/dev/video0
+    say "took keyed $(($(uptime_cs) - tn))"
+}
+wants keyed && keyed_case
 
 # --- v4l2loopback: an MJPEG (or YUYV) camera fed by v4l2-writer --------------------------
 
