@@ -195,13 +195,26 @@ impl SharedFrame {
                 }
                 Ok(len)
             }
-            Product::Jpeg(quality) => {
-                if !self.has_bgr {
-                    return Err(ProductError::Missing("BGR"));
+            // From the camera's own Y'CbCr planes when this frame kept them (no BGR needed,
+            // and libjpeg skips its colour conversion), else from BGR.
+            Product::Jpeg(quality) => match self.native_format.filter(|f| f.is_yuv()) {
+                Some(format) => {
+                    let max = Encoder::max_len(g);
+                    let planes =
+                        encode::tight_len(InputFormat::Yu12, g.width, g.height).expect("a raw format");
+                    grow(out, max + planes);
+                    let (jpeg, i420) = out.split_at_mut(max);
+                    let layout = InputLayout::packed(format, g.width, g.height);
+                    let layout = InputLayout { stride: tight_stride(format, g.width), ..layout };
+                    encode::to_i420(&layout, &self.native[..self.native_len], &mut i420[..planes]);
+                    Ok(encoder.encode_i420_limited(&mut i420[..planes], g, quality, jpeg)?)
                 }
-                grow(out, Encoder::max_len(g));
-                Ok(encoder.encode(&self.bgr, g, quality, out)?)
-            }
+                None if self.has_bgr => {
+                    grow(out, Encoder::max_len(g));
+                    Ok(encoder.encode(&self.bgr, g, quality, out)?)
+                }
+                None => Err(ProductError::Missing("BGR or Y'CbCr planes")),
+            },
             Product::WebJpeg => {
                 let native = self.native_as(InputFormat::Mjpeg).ok_or(ProductError::Missing("JPEG"))?;
                 if !jpeg::with_standard_huffman_tables(native, out) {

@@ -70,7 +70,7 @@ impl Hub {
 
     /// What a web client needs: the camera's JPEGs when it captures JPEG, else BGR.
     pub fn web_needs(&self) -> Needs {
-        if self.native == Some(InputFormat::Mjpeg) {
+        if self.native.is_some_and(|f| f == InputFormat::Mjpeg || f.is_yuv()) {
             Needs::NATIVE
         } else {
             Needs::BGR

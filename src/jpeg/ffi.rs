@@ -38,6 +38,19 @@ extern "C" {
         jpeg_qual: c_int,
         flags: c_int,
     ) -> c_int;
+    #[allow(clippy::too_many_arguments)]
+    pub fn tjCompressFromYUV(
+        handle: tjhandle,
+        src_buf: *const c_uchar,
+        width: c_int,
+        pad: c_int,
+        height: c_int,
+        subsamp: c_int,
+        jpeg_buf: *mut *mut c_uchar,
+        jpeg_size: *mut c_ulong,
+        jpeg_qual: c_int,
+        flags: c_int,
+    ) -> c_int;
     pub fn tjDecompressHeader3(
         handle: tjhandle,
         jpeg_buf: *const c_uchar,

@@ -89,7 +89,8 @@ impl Level {
             WireFormat::Bgr24 => false,
             WireFormat::Yuyv | WireFormat::Uyvy | WireFormat::Nv12 => true,
             WireFormat::I420 => native.is_some_and(|f| f.is_yuv()),
-            WireFormat::Jpeg => native == Some(InputFormat::Mjpeg),
+            // JPEG is encoded from a Y'CbCr camera's planes (`hub::Product::Jpeg`).
+            WireFormat::Jpeg => native.is_some_and(|f| f == InputFormat::Mjpeg || f.is_yuv()),
         };
         if from_native {
             Needs::NATIVE
@@ -216,6 +217,8 @@ mod tests {
         );
         assert_eq!(fixed_level(WireChoice::Native, None, all), Level::BGR);
         assert_eq!(Level::jpeg(85).needs(Some(InputFormat::Mjpeg)), Needs::NATIVE);
-        assert_eq!(Level::jpeg(85).needs(Some(InputFormat::Yuyv)), Needs::BGR);
+        assert_eq!(Level::jpeg(85).needs(Some(InputFormat::Yuyv)), Needs::NATIVE, "encoded from the planes");
+        assert_eq!(Level::jpeg(85).needs(Some(InputFormat::Rgb24)), Needs::BGR);
+        assert_eq!(Level::jpeg(85).needs(None), Needs::BGR);
     }
 }
