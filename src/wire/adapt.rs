@@ -148,12 +148,6 @@ impl Adapt {
         let goodput = now.bytes.saturating_sub(last.bytes) as f64 / tick_seconds;
         let busy = offered as f64 >= self.fps * seconds * 0.5;
         if busy && dropped as f64 > DROP_LIMIT * offered as f64 && self.level + 1 < self.ladder.len() {
-            // While the buffers along the path are still filling (the first seconds of a
-            // session), acknowledged bytes run ahead of the link; the frames that actually
-            // got through the window, at this level's frame size, do not.
-            let taken = offered.saturating_sub(dropped) as f64;
-            let carried = taken / seconds * self.frame_bytes[self.level];
-            let goodput = goodput.min(carried);
             let to = self.best_fitting(goodput * DOWN_HEADROOM).max(self.level + 1);
             // A switch cancels a pending probe (the sender drops it too).
             self.probing = false;
