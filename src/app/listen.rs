@@ -82,8 +82,11 @@ pub(super) fn serve(
             return Ok(finish);
         }
         if shutdown.requested() {
-            close_all(connections);
-            return Ok(Finish::Stopped(shutdown.reason().unwrap_or_else(|| "stopped".into())));
+            // A session that ended the run (the shown peer hung up) requested the shutdown
+            // just before returning: its own account of the end wins over the bare reason.
+            let ended = close_all(connections);
+            return Ok(ended
+                .unwrap_or_else(|| Finish::Stopped(shutdown.reason().unwrap_or_else(|| "stopped".into()))));
         }
         let Some((stream, peer)) = net::accept_once(listener)? else { continue };
         let pending: Vec<usize> =
@@ -104,16 +107,21 @@ pub(super) fn serve(
     }
 }
 
-/// Ends every connection (their sessions see the shutdown and say bye) and waits for them.
-fn close_all(connections: Vec<Connection>) {
+/// Ends every connection (their sessions see the shutdown and say bye) and waits for them;
+/// returns how the first session that ended the run said it ended.
+fn close_all(connections: Vec<Connection>) -> Option<Finish> {
+    let mut finish = None;
     for connection in connections {
         if !connection.admitted.load(Ordering::Relaxed) {
             let _ = connection.stream.shutdown(SocketShutdown::Both);
         }
-        if let Ok(Next::Fail(e)) = connection.stage.join() {
-            log::warn!("{e}");
+        match connection.stage.join() {
+            Ok(Next::Fail(e)) => log::warn!("{e}"),
+            Ok(Next::Finish(f)) => finish = finish.or(Some(f)),
+            _ => {}
         }
     }
+    finish
 }
 
 /// One accepted connection: HTTP or pistream, by its first bytes.

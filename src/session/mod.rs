@@ -15,7 +15,7 @@ mod receive;
 mod send;
 mod wire;
 
-use std::io::IoSlice;
+use std::io::{ErrorKind, IoSlice, Read};
 use std::net::{Shutdown as SocketShutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -197,8 +197,30 @@ pub struct Sides<'m> {
 pub fn turn_away(stream: &TcpStream, established: Established, text: &str, ctl: &Control) {
     let sealer = established.transport.map(|(sealer, _)| sealer);
     let _ = MessageWriter::new(sealer, 0).bye(stream, ByeReason::Busy, text, ctl);
+    let _ = stream.shutdown(SocketShutdown::Write);
+    // A peer that sends (a camera) may already be writing frames: closing now, with them
+    // unread, would reset the connection, and its writes could fail before it reads the
+    // bye ("connection lost; reconnecting" instead of "busy"). Read and drop what it sends
+    // until it closes on the bye, for at most TURN_AWAY_LINGER.
+    let until = Instant::now() + TURN_AWAY_LINGER;
+    let mut discard = [0u8; 16 * 1024];
+    while Instant::now() < until && !ctl.shutdown.requested() {
+        match (&*stream).read(&mut discard) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(_) => break,
+        }
+    }
     let _ = stream.shutdown(SocketShutdown::Both);
 }
+
+/// The longest [`turn_away`] waits for a refused peer to close.
+const TURN_AWAY_LINGER: Duration = Duration::from_secs(2);
 
 /// Warns, once per run, when the kernel gave a socket buffer less than asked (without
 /// CAP_NET_ADMIN it caps the request at `net.core.wmem_max`/`rmem_max`, 208 KiB on
@@ -268,6 +290,8 @@ pub fn serve(
         (Err(e @ SessionError::Panicked(_)), _) | (_, Err(e @ SessionError::Panicked(_))) => Err(e),
         (Ok(SessionEnd::PeerBye { reason, text }), _) => Ok(SessionEnd::PeerBye { reason, text }),
         (Err(e @ SessionError::Protocol(_)), _) => Err(e),
+        // A refusal read after the handshake explains a failed write (the peer closed).
+        (Err(e @ (SessionError::Refused(_) | SessionError::PeerReported(_))), _) => Err(e),
         (_, Err(e)) => Err(e),
         (Err(e), Ok(_)) if !ctl.shutdown.requested() => Err(e),
         _ => Ok(SessionEnd::LocalStop),
