@@ -10,13 +10,18 @@
 //! the ratios. Run with `scripts/bench-e2e` (installs GStreamer, writes BENCHMARKS.md).
 //! `PISTREAM_E2E_SECS` sets the seconds per run (default 4).
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/stderr_lines.rs"]
+mod stderr_lines;
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use stderr_lines::collect_stderr;
 
 use nix::sys::resource::{getrusage, UsageWho};
 
@@ -73,14 +78,7 @@ fn spawn(program: &str, args: &[&str]) -> Watched {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{program}: {e} (scripts/bench-e2e installs what it needs)"));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let stderr = child.stderr.take().unwrap();
-    let collected = lines.clone();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            collected.lock().unwrap().push(line);
-        }
-    });
+    let lines = collect_stderr(&mut child);
     let peak_mb = Arc::new(Mutex::new(0.0));
     let (peak, pid) = (peak_mb.clone(), child.id());
     thread::spawn(move || {

@@ -15,13 +15,16 @@ mod latency_display;
 #[allow(dead_code)] // the rate changes are the tests' (tests/end_to_end/wire.rs)
 mod throttle;
 
+#[path = "support/stderr_lines.rs"]
+mod stderr_lines;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use stderr_lines::collect_stderr;
 
 use latency_display::{percentile, LatencyDisplay};
 use throttle::slow_link;
@@ -56,14 +59,7 @@ impl Camera {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the pistream binary runs");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let collected = lines.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                collected.lock().unwrap().push(line);
-            }
-        });
+        let lines = collect_stderr(&mut child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !lines.lock().unwrap().iter().any(|l: &String| l.contains("listening on")) {
             assert!(Instant::now() < deadline, "camera did not start: {:?}", lines.lock().unwrap());
