@@ -74,6 +74,8 @@ pub struct ShowConfig {
     pub sink: SinkSpec,
     /// Check every frame against the test pattern.
     pub verify: bool,
+    /// `--frame-log PATH`: one line per shown frame (`sink::frame_log`).
+    pub frame_log: Option<String>,
 }
 
 /// A camera (send only), a display (show only) or a call (both).

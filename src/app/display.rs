@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::frame::{now_us, Frame, Geometry};
 use crate::mailbox::Mailbox;
 use crate::shutdown::Shutdown;
+use crate::sink::frame_log::FrameLog;
 use crate::sink::{self, SinkControl};
 use crate::source::verify::FrameVerifier;
 use crate::stats::Stats;
@@ -52,6 +53,8 @@ pub(super) fn run(
     shutdown: &Shutdown,
 ) -> Result<(), AppError> {
     let mut sink = sink::open(&show.sink)?;
+    let mut frame_log =
+        show.frame_log.as_deref().map(FrameLog::create).transpose().map_err(sink::SinkError)?;
     let mut front = Frame::new(PLACEHOLDER);
     let mut verifier: Option<FrameVerifier> = None;
     let mut capture = *b"BGR3";
@@ -87,8 +90,12 @@ pub(super) fn run(
                 }
             }
             sink.show(&front)?;
+            let shown_us = now_us();
             Stats::add(&stats.shown, 1);
-            stats.record_latency(now_us().saturating_sub(front.captured_us));
+            stats.record_latency(shown_us.saturating_sub(front.captured_us));
+            if let Some(frame_log) = frame_log.as_mut() {
+                frame_log.record(&front, shown_us);
+            }
             if limits.frames.is_some_and(|n| Stats::get(&stats.shown) >= n) {
                 shutdown.request(format!("showed {} frames", Stats::get(&stats.shown)));
             }

@@ -248,7 +248,11 @@ impl Args {
                     Endpoint::Connect(format!("127.0.0.1:{DEFAULT_PORT}")),
                 )?,
                 send: None,
-                show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                show: Some(ShowConfig {
+                    sink: SinkSpec::parse(&a.sink)?,
+                    verify: a.verify,
+                    frame_log: a.frame_log,
+                }),
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
@@ -268,7 +272,11 @@ impl Args {
                     endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
                     peer,
                     send: Some(send),
-                    show: Some(ShowConfig { sink: SinkSpec::parse(&a.sink)?, verify: a.verify }),
+                    show: Some(ShowConfig {
+                        sink: SinkSpec::parse(&a.sink)?,
+                        verify: a.verify,
+                        frame_log: a.frame_log,
+                    }),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes::default(),
@@ -290,7 +298,7 @@ impl Args {
                 };
                 Config::Demo(DemoConfig {
                     send: send_config("pattern", &a.size, a.fps, None, None)?,
-                    show: ShowConfig { sink, verify: a.verify },
+                    show: ShowConfig { sink, verify: a.verify, frame_log: a.frame_log },
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                 })

@@ -6,7 +6,7 @@
 //!
 //! Groups: `endpoint` (--listen, --connect, --peer), `send` (what a camera side captures and sends:
 //! --source, --size, --fps, --format, --max-viewers, --wire), `web` (--http, --http-password-file,
-//! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown), `key`
+//! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown, --frame-log), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
 /// Writes an argh command struct; see the module docs.
@@ -107,6 +107,11 @@ macro_rules! command {
             /// stop after showing this many frames
             #[argh(option)]
             pub frames: Option<u64>,
+            /// write one line per shown frame to this file: when it was shown, its sequence
+            /// number, capture time and latency (µs, wall clock) and wire format, for
+            /// measuring latency over any window
+            #[argh(option)]
+            pub frame_log: Option<String>,
         ] $($rest)*);
     };
 

@@ -1,6 +1,8 @@
 //! Sinks: where received frames go. Each shows or stores a [`Frame`] it is lent; none
-//! knows about sockets or sources.
+//! knows about sockets or sources. `frame_log.rs` records when each frame was shown
+//! (`--frame-log`), beside whichever sink shows it.
 
+pub mod frame_log;
 pub mod null;
 pub mod raw;
 #[cfg(feature = "opencv")]

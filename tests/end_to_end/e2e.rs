@@ -18,16 +18,20 @@ fn display(port: u16, extra: &[&str]) -> Proc {
 
 #[test]
 fn demo_verifies_every_frame_and_reports_the_count() {
+    let _machine = crate::util::exclusive();
     let mut demo =
         Proc::spawn("demo", &["demo", "--seconds", "2", "--sink", "null", "--verify", "--stats", "off"]);
     assert!(demo.wait_exit(20 * SECS).success(), "{}", demo.output());
     let (shown, verified, corrupt) = summary_counts(&demo.output());
+    // Measured margin: 59-61 shown in every run here, quiet or beside a busy core (the demo
+    // needs a few percent of one core); half that is the bound.
     assert!(shown >= 30, "2 s at 30 fps should show about 60 frames, got {shown}");
     assert_eq!((verified, corrupt), (shown, 0));
 }
 
 #[test]
 fn a_thousand_verified_frames_at_640x480_between_two_processes() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &["--fps", "0"]);
     let mut disp = display(port, &["--frames", "1000"]);
@@ -41,6 +45,7 @@ fn a_thousand_verified_frames_at_640x480_between_two_processes() {
 
 #[test]
 fn killing_a_display_leaves_the_camera_serving_the_next_one() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &["--fps", "60"]);
     // With stats on: its first stats line says frames are flowing, mid-stream to kill it in.
@@ -57,6 +62,7 @@ fn killing_a_display_leaves_the_camera_serving_the_next_one() {
 
 #[test]
 fn a_display_started_first_connects_once_the_camera_is_up() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut disp = display(port, &["--frames", "20"]);
     disp.wait_for("not reachable", 10 * SECS);
@@ -68,6 +74,7 @@ fn a_display_started_first_connects_once_the_camera_is_up() {
 
 #[test]
 fn a_call_carries_verified_frames_both_ways() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let common = ["--sink", "null", "--verify", "--stats", "off", "--fps", "60", "--source", "pattern"];
@@ -90,6 +97,7 @@ fn a_call_carries_verified_frames_both_ways() {
 
 #[test]
 fn a_listening_call_in_a_call_lets_displays_watch_and_turns_a_camera_away_as_busy() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let common = ["--sink", "null", "--verify", "--stats", "off", "--source", "pattern"];
@@ -124,6 +132,7 @@ fn a_listening_call_in_a_call_lets_displays_watch_and_turns_a_camera_away_as_bus
 
 #[test]
 fn sigint_on_the_display_says_bye_and_the_camera_waits_for_the_next() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let mut disp = display(port, &[]);
@@ -137,6 +146,7 @@ fn sigint_on_the_display_says_bye_and_the_camera_waits_for_the_next() {
 
 #[test]
 fn sigterm_on_the_camera_ends_the_display_cleanly() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let mut disp = display(port, &[]);
@@ -149,6 +159,7 @@ fn sigterm_on_the_camera_ends_the_display_cleanly() {
 
 #[test]
 fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &["--frames", "25", "--fps", "100"]);
     let mut disp = display(port, &[]);
@@ -161,6 +172,7 @@ fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
 
 #[test]
 fn a_display_past_max_viewers_is_told_the_camera_is_busy() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let mut cam = camera(port, &["--max-viewers", "1"]);
     let first = display(port, &[]);
@@ -179,6 +191,7 @@ fn a_display_past_max_viewers_is_told_the_camera_is_busy() {
 
 #[test]
 fn ipv6_and_dual_stack_listening_work() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let listen = format!("[::]:{port}");
     let mut cam =

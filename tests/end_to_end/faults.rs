@@ -34,6 +34,7 @@ fn proc_counts(pid: i32) -> (usize, usize, u64) {
 
 #[test]
 fn killing_the_camera_mid_frame_makes_the_display_report_it_and_retry() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let cam = camera(port, &["--fps", "0", "--size", "1920x1080"]);
     let target = format!("127.0.0.1:{port}");
@@ -59,7 +60,7 @@ fn killing_the_camera_mid_frame_makes_the_display_report_it_and_retry() {
 
 #[test]
 fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
-    let _serial = crate::util::heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let target = format!("127.0.0.1:{port}");
@@ -71,6 +72,8 @@ fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
     let line = cam.wait_for("waiting for the next peer", 20 * SECS);
     let took = stopped.elapsed();
     eprintln!("camera gave up on the frozen viewer after {took:?}: {line}");
+    // The silence limit is 5 s; measured 5.1-5.2 s, quiet or beside a busy core. The other
+    // 5 s are for a loaded machine's scheduling, not for the product.
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
         cam.output().contains("no data from the peer") || cam.output().contains("connection"),
@@ -83,7 +86,7 @@ fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
 
 #[test]
 fn a_frozen_camera_is_detected_by_the_display_within_seconds() {
-    let _serial = crate::util::heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let cam = camera(port, &[]);
     let target = format!("127.0.0.1:{port}");
@@ -94,6 +97,7 @@ fn a_frozen_camera_is_detected_by_the_display_within_seconds() {
     let line = disp.wait_for("reconnecting", 20 * SECS);
     let took = stopped.elapsed();
     eprintln!("display gave up on the frozen camera after {took:?}: {line}");
+    // As above: 5 s limit, measured 5.1 s.
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(line.contains("no data from the peer for 5 s"), "{line}");
     cam.signal(Signal::SIGKILL);
@@ -125,7 +129,7 @@ fn visit(port: u16, clean: bool) -> bool {
 
 #[test]
 fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
-    let _serial = crate::util::heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let cam = camera(port, &["--size", "320x240"]);
     let (mut done, mut visits) = (0, 0);
@@ -155,6 +159,7 @@ fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
 
 #[test]
 fn a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise() {
+    let _machine = crate::util::shared();
     // Without CAP_NET_ADMIN the kernel caps SO_SNDBUF at net.core.wmem_max: run the camera
     // as `nobody` (setpriv needs root, which CI is) and ask for more than that.
     if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) != 0 {

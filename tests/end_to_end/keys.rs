@@ -65,6 +65,19 @@ fn drain(s: &mut TcpStream, for_how_long: Duration) -> Vec<u8> {
     all
 }
 
+/// At least `n` bytes from `s` (a whole message the peer is about to send), then whatever
+/// else comes within 100 ms; fails after 10 s, however slow a loaded machine makes the peer.
+fn read_at_least(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    let deadline = Instant::now() + 10 * SECS;
+    let mut all = Vec::new();
+    while all.len() < n {
+        assert!(Instant::now() < deadline, "only {} of {n} bytes within 10 s", all.len());
+        all.extend(drain(s, Duration::from_millis(100)));
+    }
+    all.extend(drain(s, Duration::from_millis(100)));
+    all
+}
+
 /// Plain pistream messages in `bytes`: (kind, body) pairs, as far as they parse.
 fn messages(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut out = Vec::new();
@@ -89,6 +102,7 @@ fn frame_bytes(bytes: &[u8]) -> usize {
 
 #[test]
 fn the_same_key_on_both_ends_streams_encrypted() {
+    let _machine = crate::util::shared();
     let key = key_file("same", b"a shared secret for the test\n");
     let port = free_port();
     let _cam = keyed_camera(port, &key);
@@ -104,6 +118,7 @@ fn the_same_key_on_both_ends_streams_encrypted() {
 
 #[test]
 fn keygen_writes_a_private_random_key_that_works_and_is_never_overwritten() {
+    let _machine = crate::util::shared();
     let path = std::env::temp_dir().join(format!("pistream-keygen-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let mut gen = Proc::spawn("keygen", &["keygen", path.to_str().unwrap()]);
@@ -125,6 +140,7 @@ fn keygen_writes_a_private_random_key_that_works_and_is_never_overwritten() {
 
 #[test]
 fn an_empty_key_file_is_a_usage_error_on_both_ends() {
+    let _machine = crate::util::shared();
     let empty = key_file("empty", b" \n");
     let key = empty.to_str().unwrap();
     for args in
@@ -138,6 +154,7 @@ fn an_empty_key_file_is_a_usage_error_on_both_ends() {
 
 #[test]
 fn a_key_file_others_can_read_gets_a_one_line_warning() {
+    let _machine = crate::util::shared();
     let key = key_file("open", b"a key others can read");
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let port = free_port();
@@ -150,6 +167,7 @@ fn a_key_file_others_can_read_gets_a_one_line_warning() {
 
 #[test]
 fn a_display_without_the_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
+    let _machine = crate::util::shared();
     let key = key_file("nokey", b"secret");
     let port = free_port();
     let cam = keyed_camera(port, &key);
@@ -177,6 +195,7 @@ fn a_display_without_the_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
 
 #[test]
 fn a_wrong_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
+    let _machine = crate::util::shared();
     let key = key_file("right", b"the right key");
     let wrong = key_file("wrong", b"the wrong key");
     let port = free_port();
@@ -204,6 +223,7 @@ fn a_wrong_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
 /// (Also runs against a version-1 binary: `PISTREAM_TEST_BIN=... cargo test relay`.)
 #[test]
 fn relaying_between_two_keyed_cameras_gets_the_attacker_no_frame_bytes() {
+    let _machine = crate::util::shared();
     let key = key_file("relay", b"the key both cameras share");
     let (port_a, port_b) = (free_port(), free_port());
     let cam_a = keyed_camera(port_a, &key);
@@ -234,9 +254,9 @@ fn relaying_between_two_keyed_cameras_gets_the_attacker_no_frame_bytes() {
         // Version 2: listeners speak second. Get B's hello (and nonce), hand A a hello
         // carrying it, then relay everything either camera says to the other.
         b.write_all(&keyed_display_hello([7; 16])).unwrap();
-        let hello_b = drain(&mut b, Duration::from_millis(500));
+        let hello_b = read_at_least(&mut b, 72);
         a.write_all(&keyed_display_hello(nonce_of(&hello_b))).unwrap();
-        let mut from_a = drain(&mut a, Duration::from_millis(500));
+        let mut from_a = read_at_least(&mut a, 72);
         b.write_all(&from_a).unwrap();
         a.write_all(&hello_b).unwrap();
         for _ in 0..5 {
@@ -303,6 +323,7 @@ const SEALED_FRAME: usize = 40 + 64 * 48 * 3 + 16;
 
 #[test]
 fn a_bit_flipped_in_the_cameras_hello_fails_the_key_handshake_on_both_ends() {
+    let _machine = crate::util::shared();
     let (code, output, cam) = flip_one_bit_at(24 + 15, "mitm-hello"); // the width's low byte
     assert_eq!(code, Some(1), "{output}");
     assert!(output.contains("authentication failed"), "{output}");
@@ -323,16 +344,19 @@ fn a_flipped_sixth_frame_is_refused(offset: usize, name: &str) {
 
 #[test]
 fn a_bit_flipped_in_a_frame_header_ends_the_session_before_that_frame() {
+    let _machine = crate::util::shared();
     a_flipped_sixth_frame_is_refused(HELLO_AND_NOISE + 5 * SEALED_FRAME + 10, "mitm-header");
 }
 
 #[test]
 fn a_bit_flipped_in_a_frame_payload_ends_the_session_and_that_frame_is_not_shown() {
+    let _machine = crate::util::shared();
     a_flipped_sixth_frame_is_refused(HELLO_AND_NOISE + 5 * SEALED_FRAME + 40 + 4000, "mitm-payload");
 }
 
 #[test]
 fn a_recording_of_an_earlier_keyed_session_is_refused() {
+    let _machine = crate::util::shared();
     let key = key_file("replay", b"the key for the replay test");
     let cam_port = free_port();
     let cam = keyed_camera(cam_port, &key);

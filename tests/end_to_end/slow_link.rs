@@ -75,7 +75,7 @@ fn queue_everything_camera(port: u16, run_for: Duration) -> thread::JoinHandle<u
 
 #[test]
 fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
-    let _serial = crate::util::heavy();
+    let _machine = crate::util::exclusive();
     let bound = latency_bound_ms();
 
     // pistream camera -> slow link -> pistream display.
@@ -117,6 +117,11 @@ fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
     eprintln!("pistream over the slow link: {shown} shown in 8 s, p99 {p99} ms (bound {bound:.0} ms), camera dropped {camera_drops}, RSS {rss_start} -> {rss_end} KiB");
     assert_eq!((verified, corrupt), (shown, 0));
     assert!((40..=110).contains(&shown), "the link carries ~10 frames/s: {shown} in 8 s");
+    // The bound is the physics of the link (see latency_bound_ms), not a margin: measured
+    // p99 171-177 ms, quiet and beside a busy core, all of it the frame's 100 ms on the wire
+    // plus at most a frame time in the slot and the kernel's small backlog. It holds only
+    // with the machine to itself (util::exclusive): the container run's 3664 ms came from
+    // an unpaced 1080p test running beside this one.
     assert!(p99 < bound, "pistream latency p99 {p99} ms over the bound {bound:.0} ms");
     assert!(camera_drops > 50, "frames the link could not carry are dropped and counted: {camera_drops}");
     assert!(rss_end < rss_start + 8 * 1024, "camera memory grew from {rss_start} to {rss_end} KiB");

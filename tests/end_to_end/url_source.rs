@@ -87,6 +87,7 @@ fn serve_for(listener: TcpListener, frames: Vec<Vec<u8>>, duration: Duration) {
 
 #[test]
 fn an_mjpeg_http_stream_is_shown_and_survives_a_server_restart() {
+    let _machine = crate::util::shared();
     // Bound before the camera starts, so its first request finds the server.
     let first_server = TcpListener::bind("127.0.0.1:0").unwrap();
     let http_port = first_server.local_addr().unwrap().port();

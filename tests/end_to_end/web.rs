@@ -12,13 +12,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use pistream::frame::Geometry;
+use pistream::frame::{now_us, Geometry};
 use pistream::source::pattern;
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-use crate::util::{free_port, heavy, pattern_camera, summary_counts, Proc, SECS};
+use crate::latency_display::percentile;
+use crate::util::{
+    frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, ShownFrame, SECS,
+};
 
 /// Lowest PSNR of a q80 JPEG of the test pattern against the pattern: measured 28.7 dB at
 /// worst over many frames (4:2:0 chroma cannot carry the pattern's XOR texture in red).
@@ -192,16 +195,20 @@ fn viewer_frames(port: u16) -> Vec<(String, u64)> {
 
 #[test]
 fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_no_one() {
-    let _serial = heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30"]);
     let target = format!("127.0.0.1:{port}");
+    // The display to be frozen logs every frame it shows, with when (this machine's clock).
+    let frame_log = frame_log_path("frozen");
     let displays: Vec<Proc> = (0..4)
         .map(|i| {
-            Proc::spawn(
-                &format!("display{i}"),
-                &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "16"],
-            )
+            let mut args =
+                vec!["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "16"];
+            if i == 0 {
+                args.extend(["--frame-log", &frame_log]);
+            }
+            Proc::spawn(&format!("display{i}"), &args)
         })
         .collect();
     for d in &displays {
@@ -226,9 +233,9 @@ fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_n
         clients.iter().map(StreamClient::frames).collect::<Vec<_>>(),
         rss_kib(cam.pid()),
     );
+    let resumed_us = now_us();
     frozen.signal(Signal::SIGCONT);
     let window = frozen_at.elapsed().as_secs_f64();
-    let lines_before_resume = frozen.output().lines().filter(|l| l.contains("stats:")).count();
 
     // Every other viewer kept at least 80 % of 30 fps while one was frozen.
     let frozen_local = frozen.output();
@@ -247,17 +254,37 @@ fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_n
     assert!(slow.len() <= 1, "only the frozen display may fall behind: {slow:?}\n{frozen_local}");
     assert!(rss_frozen < rss_before + 5 * 1024, "camera memory grew from {rss_before} to {rss_frozen} KiB");
 
-    // The frozen one resumes with fresh frames: latency back under 100 ms within 1 s (the
-    // second stats line after SIGCONT covers the time from 1 s to 2 s after it).
-    let line = frozen.wait_for_nth("stats:", lines_before_resume + 1, 5 * SECS);
-    let p99: f64 = line.split("p99 ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-    assert!(p99 < 100.0, "latency after resuming: {line}");
-
     for (i, mut d) in displays.into_iter().enumerate() {
         assert!(d.wait_exit(30 * SECS).success(), "display{i}: {}", d.output());
         let (shown, verified, corrupt) = summary_counts(&d.output());
         assert!(shown > 100 && verified == shown && corrupt == 0, "display{i}: {shown} {verified} {corrupt}");
     }
+
+    // The frozen one resumes with fresh frames within 1 s, measured from the resume itself
+    // on the clock both the camera's capture stamps and the display's frame log read: every
+    // frame it shows from 1 s after SIGCONT on was captured after SIGCONT (none of those
+    // that waited in the socket buffers through the freeze), it shows frames again in the
+    // second after that, and their latency p99 is back under 100 ms.
+    let shown = read_frame_log(&frame_log);
+    let from = resumed_us + 1_000_000;
+    let stale: Vec<&ShownFrame> =
+        shown.iter().filter(|f| f.shown_us >= from && f.captured_us < resumed_us).collect();
+    let next_second: Vec<f64> = shown
+        .iter()
+        .filter(|f| (from..from + 1_000_000).contains(&f.shown_us))
+        .map(|f| f.latency_us as f64 / 1000.0)
+        .collect();
+    let p99 = percentile(&next_second, 99.0);
+    eprintln!(
+        "the frozen display from 1 s to 2 s after SIGCONT: {} frames, latency p50 {:.1} ms p99 {p99:.1} ms; \
+         frames captured before SIGCONT shown later than 1 s after it: {}",
+        next_second.len(),
+        percentile(&next_second, 50.0),
+        stale.len()
+    );
+    assert!(stale.is_empty(), "frames from before the resume shown more than 1 s after it: {stale:?}");
+    assert!(next_second.len() >= 15, "{} frames shown from 1 s to 2 s after SIGCONT", next_second.len());
+    assert!(p99 < 100.0, "latency after resuming: p99 {p99:.1} ms of {next_second:?}");
     for client in clients {
         let worst = client.finish();
         assert!(worst >= MIN_PSNR_DB, "an HTTP client's JPEG was {worst:.1} dB from the pattern");
@@ -266,7 +293,7 @@ fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_n
 
 #[test]
 fn idle_and_half_hello_connections_do_not_delay_a_real_display() {
-    let _serial = heavy();
+    let _machine = crate::util::exclusive();
     for keyed in [false, true] {
         let key = std::env::temp_dir().join(format!("pistream-web-key-{}", std::process::id()));
         let _ = std::fs::remove_file(&key);
@@ -321,6 +348,7 @@ fn idle_and_half_hello_connections_do_not_delay_a_real_display() {
         stop.store(true, Ordering::Relaxed);
         let attempts = pest.map(|p| p.join().unwrap());
         eprintln!("keyed {keyed}: first frame {first_frame:?} after connecting, beside 120 idle connections and {attempts:?} keyless attempts");
+        // Measured 140-210 ms, quiet or beside a busy core: the bound is 5 times that.
         assert!(first_frame < SECS, "keyed {keyed}: {first_frame:?}");
         assert_eq!(summary_counts(&disp.output()), (1, 1, 0));
         drop(idle);
@@ -339,6 +367,7 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let _cam = pattern_camera(port, &[]);
     let stream = format!("http://127.0.0.1:{port}/stream");
@@ -389,6 +418,7 @@ fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
 
 #[test]
 fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let _cam = pattern_camera(port, &["--fps", "5"]);
     let dir = std::env::temp_dir().join(format!("pistream-chromium-{}", std::process::id()));
@@ -434,6 +464,7 @@ fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
 
 #[test]
 fn basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http() {
+    let _machine = crate::util::shared();
     let dir = std::env::temp_dir();
     let password = dir.join(format!("pistream-http-pw-{}", std::process::id()));
     std::fs::write(&password, "viewer:correct horse\n").unwrap();
@@ -478,6 +509,7 @@ fn basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_ht
 
 #[test]
 fn http_answers_head_unknown_paths_and_methods_properly_and_past_max_viewers_503() {
+    let _machine = crate::util::shared();
     let port = free_port();
     let _cam = pattern_camera(port, &["--max-viewers", "1"]);
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();

@@ -101,6 +101,7 @@ fn matching_pattern_frame(w: usize, h: usize, rgb: &[u8]) -> Option<u64> {
 
 #[test]
 fn the_window_shows_the_pattern_and_enter_ends_the_session() {
+    let _machine = crate::util::shared();
     let x = Xvfb::start();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");

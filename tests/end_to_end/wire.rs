@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use pistream::frame::now_us;
+
 use crate::latency_display::{percentile, LatencyDisplay};
 use crate::throttle::slow_link;
-use crate::util::{free_port, heavy, pattern_camera, summary_counts, Proc, SECS};
+use crate::util::{frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, SECS};
 
 const MBIT: f64 = 1e6 / 8.0;
 /// One-way delay of the proxy link.
@@ -14,7 +16,7 @@ const DELAY: Duration = Duration::from_millis(10);
 
 #[test]
 fn every_wire_format_of_every_capture_format_arrives_verified() {
-    let _serial = heavy();
+    let _machine = crate::util::shared();
     for capture in ["BGR3", "YUYV", "UYVY", "NV12", "I420", "MJPG"] {
         for wire in ["bgr", "native", "i420", "jpeg"] {
             let port = free_port();
@@ -32,14 +34,6 @@ fn every_wire_format_of_every_capture_format_arrives_verified() {
             assert_eq!(summary_counts(&disp.output()), (20, 20, 0), "{capture} as {wire}");
         }
     }
-}
-
-/// The display's per-second stats lines: when each came, and its latency p99 (ms).
-fn p99s(disp: &Proc) -> Vec<(Instant, f64)> {
-    disp.timed_lines("stats:")
-        .into_iter()
-        .filter_map(|(at, line)| Some((at, line.split("p99 ").nth(1)?.split(' ').next()?.parse().ok()?)))
-        .collect()
 }
 
 /// The camera's switch lines: when, and to what.
@@ -63,70 +57,108 @@ fn switches(cam: &Proc) -> Vec<(Instant, String)> {
 
 #[test]
 fn auto_steps_down_when_the_link_falls_and_back_up_when_it_recovers() {
-    let _serial = heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30", "--format", "YUYV"]);
     let link = slow_link(port, 300.0 * MBIT, DELAY);
     let target = format!("127.0.0.1:{}", link.port);
-    let disp = Proc::spawn(
+    let frame_log = frame_log_path("auto");
+    let mut disp = Proc::spawn(
         "display",
-        &["display", "--connect", &target, "--sink", "null", "--verify", "--seconds", "40"],
+        &[
+            "display",
+            "--connect",
+            &target,
+            "--sink",
+            "null",
+            "--verify",
+            "--seconds",
+            "40",
+            "--frame-log",
+            &frame_log,
+        ],
     );
     disp.wait_for("streaming with", 10 * SECS);
     std::thread::sleep(10 * SECS);
-    let fell = Instant::now();
+    let (fell, fell_us) = (Instant::now(), now_us());
     link.set_rate(30.0 * MBIT);
     std::thread::sleep(15 * SECS);
-    let recovered = Instant::now();
+    let (recovered, recovered_us) = (Instant::now(), now_us());
     link.set_rate(300.0 * MBIT);
     std::thread::sleep(13 * SECS);
     let seen = switches(&cam);
-    let p99 = p99s(&disp);
+    assert!(disp.wait_exit(30 * SECS).success(), "{}", disp.output());
+    let shown = read_frame_log(&frame_log);
+    // Each frame's latency and wire format, by when it was shown, in exact one-second windows
+    // on the clock the frames are stamped with.
+    let end_us = shown.last().map_or(recovered_us, |f| f.shown_us + 1);
+    let windows = |from_us: u64, to_us: u64| -> Vec<(f64, f64)> {
+        (0..)
+            .map(|k| from_us + k * 1_000_000)
+            .take_while(|start| start + 1_000_000 <= to_us)
+            .map(|start| {
+                let latencies: Vec<f64> = shown
+                    .iter()
+                    .filter(|f| (start..start + 1_000_000).contains(&f.shown_us))
+                    .map(|f| f.latency_us as f64 / 1000.0)
+                    .collect();
+                ((start as f64 - fell_us as f64) / 1e6, percentile(&latencies, 99.0))
+            })
+            .collect()
+    };
+    let p99 = windows(shown.first().map_or(fell_us, |f| f.shown_us), end_us);
     eprintln!(
         "switches: {:?}",
         seen.iter().map(|(at, to)| (at.duration_since(fell).as_secs_f64(), to)).collect::<Vec<_>>()
     );
-    eprintln!(
-        "p99 per second: {:?}",
-        p99.iter().map(|(at, p)| (at.duration_since(fell).as_secs_f64() as i64, *p)).collect::<Vec<_>>()
-    );
+    eprintln!("p99 per second (from s after the fall, ms): {p99:.0?}");
     // Down within 2 s of the fall...
     let down = seen.iter().find(|(at, _)| *at > fell).expect("a step down");
     assert!(down.0 - fell <= 2 * SECS, "stepped down {:?} after the fall", down.0 - fell);
     // ...back to raw or native within 10 s of the recovery.
     let up = seen.iter().find(|(at, to)| *at > recovered && (to == "BGR3" || to == "YUYV"));
     let up = up.unwrap_or_else(|| panic!("back to raw or native after the recovery: {seen:?}"));
+    // Probes come every 7 s after the step down (0.3 s after the fall), so the first after the
+    // recovery is due 6.3 s after it, whatever the machine does; measured back up 6.9 s after
+    // the recovery, quiet and beside a busy core. A probe that fails (a link starved of CPU:
+    // the proxy is a thread of this test) waits 7 s more, which is why this test has the
+    // machine to itself.
     assert!(up.0 - recovered <= 10 * SECS, "back up {:?} after the recovery", up.0 - recovered);
-    // The display's stats line names the format frames arrive in: a smaller one while the
-    // link is slow, raw or native again at the end.
-    let shown_as = |from: Instant, to: Instant| -> Vec<String> {
-        disp.timed_lines("stats:")
-            .into_iter()
-            .filter(|(at, _)| *at > from && *at < to)
-            .filter_map(|(_, line)| Some(line.split(" Mbit/s as ").nth(1)?.split(')').next()?.to_string()))
+    // The display shows frames in a smaller format while the link is slow, raw or native
+    // again at the end: the format of the last frame of each second (as the stats line names
+    // it; a single probe frame of a richer format may come between).
+    let shown_as = |from_us: u64, to_us: u64| -> Vec<&str> {
+        (0..)
+            .map(|k| from_us + k * 1_000_000)
+            .take_while(|start| *start < to_us)
+            .filter_map(|start| {
+                let end = (start + 1_000_000).min(to_us);
+                shown.iter().rev().find(|f| (start..end).contains(&f.shown_us)).map(|f| f.wire.as_str())
+            })
             .collect()
     };
-    let while_slow = shown_as(fell + 3 * SECS, recovered);
+    let while_slow = shown_as(fell_us + 3_000_000, recovered_us);
     assert!(
-        !while_slow.is_empty() && while_slow.iter().all(|f| f != "BGR3" && f != "YUYV"),
+        !while_slow.is_empty() && while_slow.iter().all(|f| *f != "BGR3" && *f != "YUYV"),
         "formats shown while the link was slow: {while_slow:?}"
     );
-    let at_end = shown_as(recovered + 11 * SECS, Instant::now() + SECS);
-    assert!(at_end.iter().any(|f| f == "BGR3" || f == "YUYV"), "formats shown at the end: {at_end:?}");
-    // No frame over 1 s at the switches, and p99 under 250 ms from 2 s after each change.
-    for (at, p) in &p99 {
-        assert!(*p < 1000.0, "a frame took {p} ms ({:?} after the fall)", at.checked_duration_since(fell));
-        let settled = |change: Instant| *at > change + 3 * SECS;
-        if (settled(fell) && *at < recovered) || settled(recovered) {
-            assert!(*p < 250.0, "p99 {p} ms {:?} after the fall", at.duration_since(fell));
-        }
+    let at_end = shown_as(recovered_us + 11_000_000, end_us);
+    assert!(at_end.iter().any(|f| *f == "BGR3" || *f == "YUYV"), "formats shown at the end: {at_end:?}");
+    // No frame over 1 s at the switches, and p99 under 250 ms in every second from 2 s after
+    // each change.
+    // (A second without frames has no p99: there is nothing to judge in it.)
+    for (at, p) in p99.iter().filter(|(_, p)| !p.is_nan()) {
+        assert!(*p < 1000.0, "a frame took {p} ms (in the second from {at:.1} s after the fall)");
     }
-    drop(disp);
+    let settled = [windows(fell_us + 2_000_000, recovered_us), windows(recovered_us + 2_000_000, end_us)];
+    for (at, p) in settled.iter().flatten().filter(|(_, p)| !p.is_nan()) {
+        assert!(*p < 250.0, "p99 {p} ms in the second from {at:.1} s after the fall");
+    }
 }
 
 #[test]
 fn auto_on_a_steady_50_mbit_link_delivers_28_fps_with_p99_under_60_ms_and_rarely_switches() {
-    let _serial = heavy();
+    let _machine = crate::util::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30", "--format", "YUYV"]);
     let link = slow_link(port, 50.0 * MBIT, DELAY);
@@ -147,6 +179,7 @@ fn auto_on_a_steady_50_mbit_link_delivers_28_fps_with_p99_under_60_ms_and_rarely
         .collect();
     eprintln!("frames over 60 ms: {late:?}");
     assert!(later.len() <= 2, "{} switches in 30 s: {later:?}", later.len());
+    // Measured 29.8 fps and p99 28 ms beside a busy core (the machine otherwise to itself).
     assert!(fps >= 28.0, "{fps:.1} fps");
     assert!(p99 < 60.0, "p99 {p99:.1} ms");
 }
