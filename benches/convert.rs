@@ -8,9 +8,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, Criterion};
-use pistream::convert::reference::random_frame;
-use pistream::convert::{Converter, InputFormat, InputLayout};
-use pistream::frame::Geometry;
+use pistream::codec::convert::reference::random_frame;
+use pistream::codec::convert::Converter;
+use pistream::media::Geometry;
+use pistream::media::{Layout, PixelFormat};
 
 const SIZES: [(u32, u32); 2] = [(640, 480), (1920, 1080)];
 
@@ -57,15 +58,15 @@ fn picture(w: usize, h: usize) -> Vec<u8> {
     out
 }
 
-fn input_for(format: InputFormat, w: u32, h: u32) -> Vec<u8> {
-    if format == InputFormat::Mjpeg {
+fn input_for(format: PixelFormat, w: u32, h: u32) -> Vec<u8> {
+    if format == PixelFormat::Mjpeg {
         let mut out = Vec::new();
         let enc = jpeg_encoder::Encoder::new(&mut out, 85);
         enc.encode(&picture(w as usize, h as usize), w as u16, h as u16, jpeg_encoder::ColorType::Bgr)
             .unwrap();
         return out;
     }
-    let mut frame = random_frame(&InputLayout::packed(format, w, h), 1);
+    let mut frame = random_frame(&Layout::packed(format, w, h), 1);
     // Legal limited-range values, like a camera's.
     for v in &mut frame {
         *v = 16 + (*v as u16 * 220 / 256) as u8;
@@ -81,26 +82,26 @@ mod cv {
     use opencv::{imgcodecs, imgproc};
 
     /// Returns a closure running OpenCV's equivalent of our conversion on `src`.
-    pub fn job<'a>(format: InputFormat, w: u32, h: u32, src: &'a mut [u8]) -> Box<dyn FnMut() + 'a> {
+    pub fn job<'a>(format: PixelFormat, w: u32, h: u32, src: &'a mut [u8]) -> Box<dyn FnMut() + 'a> {
         let (w, h) = (w as i32, h as i32);
-        if format == InputFormat::Mjpeg {
+        if format == PixelFormat::Mjpeg {
             let buf = Vector::<u8>::from_slice(src);
             return Box::new(move || {
                 black_box(imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR).unwrap());
             });
         }
         let (rows, cols, typ, code) = match format {
-            InputFormat::Yuyv => (h, w, cvc::CV_8UC2, imgproc::COLOR_YUV2BGR_YUYV),
-            InputFormat::Uyvy => (h, w, cvc::CV_8UC2, imgproc::COLOR_YUV2BGR_UYVY),
-            InputFormat::Nv12 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_NV12),
-            InputFormat::Nv21 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_NV21),
-            InputFormat::Yu12 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_I420),
-            InputFormat::Rgb24 => (h, w, cvc::CV_8UC3, imgproc::COLOR_RGB2BGR),
-            InputFormat::Bgr24 => (h, w, cvc::CV_8UC3, -1),
-            InputFormat::Grey => (h, w, cvc::CV_8UC1, imgproc::COLOR_GRAY2BGR),
-            InputFormat::Mjpeg => unreachable!(),
+            PixelFormat::Yuyv => (h, w, cvc::CV_8UC2, imgproc::COLOR_YUV2BGR_YUYV),
+            PixelFormat::Uyvy => (h, w, cvc::CV_8UC2, imgproc::COLOR_YUV2BGR_UYVY),
+            PixelFormat::Nv12 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_NV12),
+            PixelFormat::Nv21 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_NV21),
+            PixelFormat::I420 => (h * 3 / 2, w, cvc::CV_8UC1, imgproc::COLOR_YUV2BGR_I420),
+            PixelFormat::Rgb24 => (h, w, cvc::CV_8UC3, imgproc::COLOR_RGB2BGR),
+            PixelFormat::Bgr24 => (h, w, cvc::CV_8UC3, -1),
+            PixelFormat::Grey => (h, w, cvc::CV_8UC1, imgproc::COLOR_GRAY2BGR),
+            PixelFormat::Mjpeg => unreachable!(),
         };
-        let step = InputFormat::min_stride(format, w as u32);
+        let step = PixelFormat::min_stride(format, w as u32);
         // SAFETY: `src` holds at least `rows * step` bytes (a packed frame of this format)
         // and outlives the Mat, which is moved into the closure borrowing `src`.
         let mat =
@@ -124,7 +125,7 @@ mod cv {
 
 /// `CONVERT_FORMATS=YUYV,RGB3` limits a run to those fourccs (for quick checks); all by
 /// default.
-fn wanted(format: InputFormat) -> bool {
+fn wanted(format: PixelFormat) -> bool {
     std::env::var("CONVERT_FORMATS").map_or(true, |list| list.split(',').any(|f| f == format.to_string()))
 }
 
@@ -132,15 +133,15 @@ fn bench(c: &mut Criterion) {
     let mut rows = Vec::new();
     for (w, h) in SIZES {
         let mut group = c.benchmark_group(format!("convert {w}x{h}"));
-        let out_len = Geometry::bgr(w, h).frame_len();
+        let out_len = Geometry::new(w, h).frame_len();
         let copy_src = vec![7u8; out_len];
         let mut copy_dst = vec![0u8; out_len];
         group.bench_function("memcpy", |b| b.iter(|| copy_dst.copy_from_slice(black_box(&copy_src))));
         let memcpy = median_us(|| copy_dst.copy_from_slice(black_box(&copy_src)));
-        for format in InputFormat::ALL.into_iter().filter(|f| wanted(*f)) {
+        for format in PixelFormat::ALL.into_iter().filter(|f| wanted(*f)) {
             #[allow(unused_mut)]
             let mut src = input_for(format, w, h);
-            let mut conv = Converter::new(InputLayout::packed(format, w, h), Geometry::bgr(w, h)).unwrap();
+            let mut conv = Converter::new(Layout::packed(format, w, h), Geometry::new(w, h)).unwrap();
             let mut dst = vec![0u8; out_len];
             group.bench_function(format!("{format} ours"), |b| {
                 b.iter(|| conv.convert(black_box(&src), &mut dst).unwrap())
@@ -159,7 +160,7 @@ fn bench(c: &mut Criterion) {
                 group.bench_function(format!("{format} opencv-default"), |b| b.iter(&mut job));
                 row.cvn = Some(median_us(&mut job));
             }
-            if format == InputFormat::Mjpeg {
+            if format == PixelFormat::Mjpeg {
                 // zune-jpeg (pure Rust, pistream's MJPEG decoder before libjpeg-turbo) on the
                 // same frame into the same buffer.
                 use zune_jpeg::zune_core::{

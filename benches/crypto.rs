@@ -11,8 +11,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use pistream::protocol::keys::Cipher;
-use pistream::protocol::record::{sealed_body_len, Opener, Sealer, RECORD_MAX, TAG_LEN};
+use pistream::output::pistream::protocol::keys::Cipher;
+use pistream::output::pistream::protocol::record::{sealed_body_len, Opener, Sealer, RECORD_MAX, TAG_LEN};
 
 /// Median time per iteration in µs (31 samples of 3 iterations, after a warm-up).
 fn median_us(mut f: impl FnMut()) -> f64 {

@@ -254,7 +254,7 @@ fn baseline(w: u32, h: u32, secs: f64) -> Run {
     let writer = {
         let stop = stop.clone();
         thread::spawn(move || {
-            let geometry = pistream::frame::Geometry::bgr(w, h);
+            let geometry = pistream::media::Geometry::new(w, h);
             let renderer = pistream::source::pattern::Renderer::new(geometry);
             let mut buf = vec![7u8; len];
             let mut seq = 0;

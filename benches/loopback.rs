@@ -16,14 +16,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pistream::frame::{Frame, Geometry};
-use pistream::hub::{FramePool, Hub, ViewerKind};
-use pistream::mailbox::Mailbox;
+use pistream::media::Mailbox;
+use pistream::media::{Frame, Geometry};
 use pistream::net::tune_connected;
-use pistream::protocol::{Hello, Role, HEADER_LEN};
-use pistream::session::{self, Control, LocalSide, Sides};
-use pistream::shutdown::Shutdown;
-use pistream::stats::Stats;
+use pistream::output::pistream::protocol::{Hello, Role, HEADER_LEN};
+use pistream::output::pistream::session::{self, Control, LocalSide, Sides};
+use pistream::pipeline::hub::{FramePool, Hub, ViewerKind};
+use pistream::pipeline::stats::Stats;
+use pistream::runtime::Shutdown;
 
 const WARMUP: Duration = Duration::from_millis(300);
 /// Alternating rounds per case; the median of each side is reported, which keeps the
@@ -52,12 +52,13 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
     tune_connected(&server).unwrap();
     tune_connected(&client).unwrap();
     let hub = Hub::new(1, None);
-    let display_box = Arc::new(Mailbox::new(Geometry::bgr(1, 1)));
+    let display_box = Arc::new(Mailbox::new(Geometry::new(1, 1)));
     let camera_stop = Shutdown::new();
     let display_stop = Shutdown::new();
     let display_stats = Arc::new(Stats::default());
 
-    let viewer = hub.join("display".into(), ViewerKind::Pistream, pistream::hub::Needs::BGR).unwrap();
+    let viewer =
+        hub.join("display".into(), ViewerKind::Pistream, pistream::pipeline::hub::Needs::BGR).unwrap();
     let producer = {
         let (hub, stop) = (hub.clone(), camera_stop.clone());
         thread::spawn(move || {
@@ -78,10 +79,10 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
         let stop = camera_stop.clone();
         thread::spawn(move || {
             let ctl = Control::new(&stop, None);
-            let plan = pistream::wire::send::SendPlan::new(
-                pistream::wire::WireChoice::Bgr,
+            let plan = pistream::output::pistream::adapt::plan::SendPlan::new(
+                pistream::output::pistream::adapt::WireChoice::Bgr,
                 None,
-                pistream::protocol::FormatSet::all(),
+                pistream::output::pistream::protocol::FormatSet::all(),
                 geometry,
                 0.0,
             )
@@ -102,7 +103,7 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
     let display = {
         let (mailbox, stop, stats) = (display_box.clone(), display_stop.clone(), display_stats.clone());
         thread::spawn(move || {
-            let mut back = Frame::new(Geometry::bgr(1, 1));
+            let mut back = Frame::new(Geometry::new(1, 1));
             let ctl = Control::new(&stop, None);
             let sides = Sides { send: None, receive: Some((&*mailbox, &mut back)) };
             session::run(
@@ -120,7 +121,7 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
     let consumer = {
         let (mailbox, done) = (display_box.clone(), consumer_done.clone());
         thread::spawn(move || {
-            let mut front = Frame::new(Geometry::bgr(1, 1));
+            let mut front = Frame::new(Geometry::new(1, 1));
             while !done.load(Ordering::Relaxed) {
                 mailbox.take(&mut front, Duration::from_millis(10));
             }
@@ -185,7 +186,7 @@ fn main() {
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let mut worst: f64 = f64::INFINITY;
     for (w, h) in [(640, 480), (1280, 720), (1920, 1080)] {
-        let geometry = Geometry::bgr(w, h);
+        let geometry = Geometry::new(w, h);
         let mb = (HEADER_LEN + geometry.frame_len()) as f64 / 1e6;
         let (mut bases, mut ourses) = (Vec::new(), Vec::new());
         for _ in 0..if quick { 1 } else { ROUNDS } {

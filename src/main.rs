@@ -5,26 +5,27 @@
 use std::process::ExitCode;
 
 use argh::FromArgs;
+use pistream::app::config::Config;
+use pistream::app::error::AppError;
 use pistream::app::{self, Finish};
 use pistream::cli::Args;
-use pistream::config::Config;
-use pistream::error::AppError;
-use pistream::logging::Verbosity;
-use pistream::shutdown::Shutdown;
+use pistream::runtime::logging::Verbosity;
+use pistream::runtime::Shutdown;
 
 #[global_allocator]
-static ALLOCATOR: pistream::alloc_count::CountingAllocator = pistream::alloc_count::CountingAllocator;
+static ALLOCATOR: pistream::runtime::alloc_count::CountingAllocator =
+    pistream::runtime::alloc_count::CountingAllocator;
 
 fn main() -> ExitCode {
     let code = run();
-    pistream::alloc_count::report_if_asked();
+    pistream::runtime::alloc_count::report_if_asked();
     code
 }
 
 fn run() -> ExitCode {
     // Installed first, so that messages about the command line itself are printed; the
     // level the command asks for (-q, -v) is set once the arguments are parsed.
-    pistream::logging::init(Verbosity::Normal);
+    pistream::runtime::logging::init(Verbosity::Normal);
     let argv: Vec<String> = std::env::args().collect();
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let args = match Args::from_args(&words[..1], &words[1..]) {
@@ -42,7 +43,7 @@ fn run() -> ExitCode {
         }
     };
     match args.verbosity() {
-        Ok(verbosity) => pistream::logging::init(verbosity),
+        Ok(verbosity) => pistream::runtime::logging::init(verbosity),
         Err(message) => return fail(&AppError::Usage(message)),
     }
     let config = match args.into_config() {
@@ -55,11 +56,11 @@ fn run() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Config::Selftest => {
-            let passed = pistream::selftest::report(&pistream::selftest::run());
+            let passed = pistream::commands::selftest::report(&pistream::commands::selftest::run());
             return if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE };
         }
         Config::Keygen { path } => {
-            return match pistream::keyfile::generate(&path) {
+            return match pistream::commands::keygen::generate(&path) {
                 Ok(()) => {
                     println!("wrote a new key to {} (mode 0600): copy it to the other end and use --key-file {} on both", path.display(), path.display());
                     ExitCode::SUCCESS
@@ -68,13 +69,13 @@ fn run() -> ExitCode {
             };
         }
         Config::Devices { geometry, fps } => {
-            print!("{}", pistream::devices::report(geometry, fps));
+            print!("{}", pistream::commands::devices::report(geometry, fps));
             return ExitCode::SUCCESS;
         }
         _ => {}
     }
     let shutdown = Shutdown::new();
-    if let Err(e) = pistream::signal::install(shutdown.clone()) {
+    if let Err(e) = pistream::runtime::signal::install(shutdown.clone()) {
         return fail(&AppError::Signal(e));
     }
     match app::run(config, shutdown) {

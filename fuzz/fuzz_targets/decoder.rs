@@ -6,15 +6,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pistream::frame::Geometry;
-use pistream::protocol::keys::{CipherSet, Psk};
-use pistream::protocol::{ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
+use pistream::media::Geometry;
+use pistream::output::pistream::protocol::keys::{CipherSet, Psk};
+use pistream::output::pistream::protocol::{ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else { return };
     let keyed = mode & 1 != 0;
     let (role, local) = if mode & 2 != 0 {
-        (Role::Listening, Hello::sender(Geometry::bgr(64, 48), 30.0).sending(FormatSet::all()))
+        (Role::Listening, Hello::sender(Geometry::new(64, 48), 30.0).sending(FormatSet::all()))
     } else {
         (Role::Connecting, Hello::receiver().decoding(FormatSet::all()))
     };

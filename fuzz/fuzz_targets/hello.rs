@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pistream::protocol::Hello;
+use pistream::output::pistream::protocol::Hello;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(hello) = Hello::decode(data) {

@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pistream::protocol::keys::Cipher;
-use pistream::protocol::record::{sealed_body_len, Opener, Sealer, RECORD_MAX, SEALED_HEADER_LEN, TAG_LEN};
-use pistream::protocol::HEADER_LEN;
+use pistream::output::pistream::protocol::keys::Cipher;
+use pistream::output::pistream::protocol::record::{sealed_body_len, Opener, Sealer, RECORD_MAX, SEALED_HEADER_LEN, TAG_LEN};
+use pistream::output::pistream::protocol::HEADER_LEN;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, mask)) = data.split_first() else { return };

@@ -4,12 +4,11 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use super::peer::{Endpoint, Next};
-use super::Finish;
-use crate::backoff::Backoff;
-use crate::error::AppError;
+use super::error::AppError;
 use crate::net;
-use crate::protocol::Role;
+use crate::output::pistream::protocol::Role;
+use crate::output::{peer_connection, Endpoint, Next};
+use crate::runtime::{Backoff, Finish};
 
 /// Connects to `target` and serves the peer there until the run ends.
 pub(super) fn run(endpoint: &Endpoint, target: &str) -> Result<Finish, AppError> {
@@ -23,10 +22,10 @@ pub(super) fn run(endpoint: &Endpoint, target: &str) -> Result<Finish, AppError>
         };
         let Some((stream, peer)) = net::connect_with_retry(target, shutdown.flag(), on_retry) else { break };
         log::info!("connected to {peer}");
-        match endpoint.session(&stream, peer, Role::Connecting, &AtomicBool::new(false)) {
+        match peer_connection(endpoint, &stream, peer, Role::Connecting, &AtomicBool::new(false)) {
             Next::Continue => {}
             Next::Finish(f) => return Ok(f),
-            Next::Fail(e) => return Err(e),
+            Next::Fail(failure) => return Err(failure.into()),
         }
         if shutdown.requested() {
             break;

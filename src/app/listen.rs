@@ -11,34 +11,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::peer::{Endpoint, Next};
-use super::stage::{self, Stage};
-use super::Finish;
-use crate::error::AppError;
+use std::convert::Infallible;
+
+use super::error::AppError;
 use crate::net;
-use crate::protocol::{classify_opening, Opening, Role, OPENING_LEN};
-use crate::session::HANDSHAKE_TIMEOUT;
+use crate::net::demux::{Opening, OPENING_MAX};
+use crate::output::deadlines::HANDSHAKE_TIMEOUT;
+use crate::output::{classify_opening, Accepts, Endpoint, Next, Output};
+use crate::runtime::stage::{self, Stage};
+use crate::runtime::Finish;
 
 /// Connections allowed to be mid-handshake at once.
 pub(super) const MAX_PENDING: usize = 16;
 
 /// One accepted connection's thread.
-struct Connection {
+struct Accepted {
     peer: SocketAddr,
     /// To close it from here (the oldest pending one, when too many are).
     stream: TcpStream,
     /// Raised once it has a place (a viewer, the shown peer).
     admitted: Arc<AtomicBool>,
-    stage: Stage<Next>,
-}
-
-/// What a listener serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Accepts {
-    /// pistream peers and HTTP clients, told apart by their first bytes.
-    Both,
-    /// HTTP clients only (`--http ADDR`).
-    HttpOnly,
+    stage: Stage<Next, Infallible>,
 }
 
 /// Serves everyone who connects to `listener` until shutdown (or until a session ends the
@@ -50,7 +43,7 @@ pub(super) fn serve(
     accepts: Accepts,
 ) -> Result<Finish, AppError> {
     let shutdown = endpoint.shutdown.clone();
-    let mut connections: Vec<Connection> = Vec::new();
+    let mut connections: Vec<Accepted> = Vec::new();
     let mut finish = None;
     loop {
         let mut i = 0;
@@ -59,19 +52,24 @@ pub(super) fn serve(
                 i += 1;
                 continue;
             }
-            let Connection { peer, stream, stage, .. } = connections.swap_remove(i);
+            let Accepted { peer, stream, stage, .. } = connections.swap_remove(i);
             drop(stream);
             match stage.join() {
-                Ok(Next::Continue) => {}
-                Ok(Next::Finish(f)) => finish = finish.or(Some(f)),
+                Ok(Ok(Next::Continue)) => {}
+                Ok(Ok(Next::Finish(f))) => finish = finish.or(Some(f)),
                 // A panic, in the connection's thread or in one its session started, is a bug:
                 // it ends the run with exit status 3 (under systemd, a restart), as on the
                 // connecting side.
-                Ok(Next::Fail(e @ AppError::Internal(_))) | Err(e @ AppError::Internal(_)) => return Err(e),
-                Ok(Next::Fail(e)) => log::warn!("{e}"),
-                Err(e) => log::warn!("{peer}: {e}"),
+                Ok(Ok(Next::Fail(failure))) => match AppError::from(failure) {
+                    e @ AppError::Internal(_) => return Err(e),
+                    e => log::warn!("{e}"),
+                },
+                Err(panic) => return Err(AppError::Internal(format!("{peer}: {}", panic.message))),
             }
-            if !shutdown.requested() && finish.is_none() && connections.is_empty() && accepts == Accepts::Both
+            if !shutdown.requested()
+                && finish.is_none()
+                && connections.is_empty()
+                && accepts != Accepts::HttpOnly
             {
                 log::info!("waiting for the next peer on {bound}");
             }
@@ -101,30 +99,31 @@ pub(super) fn serve(
             let (endpoint, admitted, stream) = (endpoint.clone(), admitted.clone(), stream.try_clone()?);
             stage::spawn(&format!("peer {peer}"), move || {
                 Ok(serve_connection(&endpoint, &stream, peer, &admitted, accepts))
-            })?
+            })
+            .map_err(|e| AppError::Internal(format!("cannot start the thread of {peer}: {e}")))?
         };
-        connections.push(Connection { peer, stream, admitted, stage });
+        connections.push(Accepted { peer, stream, admitted, stage });
     }
 }
 
 /// Ends every connection (their sessions see the shutdown and say bye) and waits for them;
 /// returns how the first session that ended the run said it ended.
-fn close_all(connections: Vec<Connection>) -> Option<Finish> {
+fn close_all(connections: Vec<Accepted>) -> Option<Finish> {
     let mut finish = None;
     for connection in connections {
         if !connection.admitted.load(Ordering::Relaxed) {
             let _ = connection.stream.shutdown(SocketShutdown::Both);
         }
         match connection.stage.join() {
-            Ok(Next::Fail(e)) => log::warn!("{e}"),
-            Ok(Next::Finish(f)) => finish = finish.or(Some(f)),
+            Ok(Ok(Next::Fail(failure))) => log::warn!("{}", AppError::from(failure)),
+            Ok(Ok(Next::Finish(f))) => finish = finish.or(Some(f)),
             _ => {}
         }
     }
     finish
 }
 
-/// One accepted connection: HTTP or pistream, by its first bytes.
+/// One accepted connection: handed to the output its first bytes belong to.
 fn serve_connection(
     endpoint: &Endpoint,
     stream: &TcpStream,
@@ -132,28 +131,29 @@ fn serve_connection(
     admitted: &AtomicBool,
     accepts: Accepts,
 ) -> Next {
-    match (opening(stream, &endpoint.shutdown), accepts) {
-        (Ok(Opening::NeedMore) | Err(_), _) => Next::Continue,
-        (Ok(Opening::Http), _) | (Ok(_), Accepts::HttpOnly) => {
-            super::web::serve(endpoint, stream, peer, admitted);
-            Next::Continue
-        }
-        (Ok(Opening::Pistream | Opening::Unknown), Accepts::Both) => {
-            log::info!("{peer} connected");
-            endpoint.session(stream, peer, Role::Listening, admitted)
-        }
-    }
+    let output = match opening(stream, accepts, &endpoint.shutdown) {
+        Ok(Opening::Claimed(output)) => output,
+        // No one's: the peer protocol's handshake names what arrived.
+        Ok(Opening::Unknown) => Output::Pistream,
+        Ok(Opening::NeedMore) | Err(_) => return Next::Continue,
+    };
+    crate::output::serve(endpoint, output, stream, peer, admitted)
 }
 
 /// Peeks at the first bytes (without taking them) until they tell what the peer speaks,
 /// within the handshake deadline.
-fn opening(stream: &TcpStream, shutdown: &crate::shutdown::Shutdown) -> io::Result<Opening> {
+fn opening(
+    stream: &TcpStream,
+    accepts: Accepts,
+    shutdown: &crate::runtime::Shutdown,
+) -> io::Result<Opening<Output>> {
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
-    let mut first = [0u8; OPENING_LEN];
+    let mut first = [0u8; OPENING_MAX];
     loop {
         match stream.peek(&mut first) {
             Ok(0) => return Ok(Opening::NeedMore),
-            Ok(n) => match classify_opening(&first[..n]) {
+            Ok(n) => match classify_opening(&first[..n], accepts) {
+                Opening::NeedMore if n == first.len() => return Ok(Opening::Unknown),
                 Opening::NeedMore => std::thread::sleep(Duration::from_millis(5)),
                 known => return Ok(known),
             },

@@ -1,13 +1,7 @@
 //! Wires the pieces: the source and the hub, the network side, the display, stats and
-//! shutdown. The one place that knows every module:
-//!
-//! - `stage.rs`: how every thread is started and its end (or panic) reported;
-//! - `capture.rs`: the capture stage (source -> frame pool -> hub, one per camera);
-//! - `display.rs`: the display stage (display mailbox -> sink, on the main thread);
-//! - `listen.rs` / `connect.rs`: accepting or making connections;
-//! - `peer.rs`: one pistream connection, from handshake through admission to its end;
-//! - `seed/`: one connection on the seed wire (`--peer seed`: the original Python chat);
-//! - `web.rs`: HTTP clients on a listening port.
+//! shutdown. The one place that knows every module; the settings it runs on are
+//! `config.rs`, its errors `error.rs`, and it accepts connections in `listen.rs` (each
+//! handed to the output its first bytes belong to) or makes them in `connect.rs`.
 //!
 //! Threads of an endpoint: `capture` (when sending), `network` (accept or connect), one
 //! per connection (with a `receive` thread per session), `stats`, and the main thread,
@@ -18,39 +12,27 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod capture;
+pub mod config;
 mod connect;
-mod display;
+pub mod error;
 mod listen;
-mod peer;
-mod seed;
-mod stage;
-mod web;
 
-use display::{PeerName, PLACEHOLDER};
-use peer::Endpoint;
+use config::{Config, Connection, DemoConfig, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig};
+use error::AppError;
 
-use crate::config::{
-    Config, DemoConfig, Endpoint as Side, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig,
-};
-use crate::error::AppError;
-use crate::hub::Hub;
-use crate::mailbox::Mailbox;
+use crate::media::Mailbox;
 use crate::net;
-use crate::protocol::Hello;
-use crate::shutdown::Shutdown;
+use crate::output::pistream::adapt;
+use crate::output::pistream::protocol::Hello;
+use crate::output::{Accepts, Endpoint};
+use crate::pipeline::capture;
+use crate::pipeline::display::{self, PeerName, PLACEHOLDER};
+use crate::pipeline::hub::Hub;
+use crate::pipeline::stats::{Reporter, Shape, Stats};
+use crate::runtime::stage::{self, Stage};
+pub use crate::runtime::Finish;
+use crate::runtime::Shutdown;
 use crate::source::{self, Source};
-use crate::stats::{Reporter, Shape, Stats};
-use crate::wire;
-
-/// How a run ended without an error: the line `main` prints last.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finish {
-    /// The peer said bye (`peer ended the stream`).
-    PeerEnded(String),
-    /// We stopped: a signal, the window, or a bound.
-    Stopped(String),
-}
 
 /// Runs what the configuration asks for until it ends.
 pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
@@ -90,13 +72,26 @@ fn open_camera(cfg: &SendConfig, max_viewers: usize) -> Result<Camera, AppError>
     Ok(Camera { source, hub, fps: cfg.fps })
 }
 
+/// Starts a thread of this endpoint (see `runtime::stage`).
+fn spawn<T: Send + 'static>(
+    name: &str,
+    body: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<Stage<T, AppError>, AppError> {
+    stage::spawn(name, body).map_err(|e| AppError::Internal(format!("cannot start the {name} thread: {e}")))
+}
+
+/// Waits for a thread: its own result, or a panic as an internal error naming it.
+fn join<T, E: Into<AppError>>(stage: Stage<T, E>) -> Result<T, AppError> {
+    stage.join()?.map_err(Into::into)
+}
+
 /// Runs the stats thread until `shutdown`; returns the reporter for the summary.
 fn spawn_stats(
     mut reporter: Reporter,
     print_lines: bool,
     shutdown: Arc<Shutdown>,
-) -> Result<stage::Stage<Reporter>, AppError> {
-    stage::spawn("stats", move || {
+) -> Result<Stage<Reporter, AppError>, AppError> {
+    spawn("stats", move || {
         let mut last = Instant::now();
         while !shutdown.requested() {
             net::sleep_unless(shutdown.flag(), Duration::from_secs(1));
@@ -112,9 +107,9 @@ fn spawn_stats(
 
 fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
     if cfg.peer == PeerKind::Seed {
-        log::warn!("{}", crate::seed::WARNING);
+        log::warn!("{}", crate::output::seed::rules::WARNING);
     }
-    if let (Side::Listen(addr), None) = (&cfg.endpoint, &cfg.send) {
+    if let (Connection::Listen(addr), None) = (&cfg.connection, &cfg.send) {
         log::info!("waiting for a camera to connect on {addr}");
     }
     let camera = cfg.send.as_ref().map(|send| open_camera(send, cfg.max_viewers)).transpose()?;
@@ -130,7 +125,7 @@ fn run_endpoint_with_stats(cfg: EndpointConfig, shutdown: Arc<Shutdown>) -> Resu
     let stats_stage = spawn_stats(reporter, cfg.stats, shutdown.clone())?;
     let result = run_endpoint(&cfg, camera, display_box, &stats, &shutdown, None);
     shutdown.request("finished");
-    let mut reporter = stats_stage.join()?;
+    let mut reporter = join(stats_stage)?;
     log::info!("{}", reporter.summary());
     let finish = result?;
     check_verified(cfg.show.as_ref(), &stats)?;
@@ -158,21 +153,26 @@ fn run_endpoint(
     let native = camera.as_ref().and_then(|c| c.source.native_format());
     let mut hello = match (&camera, &cfg.show) {
         (Some(c), None) => Hello::sender(c.source.geometry(), c.fps),
-        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps).decoding(wire::decodable_formats()),
-        (None, _) => Hello::receiver().decoding(wire::decodable_formats()),
+        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps).decoding(adapt::decodable_formats()),
+        (None, _) => Hello::receiver().decoding(adapt::decodable_formats()),
     };
     if let Some(c) = &camera {
-        hello = hello.sending(wire::offered_formats(native));
+        hello = hello.sending(adapt::offered_formats(native));
         hello.capture = c.source.capture_fourcc();
     }
     let hub = camera.as_ref().map(|c| c.hub.clone());
     let source = camera.as_ref().map(|c| c.source.describe()).unwrap_or_default();
-    let capture_stage =
-        camera.map(|c| capture::spawn(c.source, c.hub, stats.clone(), shutdown.clone())).transpose()?;
+    let capture_stage = camera
+        .map(|c| capture::spawn(c.source, c.hub, stats.clone(), shutdown.clone()))
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("cannot start the capture thread: {e}")))?;
     let peer_name = Arc::new(PeerName::default());
     let endpoint = Arc::new(Endpoint {
-        cfg: cfg.clone(),
+        peer: cfg.peer,
         hello,
+        key: cfg.key.clone(),
+        buffers: cfg.buffers,
+        send_limit: if cfg.show.is_none() { cfg.limits.frames } else { None },
         hub,
         source,
         native,
@@ -180,17 +180,22 @@ fn run_endpoint(
         display: display_box.clone(),
         peer_name: peer_name.clone(),
         showing: Mutex::new(None),
+        web: cfg.web.clone(),
         stats: stats.clone(),
         shutdown: shutdown.clone(),
     });
-    let network_stage = stage::spawn("network", move || {
-        let result = run_network(&endpoint, ready);
-        endpoint.shutdown.request("connection ended");
-        result
-    })?;
+    let network_stage = {
+        let connection = cfg.connection.clone();
+        let sends = cfg.send.is_some();
+        spawn("network", move || {
+            let result = run_network(&endpoint, &connection, sends, ready);
+            endpoint.shutdown.request("connection ended");
+            result
+        })?
+    };
     let shown = match (&cfg.show, display_box) {
         (Some(show), Some(display_box)) => {
-            display::run(show, &cfg.limits, &display_box, &peer_name, stats, shutdown)
+            display::run(show, &cfg.limits, &display_box, &peer_name, stats, shutdown).map_err(AppError::from)
         }
         _ => {
             wait_for_bounds(&cfg.limits, shutdown);
@@ -198,9 +203,9 @@ fn run_endpoint(
         }
     };
     shutdown.request("finished");
-    let finish = network_stage.join();
+    let finish = join(network_stage);
     if let Some(capture) = capture_stage {
-        capture.join()?;
+        join(capture)?;
     }
     shown?;
     finish
@@ -209,47 +214,47 @@ fn run_endpoint(
 /// The network stage: listen and serve everyone, or connect to the peer.
 fn run_network(
     endpoint: &Arc<Endpoint>,
+    connection: &Connection,
+    sends: bool,
     ready: Option<mpsc::Sender<SocketAddr>>,
 ) -> Result<Finish, AppError> {
-    match &endpoint.cfg.endpoint {
-        Side::Listen(addr) => {
+    match connection {
+        Connection::Listen(addr) => {
             let listener = net::listen(*addr).map_err(|source| AppError::Listen { addr: *addr, source })?;
             let bound = listener.local_addr()?;
             if let Some(ready) = ready {
                 let _ = ready.send(bound);
             }
             log::info!("listening on {bound}");
-            if endpoint.cfg.send.is_some() && !bound.ip().is_loopback() && endpoint.cfg.key.is_none() {
+            if sends && !bound.ip().is_loopback() && endpoint.key.is_none() {
                 log::warn!(
                     "no --key-file, so anyone on the network who can reach {bound} can view this camera"
                 );
             }
-            if endpoint.cfg.send.is_some() {
+            if sends {
                 let port = bound.port();
                 log::info!(
                     "watch in a browser: http://HOST:{port}/ (MJPEG at /stream, a picture at /snapshot)"
                 );
             }
-            let web_only = match endpoint.cfg.web.extra_address {
+            let web_only = match endpoint.web.extra_address {
                 Some(addr) => {
                     let web = net::listen(addr).map_err(|source| AppError::Listen { addr, source })?;
                     let web_bound = web.local_addr()?;
                     log::info!("HTTP also on {web_bound}");
                     let endpoint = endpoint.clone();
-                    Some(stage::spawn("web", move || {
-                        listen::serve(&endpoint, &web, web_bound, listen::Accepts::HttpOnly)
-                    })?)
+                    Some(spawn("web", move || listen::serve(&endpoint, &web, web_bound, Accepts::HttpOnly))?)
                 }
                 None => None,
             };
-            let result = listen::serve(endpoint, &listener, bound, listen::Accepts::Both);
+            let result = listen::serve(endpoint, &listener, bound, Accepts::Peers(endpoint.peer));
             endpoint.shutdown.request("finished");
             if let Some(web) = web_only {
-                web.join()?;
+                join(web)?;
             }
             result
         }
-        Side::Connect(target) => connect::run(endpoint, target),
+        Connection::Connect(target) => connect::run(endpoint, target),
     }
 }
 
@@ -266,7 +271,7 @@ fn wait_for_bounds(limits: &Limits, shutdown: &Shutdown) {
 
 fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> {
     let camera_cfg = EndpointConfig {
-        endpoint: Side::Listen(SocketAddr::from(([127, 0, 0, 1], 0))),
+        connection: Connection::Listen(SocketAddr::from(([127, 0, 0, 1], 0))),
         peer: Default::default(),
         send: Some(cfg.send.clone()),
         show: None,
@@ -288,14 +293,14 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
     let (ready_tx, ready_rx) = mpsc::channel();
     let camera_stage = {
         let (stats, shutdown) = (stats.clone(), shutdown.clone());
-        stage::spawn("demo-camera", move || {
+        spawn("demo-camera", move || {
             run_endpoint(&camera_cfg, Some(camera), None, &stats, &shutdown, Some(ready_tx))
         })?
     };
     let result = match ready_rx.recv_timeout(Duration::from_secs(10)) {
         Ok(addr) => {
             let display_cfg = EndpointConfig {
-                endpoint: Side::Connect(addr.to_string()),
+                connection: Connection::Connect(addr.to_string()),
                 peer: Default::default(),
                 send: None,
                 show: Some(cfg.show.clone()),
@@ -311,8 +316,8 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         Err(_) => Err(AppError::Internal("the demo camera did not start listening".into())),
     };
     shutdown.request("finished");
-    let camera_result = camera_stage.join();
-    let mut reporter = stats_stage.join()?;
+    let camera_result = join(camera_stage);
+    let mut reporter = join(stats_stage)?;
     log::info!("{}", reporter.summary());
     let finish = result?;
     camera_result?;

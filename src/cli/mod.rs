@@ -1,6 +1,6 @@
 //! The command line: argh definitions of every subcommand and option (here; the options
 //! several commands share are written once, in `shared`), and their validation into a
-//! [`Config`](crate::config::Config) (`parse`). Every error names the option and says what
+//! [`Config`](crate::app::config::Config) (`parse`). Every error names the option and says what
 //! would be accepted.
 
 use argh::FromArgs;

@@ -4,18 +4,18 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use super::{Args, Command};
-use crate::config::{
-    Config, DemoConfig, Endpoint, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig, DEFAULT_PORT,
+use crate::app::config::{
+    Config, Connection, DemoConfig, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig, DEFAULT_PORT,
 };
-use crate::convert::InputFormat;
-use crate::frame::{Geometry, MAX_DIMENSION};
-use crate::logging::Verbosity;
+use crate::media::PixelFormat;
+use crate::media::{Geometry, MAX_DIMENSION};
 use crate::net::BufferSizes;
-use crate::protocol::keys::Psk;
+use crate::output::http::{Credentials, WebSettings};
+use crate::output::pistream::adapt::WireChoice;
+use crate::output::pistream::protocol::keys::Psk;
+use crate::runtime::logging::Verbosity;
 use crate::sink::SinkSpec;
 use crate::source::SourceSpec;
-use crate::web::{Credentials, WebSettings};
-use crate::wire::WireChoice;
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
@@ -24,7 +24,7 @@ pub fn parse_size(text: &str) -> Result<Geometry, String> {
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let (width, height) =
         (w.trim().parse::<u32>().map_err(|_| bad())?, h.trim().parse::<u32>().map_err(|_| bad())?);
-    let geometry = Geometry::bgr(width, height);
+    let geometry = Geometry::new(width, height);
     geometry.is_valid().then_some(geometry).ok_or_else(bad)
 }
 
@@ -83,7 +83,7 @@ pub fn parse_connect(text: &str) -> Result<String, String> {
 }
 
 fn read_key_file(path: Option<&str>) -> Result<Option<Psk>, String> {
-    path.map(crate::keyfile::read).transpose()
+    path.map(crate::commands::keygen::read).transpose()
 }
 
 fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) -> Result<WebSettings, String> {
@@ -107,22 +107,22 @@ fn parse_max_viewers(n: usize) -> Result<usize, String> {
     }
 }
 
-fn parse_endpoint(
+fn parse_connection(
     listen: Option<String>,
     connect: Option<String>,
-    default: Endpoint,
-) -> Result<Endpoint, String> {
+    default: Connection,
+) -> Result<Connection, String> {
     match (listen, connect) {
         (Some(_), Some(_)) => {
             Err("--listen and --connect exclude each other: one side listens, the other connects".into())
         }
-        (Some(l), None) => Ok(Endpoint::Listen(parse_listen(&l)?)),
-        (None, Some(c)) => Ok(Endpoint::Connect(parse_connect(&c)?)),
+        (Some(l), None) => Ok(Connection::Listen(parse_listen(&l)?)),
+        (None, Some(c)) => Ok(Connection::Connect(parse_connect(&c)?)),
         (None, None) => Ok(default),
     }
 }
 
-fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
+fn parse_format(text: Option<&str>) -> Result<Option<PixelFormat>, String> {
     let Some(text) = text else { return Ok(None) };
     let upper = text.to_ascii_uppercase();
     let fourcc: Option<[u8; 4]> = match upper.as_str() {
@@ -132,8 +132,8 @@ fn parse_format(text: Option<&str>) -> Result<Option<InputFormat>, String> {
         "MJPEG" => Some(*b"MJPG"),
         other => other.as_bytes().try_into().ok(),
     };
-    fourcc.and_then(InputFormat::from_fourcc).map(Some).ok_or_else(|| {
-        let known: Vec<String> = InputFormat::ALL.iter().map(ToString::to_string).collect();
+    fourcc.and_then(PixelFormat::from_fourcc).map(Some).ok_or_else(|| {
+        let known: Vec<String> = PixelFormat::ALL.iter().map(ToString::to_string).collect();
         format!("--format '{text}': use one of {}", known.join(", "))
     })
 }
@@ -176,7 +176,7 @@ fn parse_peer(
                 "--peer seed and --wire exclude each other: the seed wire carries raw BGR only".into()
             );
         }
-        if let Some(send) = send.filter(|s| s.geometry != crate::seed::GEOMETRY) {
+        if let Some(send) = send.filter(|s| s.geometry != crate::output::seed::rules::GEOMETRY) {
             return Err(format!(
                 "--peer seed with --size {}: the seed wire carries 640x480 frames only; leave out --size (a \
                  camera that cannot give 640x480 is captured at the nearest size and scaled)",
@@ -224,10 +224,10 @@ impl Args {
                 let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
-                    endpoint: parse_endpoint(
+                    connection: parse_connection(
                         a.listen,
                         a.connect,
-                        Endpoint::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
+                        Connection::Listen(SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))),
                     )?,
                     peer,
                     send: Some(send),
@@ -242,10 +242,10 @@ impl Args {
             }
             Command::Display(a) => Config::Endpoint(EndpointConfig {
                 peer: parse_peer(&a.peer, a.key_file.as_deref(), None, None)?,
-                endpoint: parse_endpoint(
+                connection: parse_connection(
                     a.listen,
                     a.connect,
-                    Endpoint::Connect(format!("127.0.0.1:{DEFAULT_PORT}")),
+                    Connection::Connect(format!("127.0.0.1:{DEFAULT_PORT}")),
                 )?,
                 send: None,
                 show: Some(ShowConfig {
@@ -269,7 +269,7 @@ impl Args {
                 let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
-                    endpoint: parse_endpoint(a.listen, a.connect, Endpoint::Connect(String::new()))?,
+                    connection: parse_connection(a.listen, a.connect, Connection::Connect(String::new()))?,
                     peer,
                     send: Some(send),
                     show: Some(ShowConfig {
@@ -321,16 +321,16 @@ mod tests {
     #[test]
     fn camera_defaults_listen_on_5678_with_the_first_camera_at_640x480_30fps() {
         let Config::Endpoint(c) = config(&["camera"]).unwrap() else { panic!() };
-        assert_eq!(c.endpoint, Endpoint::Listen("0.0.0.0:5678".parse().unwrap()));
+        assert_eq!(c.connection, Connection::Listen("0.0.0.0:5678".parse().unwrap()));
         let send = c.send.unwrap();
-        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Auto, Geometry::bgr(640, 480), 30.0));
+        assert_eq!((send.source, send.geometry, send.fps), (SourceSpec::Auto, Geometry::new(640, 480), 30.0));
         assert!(c.show.is_none() && c.stats);
     }
 
     #[test]
     fn display_defaults_to_a_window_connecting_to_localhost() {
         let Config::Endpoint(c) = config(&["display"]).unwrap() else { panic!() };
-        assert_eq!(c.endpoint, Endpoint::Connect("127.0.0.1:5678".into()));
+        assert_eq!(c.connection, Connection::Connect("127.0.0.1:5678".into()));
         assert_eq!(c.show.unwrap().sink, SinkSpec::Window);
     }
 

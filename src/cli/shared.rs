@@ -66,7 +66,7 @@ macro_rules! command {
             pub format: Option<String>,
             /// how many may watch this camera at once, pistream displays and HTTP clients
             /// together, a call's peer included (default 8)
-            #[argh(option, default = "crate::config::DEFAULT_MAX_VIEWERS")]
+            #[argh(option, default = "crate::app::config::DEFAULT_MAX_VIEWERS")]
             pub max_viewers: usize,
             /// how frames go on the wire: auto (default: raw BGR while the link carries it,
             /// then the camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg
@@ -86,7 +86,7 @@ macro_rules! command {
             #[argh(option)]
             pub http_password_file: Option<String>,
             /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
-            #[argh(option, default = "crate::web::DEFAULT_JPEG_QUALITY")]
+            #[argh(option, default = "crate::output::http::DEFAULT_JPEG_QUALITY")]
             pub jpeg_quality: u8,
         ] $($rest)*);
     };

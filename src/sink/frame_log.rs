@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use crate::frame::Frame;
+use crate::media::Frame;
 
 /// How often buffered lines reach the file while frames flow.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -48,8 +48,13 @@ impl FrameLog {
             return;
         }
         let latency = shown_us.saturating_sub(frame.captured_us);
-        let mut result =
-            writeln!(self.out, "{shown_us} {} {} {latency} {}", frame.seq, frame.captured_us, frame.wire);
+        let mut result = writeln!(
+            self.out,
+            "{shown_us} {} {} {latency} {}",
+            frame.seq,
+            frame.captured_us,
+            frame.arrived_as.name()
+        );
         if result.is_ok() && self.flushed.elapsed() >= FLUSH_EVERY {
             self.flushed = Instant::now();
             result = self.out.flush();
@@ -74,18 +79,18 @@ impl Drop for FrameLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::Geometry;
-    use crate::protocol::WireFormat;
+    use crate::media::Geometry;
+    use crate::media::PixelFormat;
 
     #[test]
     fn each_frame_is_one_line_of_times_seq_and_format() {
         let path = std::env::temp_dir().join(format!("pistream-frame-log-{}", std::process::id()));
         let path = path.to_str().unwrap().to_string();
         let mut log = FrameLog::create(&path).unwrap();
-        let mut frame = Frame::new(Geometry::bgr(2, 2));
+        let mut frame = Frame::new(Geometry::new(2, 2));
         frame.seq = 7;
         frame.captured_us = 1_000;
-        frame.wire = WireFormat::Jpeg;
+        frame.arrived_as = PixelFormat::Mjpeg;
         log.record(&frame, 1_250);
         frame.seq = 8;
         frame.captured_us = 2_000;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::{Sink, SinkControl, SinkError};
-use crate::frame::{Frame, Geometry};
+use super::show::{Sink, SinkControl, SinkError};
+use crate::media::{Frame, Geometry};
 
 pub struct NullSink;
 

@@ -4,8 +4,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::time::Duration;
 
-use super::{Sink, SinkControl, SinkError};
-use crate::frame::{Frame, Geometry};
+use super::show::{Sink, SinkControl, SinkError};
+use crate::media::{Frame, Geometry};
 
 pub struct RawSink {
     path: String,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use opencv::core::{Mat, Vec3b};
 use opencv::highgui;
 
-use super::{Sink, SinkControl, SinkError};
-use crate::frame::{Frame, Geometry};
+use super::show::{Sink, SinkControl, SinkError};
+use crate::media::{Frame, Geometry};
 
 const KEY_ENTER: i32 = 13;
 const KEY_LINEFEED: i32 = 10;

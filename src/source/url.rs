@@ -12,9 +12,9 @@ use opencv::core::{Mat, Size, Vec3b, CV_8UC3};
 use opencv::prelude::*;
 use opencv::{imgproc, videoio};
 
-use super::{Captured, Source, SourceError, Target};
-use crate::backoff::Backoff;
-use crate::frame::Geometry;
+use super::capture::{Captured, Source, SourceError, Target};
+use crate::media::Geometry;
+use crate::runtime::Backoff;
 
 pub struct UrlSource {
     url: String,

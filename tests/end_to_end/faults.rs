@@ -7,8 +7,10 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use pistream::frame::now_us;
-use pistream::protocol::{encode_bye, encode_hello, ByeReason, Hello, BYE_MAX_LEN, HEADER_LEN};
+use pistream::media::now_us;
+use pistream::output::pistream::protocol::{
+    encode_bye, encode_hello, ByeReason, Hello, BYE_MAX_LEN, HEADER_LEN,
+};
 
 use crate::util::{free_port, pattern_camera, summary_counts, Proc, BIN, SECS};
 

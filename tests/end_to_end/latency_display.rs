@@ -8,15 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pistream::frame::{now_us, Frame, Geometry};
-use pistream::mailbox::Mailbox;
-use pistream::protocol::{Hello, Role, WireFormat};
-use pistream::session::{self, Control, LocalSide, Sides};
-use pistream::shutdown::Shutdown;
-use pistream::stats::Stats;
+use pistream::media::Mailbox;
+use pistream::media::PixelFormat;
+use pistream::media::{now_us, Frame, Geometry};
+use pistream::output::pistream::protocol::{Hello, Role};
+use pistream::output::pistream::session::{self, Control, LocalSide, Sides};
+use pistream::pipeline::stats::Stats;
+use pistream::runtime::Shutdown;
 
 /// One shown frame: when, its latency in ms, and the wire format it came in.
-pub type Sample = (Instant, f64, WireFormat);
+pub type Sample = (Instant, f64, PixelFormat);
 
 pub struct LatencyDisplay {
     samples: Arc<Mutex<Vec<Sample>>>,
@@ -32,18 +33,19 @@ impl LatencyDisplay {
         let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
         let shutdown = Shutdown::new();
         let done = Arc::new(AtomicBool::new(false));
-        let mailbox = Arc::new(Mailbox::new(Geometry::bgr(1, 1)));
+        let mailbox = Arc::new(Mailbox::new(Geometry::new(1, 1)));
         let session = {
             let (mailbox, shutdown) = (mailbox.clone(), shutdown.clone());
             thread::spawn(move || {
                 let ctl = Control::new(&shutdown, None);
-                let hello = Hello::receiver().decoding(pistream::wire::decodable_formats());
+                let hello =
+                    Hello::receiver().decoding(pistream::output::pistream::adapt::decodable_formats());
                 let local = LocalSide::plain(hello);
                 let Ok(Some(established)) = session::handshake(&stream, Role::Connecting, &local, &ctl)
                 else {
                     return;
                 };
-                let mut back = Frame::new(Geometry::bgr(1, 1));
+                let mut back = Frame::new(Geometry::new(1, 1));
                 let sides = Sides { send: None, receive: Some((&*mailbox, &mut back)) };
                 let _ =
                     session::serve(&stream, established, sides, Default::default(), &ctl, &Stats::default());
@@ -52,11 +54,11 @@ impl LatencyDisplay {
         let consumer = {
             let (samples, done) = (samples.clone(), done.clone());
             thread::spawn(move || {
-                let mut front = Frame::new(Geometry::bgr(1, 1));
+                let mut front = Frame::new(Geometry::new(1, 1));
                 while !done.load(Ordering::Relaxed) {
                     if mailbox.take(&mut front, Duration::from_millis(10)) {
                         let latency = now_us().saturating_sub(front.captured_us) as f64 / 1000.0;
-                        samples.lock().unwrap().push((Instant::now(), latency, front.wire));
+                        samples.lock().unwrap().push((Instant::now(), latency, front.arrived_as));
                     }
                 }
             })

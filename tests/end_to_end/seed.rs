@@ -261,7 +261,7 @@ fn a_seed_camera_serves_a_hand_written_client_and_browsers_on_one_port() {
     let mut seed = TcpStream::connect(&listen).unwrap();
     seed.set_read_timeout(Some(10 * SECS)).unwrap();
     seed.write_all(b"connected").unwrap();
-    let geometry = pistream::frame::Geometry::bgr(640, 480);
+    let geometry = pistream::media::Geometry::new(640, 480);
     let (mut frame, mut expected) = (vec![0u8; 921_600], vec![0u8; 921_600]);
     let mut last = None;
     for _ in 0..3 {

@@ -10,8 +10,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pistream::frame::{now_us, Geometry};
-use pistream::protocol::{encode_frame_header, encode_hello, Hello, WireFormat};
+use pistream::media::PixelFormat;
+use pistream::media::{now_us, Geometry};
+use pistream::output::pistream::protocol::{encode_frame_header, encode_hello, Hello};
 use pistream::source::pattern;
 
 use crate::throttle::slow_link;
@@ -45,12 +46,12 @@ fn queue_everything_camera(port: u16, run_for: Duration) -> thread::JoinHandle<u
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        let g = Geometry::bgr(640, 480);
+        let g = Geometry::new(640, 480);
         stream.write_all(&encode_hello(&Hello::sender(g, 30.0), now_us())).unwrap();
         let (tx, rx) = mpsc::channel::<(u64, u64, Vec<u8>)>();
         let sender = thread::spawn(move || {
             for (seq, captured, data) in rx {
-                let header = encode_frame_header(seq, captured, WireFormat::Bgr24, data.len());
+                let header = encode_frame_header(seq, captured, PixelFormat::Bgr24, data.len());
                 if stream.write_all(&header).and_then(|_| stream.write_all(&data)).is_err() {
                     break;
                 }

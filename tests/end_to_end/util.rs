@@ -223,7 +223,7 @@ pub fn pattern_camera(port: u16, extra: &[&str]) -> Proc {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShownFrame {
     /// When it was shown and when it was captured, µs since the UNIX epoch (this machine's
-    /// clock, which `pistream::frame::now_us` reads too).
+    /// clock, which `pistream::media::now_us` reads too).
     pub shown_us: u64,
     pub seq: u64,
     pub captured_us: u64,

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use pistream::frame::{now_us, Geometry};
+use pistream::media::{now_us, Geometry};
 use pistream::source::pattern;
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
@@ -69,7 +69,7 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
 
 /// PSNR of a picture against pattern frame `seq` of its size, skipping the 8-byte stamp.
 fn pattern_psnr(bgr: &[u8], width: usize, height: usize, seq: u64) -> f64 {
-    let g = Geometry::bgr(width as u32, height as u32);
+    let g = Geometry::new(width as u32, height as u32);
     let mut expected = vec![0u8; g.frame_len()];
     pattern::fill(&mut expected, g, seq);
     psnr(&bgr[24..], &expected[24..])

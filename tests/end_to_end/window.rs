@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pistream::frame::Geometry;
+use pistream::media::Geometry;
 use pistream::source::pattern;
 
 use crate::util::{free_port, Proc, SECS};
@@ -84,7 +84,7 @@ fn parse_ppm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
 
 /// The pattern frame number (mod 256) whose pixels the screenshot shows exactly, if any.
 fn matching_pattern_frame(w: usize, h: usize, rgb: &[u8]) -> Option<u64> {
-    let g = Geometry::bgr(640, 480);
+    let g = Geometry::new(640, 480);
     let mut expected = vec![0u8; g.frame_len()];
     (0..256u64).find(|&n| {
         pattern::fill(&mut expected, g, n);

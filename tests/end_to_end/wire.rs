@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use pistream::frame::now_us;
+use pistream::media::now_us;
 
 use crate::latency_display::{percentile, LatencyDisplay};
 use crate::throttle::slow_link;

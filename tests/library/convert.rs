@@ -1,23 +1,22 @@
-//! Pixel conversion (`pistream::convert`): every format against the float reference at odd
+//! Pixel conversion (`pistream::codec::convert`): every format against the float reference at odd
 //! and even sizes and padded strides, against OpenCV's `cvtColor` where it has the format,
 //! MJPEG against OpenCV's `imdecode`, bilinear scaling, and the error paths.
 //!
 //! Frames are random from a fixed seed; every failure message names the seed, the layout
 //! and the first differing pixel, so `reference::random_frame(&layout, seed)` replays it.
 
-use pistream::convert::reference::{self, max_abs_diff, random_frame, TestRng};
-use pistream::convert::{
-    convert_with_isa, ConvertError, Converter, InputFormat, InputLayout, Isa, YuvMatrix, YuvRange,
-};
-use pistream::frame::Geometry;
+use pistream::codec::convert::reference::{self, max_abs_diff, random_frame, TestRng};
+use pistream::codec::convert::{convert_with_isa, ConvertError, Converter, Isa};
+use pistream::media::Geometry;
+use pistream::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 
 /// Largest per-channel difference from the float reference: the `yuv` crate (NV12, NV21,
 /// YU12) and our packed 4:2:2 kernels work in fixed point, within 1-2 levels.
 const REFERENCE_TOLERANCE: u8 = 2;
 
 /// Every format but MJPEG.
-fn raw_formats() -> impl Iterator<Item = InputFormat> {
-    InputFormat::ALL.into_iter().filter(|&f| f != InputFormat::Mjpeg)
+fn raw_formats() -> impl Iterator<Item = PixelFormat> {
+    PixelFormat::ALL.into_iter().filter(|&f| f != PixelFormat::Mjpeg)
 }
 
 /// Width, height, extra bytes of row padding.
@@ -33,7 +32,7 @@ const SIZES: [(u32, u32, usize); 9] = [
     (99, 3, 2),
 ];
 
-fn convert(layout: &InputLayout, out: Geometry, src: &[u8]) -> Result<Vec<u8>, ConvertError> {
+fn convert(layout: &Layout, out: Geometry, src: &[u8]) -> Result<Vec<u8>, ConvertError> {
     let mut converter = Converter::new(*layout, out)?;
     let mut dst = vec![0u8; out.frame_len()];
     converter.convert(src, &mut dst)?;
@@ -68,10 +67,10 @@ fn every_raw_format_matches_the_float_reference() {
     for format in raw_formats() {
         for (i, &(w, h, pad)) in SIZES.iter().enumerate() {
             for &(range, matrix) in &ranges {
-                let layout = InputLayout::packed(format, w, h).padded(pad).with_yuv(range, matrix);
+                let layout = Layout::packed(format, w, h).padded(pad).with_yuv(range, matrix);
                 let seed = 1000 + i as u64;
                 let src = random_frame(&layout, seed);
-                let got = convert(&layout, Geometry::bgr(w, h), &src).unwrap();
+                let got = convert(&layout, Geometry::new(w, h), &src).unwrap();
                 let want = reference::to_bgr(&layout, &src);
                 assert_close(
                     &got,
@@ -97,12 +96,12 @@ fn every_instruction_set_matches_the_float_reference() {
         (YuvRange::Full, YuvMatrix::Bt709),
     ];
     for isa in Isa::available() {
-        for format in InputFormat::PER_ISA {
+        for format in PixelFormat::PER_ISA {
             let combos = if format.is_yuv() { &combos[..] } else { &combos[..1] };
             for w in 1..=70u32 {
                 for pad in [0, 5] {
                     for &(range, matrix) in combos {
-                        let layout = InputLayout::packed(format, w, 3).padded(pad).with_yuv(range, matrix);
+                        let layout = Layout::packed(format, w, 3).padded(pad).with_yuv(range, matrix);
                         let seed = 2000 + w as u64 * 7 + pad as u64;
                         let src = random_frame(&layout, seed);
                         let mut got = vec![0u8; w as usize * 9];
@@ -127,7 +126,7 @@ fn every_instruction_set_matches_the_float_reference() {
 /// not among it: an `Isa` comes only from CPU detection, see the `convert::Isa` docs.)
 #[test]
 fn convert_with_isa_rejects_bad_buffers() {
-    let layout = InputLayout::packed(InputFormat::Yuyv, 8, 2);
+    let layout = Layout::packed(PixelFormat::Yuyv, 8, 2);
     let mut dst = vec![0u8; 8 * 2 * 3];
     for isa in Isa::available() {
         let e = convert_with_isa(isa, &layout, &[0u8; 10], &mut dst).unwrap_err();
@@ -135,18 +134,18 @@ fn convert_with_isa_rejects_bad_buffers() {
         let e = convert_with_isa(isa, &layout, &[0u8; 32], &mut dst[1..]).unwrap_err();
         assert!(matches!(e, ConvertError::OutputSize { .. }), "{isa:?}: {e}");
     }
-    let nv12 = InputLayout::packed(InputFormat::Nv12, 8, 2);
+    let nv12 = Layout::packed(PixelFormat::Nv12, 8, 2);
     let e = convert_with_isa(Isa::best(), &nv12, &[0u8; 24], &mut dst).unwrap_err();
     assert!(matches!(e, ConvertError::Unsupported { .. }), "{e}");
 }
 
 #[test]
 fn exact_formats_are_exact() {
-    for format in [InputFormat::Rgb24, InputFormat::Bgr24, InputFormat::Grey] {
+    for format in [PixelFormat::Rgb24, PixelFormat::Bgr24, PixelFormat::Grey] {
         for &(w, h, pad) in &SIZES {
-            let layout = InputLayout::packed(format, w, h).padded(pad);
+            let layout = Layout::packed(format, w, h).padded(pad);
             let src = random_frame(&layout, 7);
-            let got = convert(&layout, Geometry::bgr(w, h), &src).unwrap();
+            let got = convert(&layout, Geometry::new(w, h), &src).unwrap();
             assert_eq!(got, reference::to_bgr(&layout, &src), "{layout:?} seed 7");
         }
     }
@@ -156,45 +155,45 @@ fn exact_formats_are_exact() {
 fn the_last_byte_of_a_minimal_frame_is_enough() {
     // A frame that ends right after its last pixel (no trailing padding) converts.
     for format in raw_formats() {
-        let layout = InputLayout::packed(format, 37, 21).padded(13);
+        let layout = Layout::packed(format, 37, 21).padded(13);
         let src = random_frame(&layout, 3);
         let min = layout.min_frame_len();
-        let got = convert(&layout, Geometry::bgr(37, 21), &src[..min]).unwrap();
+        let got = convert(&layout, Geometry::new(37, 21), &src[..min]).unwrap();
         assert_close(&got, &reference::to_bgr(&layout, &src), 37, REFERENCE_TOLERANCE, &format!("{format}"));
     }
 }
 
 #[test]
 fn errors_name_what_is_wrong() {
-    let layout = InputLayout::packed(InputFormat::Yuyv, 64, 48);
-    let mut c = Converter::new(layout, Geometry::bgr(64, 48)).unwrap();
-    let mut dst = vec![0u8; Geometry::bgr(64, 48).frame_len()];
+    let layout = Layout::packed(PixelFormat::Yuyv, 64, 48);
+    let mut c = Converter::new(layout, Geometry::new(64, 48)).unwrap();
+    let mut dst = vec![0u8; Geometry::new(64, 48).frame_len()];
     let e = c.convert(&[0u8; 100], &mut dst).unwrap_err();
-    assert_eq!(e, ConvertError::ShortInput { format: InputFormat::Yuyv, got: 100, needed: 64 * 2 * 48 });
+    assert_eq!(e, ConvertError::ShortInput { format: PixelFormat::Yuyv, got: 100, needed: 64 * 2 * 48 });
     let e = c.convert(&vec![0u8; 64 * 2 * 48], &mut dst[1..]).unwrap_err();
     assert!(matches!(e, ConvertError::OutputSize { .. }), "{e}");
 
     let mut narrow = layout;
     narrow.stride = 100;
-    let e = Converter::new(narrow, Geometry::bgr(64, 48)).unwrap_err();
+    let e = Converter::new(narrow, Geometry::new(64, 48)).unwrap_err();
     assert!(e.to_string().contains("stride (bytesperline) 100"), "{e}");
-    let e = Converter::new(InputLayout::packed(InputFormat::Nv12, 0, 48), Geometry::bgr(64, 48)).unwrap_err();
+    let e = Converter::new(Layout::packed(PixelFormat::Nv12, 0, 48), Geometry::new(64, 48)).unwrap_err();
     assert!(e.to_string().contains("width 0"), "{e}");
-    let e = Converter::new(layout, Geometry::bgr(64, 0)).unwrap_err();
+    let e = Converter::new(layout, Geometry::new(64, 0)).unwrap_err();
     assert!(e.to_string().contains("output size"), "{e}");
 }
 
 // ---- scaling ----
 
-fn bgr_layout(w: u32, h: u32) -> InputLayout {
-    InputLayout::packed(InputFormat::Bgr24, w, h)
+fn bgr_layout(w: u32, h: u32) -> Layout {
+    Layout::packed(PixelFormat::Bgr24, w, h)
 }
 
 #[test]
 fn scaling_a_solid_colour_keeps_it() {
     let src: Vec<u8> = [12u8, 200, 77].repeat(40 * 30);
     for (w, h) in [(80, 60), (20, 15), (33, 47), (1, 1)] {
-        let got = convert(&bgr_layout(40, 30), Geometry::bgr(w, h), &src).unwrap();
+        let got = convert(&bgr_layout(40, 30), Geometry::new(w, h), &src).unwrap();
         assert!(got.chunks_exact(3).all(|p| p == [12, 200, 77]), "{w}x{h}");
     }
 }
@@ -204,7 +203,7 @@ fn scaling_a_gradient_interpolates_linearly() {
     // B = 10 * x: upscaled 2x, the output at x' samples source (x' + 0.5) / 2 - 0.5.
     let (sw, sh) = (20usize, 4usize);
     let src: Vec<u8> = (0..sw * sh).flat_map(|i| [(10 * (i % sw)) as u8, 0, 0]).collect();
-    let got = convert(&bgr_layout(20, 4), Geometry::bgr(40, 8), &src).unwrap();
+    let got = convert(&bgr_layout(20, 4), Geometry::new(40, 8), &src).unwrap();
     for x in 0..40 {
         let s = ((x as f64 + 0.5) / 2.0 - 0.5).clamp(0.0, 19.0);
         let want = (10.0 * s).round() as u8;
@@ -217,7 +216,7 @@ fn halving_a_checkerboard_averages_each_block() {
     let (w, h) = (64usize, 32usize);
     let src: Vec<u8> =
         (0..w * h).flat_map(|i| [if (i % w + i / w) % 2 == 0 { 0u8 } else { 200 }; 3]).collect();
-    let got = convert(&bgr_layout(64, 32), Geometry::bgr(32, 16), &src).unwrap();
+    let got = convert(&bgr_layout(64, 32), Geometry::new(32, 16), &src).unwrap();
     assert!(got.iter().all(|&v| v == 100), "values {:?}", &got[..12]);
 }
 
@@ -225,10 +224,10 @@ fn halving_a_checkerboard_averages_each_block() {
 fn scaling_matches_the_float_reference_for_every_format() {
     for format in raw_formats() {
         for (sw, sh, dw, dh) in [(64, 48, 32, 24), (37, 21, 80, 45), (65, 49, 64, 48), (10, 10, 3, 17)] {
-            let layout = InputLayout::packed(format, sw, sh).padded(5);
+            let layout = Layout::packed(format, sw, sh).padded(5);
             let seed = 77;
             let src = random_frame(&layout, seed);
-            let got = convert(&layout, Geometry::bgr(dw, dh), &src).unwrap();
+            let got = convert(&layout, Geometry::new(dw, dh), &src).unwrap();
             let same = reference::to_bgr(&layout, &src);
             let want = reference::resize_bilinear(&same, sw as usize, sh as usize, dw as usize, dh as usize);
             // Conversion (<= 2) then the fixed-point resize (<= 1) of it.
@@ -291,17 +290,17 @@ fn encode_jpeg(
 fn mjpeg_of_another_size_is_scaled_and_grey_is_expanded() {
     let pic = picture(64, 48, 5);
     let jpeg = encode_jpeg(&pic, 64, 48, 95, jpeg_encoder::SamplingFactor::R_4_4_4, false);
-    let layout = InputLayout::packed(InputFormat::Mjpeg, 64, 48);
-    let full = convert(&layout, Geometry::bgr(64, 48), &jpeg).unwrap();
-    let half = convert(&layout, Geometry::bgr(32, 24), &jpeg).unwrap();
+    let layout = Layout::packed(PixelFormat::Mjpeg, 64, 48);
+    let full = convert(&layout, Geometry::new(64, 48), &jpeg).unwrap();
+    let half = convert(&layout, Geometry::new(32, 24), &jpeg).unwrap();
     assert_close(&half, &reference::resize_bilinear(&full, 64, 48, 32, 24), 32, 1, "halved MJPEG");
     // The layout says 64x48 but the camera sent 32x24: scaled up to the output anyway.
     let small = encode_jpeg(&picture(32, 24, 5), 32, 24, 95, jpeg_encoder::SamplingFactor::R_4_4_4, false);
-    let up = convert(&layout, Geometry::bgr(64, 48), &small).unwrap();
+    let up = convert(&layout, Geometry::new(64, 48), &small).unwrap();
     assert_eq!(up.len(), 64 * 48 * 3);
 
     let grey = encode_jpeg(&pic, 64, 48, 90, jpeg_encoder::SamplingFactor::R_4_4_4, true);
-    for out in [Geometry::bgr(64, 48), Geometry::bgr(40, 30)] {
+    for out in [Geometry::new(64, 48), Geometry::new(40, 30)] {
         let got = convert(&layout, out, &grey).unwrap();
         assert!(got.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]), "grey JPEG at {out} is not grey");
     }
@@ -333,8 +332,8 @@ fn mjpeg_without_huffman_tables_decodes_as_with_them() {
         let jpeg = encode_jpeg(&pic, 64, 48, 85, sampling, grey);
         let stripped = strip_huffman_tables(&jpeg);
         assert!(stripped.len() + 200 < jpeg.len(), "{sampling:?}: no DHT stripped");
-        let layout = InputLayout::packed(InputFormat::Mjpeg, 64, 48);
-        let mut c = Converter::new(layout, Geometry::bgr(64, 48)).unwrap();
+        let layout = Layout::packed(PixelFormat::Mjpeg, 64, 48);
+        let mut c = Converter::new(layout, Geometry::new(64, 48)).unwrap();
         let (mut want, mut got) = (vec![0u8; 64 * 48 * 3], vec![0u8; 64 * 48 * 3]);
         c.convert(&jpeg, &mut want).unwrap();
         c.convert(&stripped, &mut got).unwrap_or_else(|e| panic!("{sampling:?} grey={grey}: {e}"));
@@ -342,15 +341,15 @@ fn mjpeg_without_huffman_tables_decodes_as_with_them() {
         // And again, the other way round, and scaled: the copy with tables is reused.
         c.convert(&jpeg, &mut got).unwrap();
         assert!(want == got);
-        let half = convert(&layout, Geometry::bgr(32, 24), &stripped).unwrap();
-        assert_eq!(half, convert(&layout, Geometry::bgr(32, 24), &jpeg).unwrap());
+        let half = convert(&layout, Geometry::new(32, 24), &stripped).unwrap();
+        assert_eq!(half, convert(&layout, Geometry::new(32, 24), &jpeg).unwrap());
     }
 }
 
 #[test]
 fn corrupt_mjpeg_is_an_error_not_a_panic() {
-    let layout = InputLayout::packed(InputFormat::Mjpeg, 64, 48);
-    let mut c = Converter::new(layout, Geometry::bgr(64, 48)).unwrap();
+    let layout = Layout::packed(PixelFormat::Mjpeg, 64, 48);
+    let mut c = Converter::new(layout, Geometry::new(64, 48)).unwrap();
     let mut dst = vec![0u8; 64 * 48 * 3];
     let good = encode_jpeg(&picture(64, 48, 1), 64, 48, 80, jpeg_encoder::SamplingFactor::R_4_2_0, false);
     for bad in [Vec::new(), vec![0u8; 1000], good[..20].to_vec(), b"\xff\xd8\xff\xd9".to_vec()] {
@@ -404,7 +403,7 @@ mod opencv_compare {
     }
 
     /// A random frame with Y in 16..=235 and chroma in 16..=240 (legal limited range).
-    fn legal_frame(layout: &InputLayout, seed: u64) -> Vec<u8> {
+    fn legal_frame(layout: &Layout, seed: u64) -> Vec<u8> {
         let mut f = random_frame(layout, seed);
         for v in &mut f {
             *v = 16 + (*v as u16 * 220 / 256) as u8;
@@ -412,16 +411,16 @@ mod opencv_compare {
         f
     }
 
-    fn opencv_cvt(layout: &InputLayout, src: &mut [u8]) -> Vec<u8> {
+    fn opencv_cvt(layout: &Layout, src: &mut [u8]) -> Vec<u8> {
         let (w, h, s) = (layout.width as usize, layout.height as usize, layout.stride);
         let (mat, code) = match layout.format {
-            InputFormat::Yuyv => (mat_over(src, h, w, cv::CV_8UC2, s), imgproc::COLOR_YUV2BGR_YUYV),
-            InputFormat::Uyvy => (mat_over(src, h, w, cv::CV_8UC2, s), imgproc::COLOR_YUV2BGR_UYVY),
-            InputFormat::Nv12 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_NV12),
-            InputFormat::Nv21 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_NV21),
-            InputFormat::Yu12 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_I420),
-            InputFormat::Rgb24 => (mat_over(src, h, w, cv::CV_8UC3, s), imgproc::COLOR_RGB2BGR),
-            InputFormat::Grey => (mat_over(src, h, w, cv::CV_8UC1, s), imgproc::COLOR_GRAY2BGR),
+            PixelFormat::Yuyv => (mat_over(src, h, w, cv::CV_8UC2, s), imgproc::COLOR_YUV2BGR_YUYV),
+            PixelFormat::Uyvy => (mat_over(src, h, w, cv::CV_8UC2, s), imgproc::COLOR_YUV2BGR_UYVY),
+            PixelFormat::Nv12 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_NV12),
+            PixelFormat::Nv21 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_NV21),
+            PixelFormat::I420 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_I420),
+            PixelFormat::Rgb24 => (mat_over(src, h, w, cv::CV_8UC3, s), imgproc::COLOR_RGB2BGR),
+            PixelFormat::Grey => (mat_over(src, h, w, cv::CV_8UC1, s), imgproc::COLOR_GRAY2BGR),
             _ => unreachable!(),
         };
         let mut out = Mat::default();
@@ -431,16 +430,16 @@ mod opencv_compare {
 
     #[test]
     fn every_format_matches_opencv_cvt_color() {
-        for format in raw_formats().filter(|&f| f != InputFormat::Bgr24) {
+        for format in raw_formats().filter(|&f| f != PixelFormat::Bgr24) {
             // OpenCV wants even sizes for 4:2:x; its I420 has no separate chroma stride, so
             // I420 is compared unpadded.
-            let pads: &[usize] = if format == InputFormat::Yu12 { &[0] } else { &[0, 24] };
+            let pads: &[usize] = if format == PixelFormat::I420 { &[0] } else { &[0, 24] };
             for (w, h) in [(64u32, 48u32), (322, 242), (640, 480)] {
                 for &pad in pads {
-                    let layout = InputLayout::packed(format, w, h).padded(pad);
+                    let layout = Layout::packed(format, w, h).padded(pad);
                     let seed = 4242 + w as u64 + pad as u64;
                     let mut src = legal_frame(&layout, seed);
-                    let ours = convert(&layout, Geometry::bgr(w, h), &src).unwrap();
+                    let ours = convert(&layout, Geometry::new(w, h), &src).unwrap();
                     let theirs = opencv_cvt(&layout, &mut src);
                     let tol = if format.is_yuv() { 2 } else { 0 };
                     assert_close(
@@ -483,8 +482,8 @@ mod opencv_compare {
     fn assert_decodes_like_opencv(jpeg: &[u8], w: usize, h: usize, what: &str) {
         let (theirs, tw, th) = opencv_imdecode(jpeg);
         assert_eq!((tw, th), (w, h), "{what}");
-        let layout = InputLayout::packed(InputFormat::Mjpeg, w as u32, h as u32);
-        let ours = convert(&layout, Geometry::bgr(w as u32, h as u32), jpeg).unwrap();
+        let layout = Layout::packed(PixelFormat::Mjpeg, w as u32, h as u32);
+        let ours = convert(&layout, Geometry::new(w as u32, h as u32), jpeg).unwrap();
         let (mean, max) = diff_stats(&ours, &theirs);
         assert!(mean < 2.0 && max < 40, "{what}: mean abs diff {mean:.3}, max {max}");
     }
@@ -522,7 +521,7 @@ mod opencv_compare {
         let (sw, sh) = (64usize, 48usize);
         let mut src = random_frame(&bgr_layout(64, 48), 11);
         for (dw, dh) in [(32usize, 24usize), (100, 75), (47, 31)] {
-            let ours = convert(&bgr_layout(64, 48), Geometry::bgr(dw as u32, dh as u32), &src).unwrap();
+            let ours = convert(&bgr_layout(64, 48), Geometry::new(dw as u32, dh as u32), &src).unwrap();
             let mat = mat_over(&mut src, sh, sw, cv::CV_8UC3, sw * 3);
             let mut out = Mat::default();
             let size = cv::Size::new(dw as i32, dh as i32);
@@ -535,7 +534,10 @@ mod opencv_compare {
 
 #[test]
 fn selftest_passes_on_this_cpu() {
-    let failed: Vec<String> =
-        pistream::convert::selftest_cases().into_iter().filter(|(_, ok)| !ok).map(|(name, _)| name).collect();
+    let failed: Vec<String> = pistream::codec::convert::selftest_cases()
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(name, _)| name)
+        .collect();
     assert!(failed.is_empty(), "selftest failures: {failed:?}");
 }

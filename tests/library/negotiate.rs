@@ -1,10 +1,10 @@
 //! Capture-mode negotiation on format lists recorded from real cameras
 //! (tests/fixtures/v4l2/, in `v4l2-ctl --list-formats-ext` form).
 
-use pistream::convert::InputFormat;
-use pistream::source::negotiate::{choose, parse_v4l2_ctl, FpsOffer, NegotiationError, Request, SizeOffer};
+use pistream::media::PixelFormat;
+use pistream::source::v4l2::mode::{choose, parse_v4l2_ctl, FpsOffer, NegotiationError, Request, SizeOffer};
 
-fn fixture(name: &str) -> Vec<pistream::source::negotiate::FormatOffer> {
+fn fixture(name: &str) -> Vec<pistream::source::v4l2::mode::FormatOffer> {
     let path = format!("{}/tests/fixtures/v4l2/{name}", env!("CARGO_MANIFEST_DIR"));
     parse_v4l2_ctl(&std::fs::read_to_string(&path).unwrap())
 }
@@ -39,12 +39,12 @@ fn the_parser_reads_formats_sizes_and_rates() {
 fn a_uvc_webcam_gives_yuyv_at_640x480_and_mjpeg_where_yuyv_is_too_slow() {
     let webcam = fixture("uvc-webcam.txt");
     let vga = choose("/dev/video0", &webcam, &request(640, 480, 30.0)).unwrap();
-    assert_eq!((vga.format, vga.width, vga.height, vga.fps), (InputFormat::Yuyv, 640, 480, Some(30.0)));
+    assert_eq!((vga.format, vga.width, vga.height, vga.fps), (PixelFormat::Yuyv, 640, 480, Some(30.0)));
     let hd = choose("/dev/video0", &webcam, &request(1280, 720, 30.0)).unwrap();
-    assert_eq!((hd.format, hd.width, hd.height, hd.fps), (InputFormat::Mjpeg, 1280, 720, Some(30.0)));
+    assert_eq!((hd.format, hd.width, hd.height, hd.fps), (PixelFormat::Mjpeg, 1280, 720, Some(30.0)));
     // At 10 fps, YUYV reaches the rate and costs less to convert than MJPEG.
     let slow = choose("/dev/video0", &webcam, &request(1280, 720, 10.0)).unwrap();
-    assert_eq!((slow.format, slow.fps), (InputFormat::Yuyv, Some(10.0)));
+    assert_eq!((slow.format, slow.fps), (PixelFormat::Yuyv, Some(10.0)));
     // A size it lacks: the nearest larger, scaled down.
     let odd = choose("/dev/video0", &webcam, &request(700, 500, 30.0)).unwrap();
     assert_eq!((odd.width, odd.height), (800, 600));
@@ -55,13 +55,13 @@ fn a_uvc_webcam_gives_yuyv_at_640x480_and_mjpeg_where_yuyv_is_too_slow() {
 fn the_legacy_pi_camera_driver_gives_bgr_at_exactly_the_requested_size() {
     let pi = fixture("pi-bcm2835-v4l2.txt");
     let choice = choose("/dev/video0", &pi, &request(1280, 720, 30.0)).unwrap();
-    assert_eq!((choice.format, choice.width, choice.height), (InputFormat::Bgr24, 1280, 720));
+    assert_eq!((choice.format, choice.width, choice.height), (PixelFormat::Bgr24, 1280, 720));
     assert!(choice.reason.contains("no conversion needed"));
     // Stepwise sizes round up to the step.
     let odd = choose("/dev/video0", &pi, &request(641, 481, 30.0)).unwrap();
     assert_eq!((odd.width, odd.height), (642, 482));
-    let forced = Request { forced: Some(InputFormat::Yu12), ..request(640, 480, 30.0) };
-    assert_eq!(choose("/dev/video0", &pi, &forced).unwrap().format, InputFormat::Yu12);
+    let forced = Request { forced: Some(PixelFormat::I420), ..request(640, 480, 30.0) };
+    assert_eq!(choose("/dev/video0", &pi, &forced).unwrap().format, PixelFormat::I420);
 }
 
 #[test]
@@ -80,11 +80,11 @@ fn an_mjpeg_only_capture_stick_is_scaled_down_from_its_smallest_larger_size() {
     let choice = choose("/dev/video2", &stick, &request(640, 480, 30.0)).unwrap();
     assert_eq!(
         (choice.format, choice.width, choice.height, choice.fps),
-        (InputFormat::Mjpeg, 800, 600, Some(60.0))
+        (PixelFormat::Mjpeg, 800, 600, Some(60.0))
     );
     let exact = choose("/dev/video2", &stick, &request(1920, 1080, 25.0)).unwrap();
     assert_eq!((exact.width, exact.height, exact.fps), (1920, 1080, Some(25.0)));
-    let forced = Request { forced: Some(InputFormat::Yuyv), ..request(640, 480, 30.0) };
+    let forced = Request { forced: Some(PixelFormat::Yuyv), ..request(640, 480, 30.0) };
     let err = choose("/dev/video2", &stick, &forced).unwrap_err().to_string();
     assert!(err.contains("does not offer --format YUYV") && err.contains("MJPG"), "{err}");
 }

@@ -2,13 +2,15 @@
 //! every `NAME = value` constant it quotes, the byte layouts it draws, the Noise names
 //! and labels, and the worked example's bytes, so the document cannot drift.
 
-use pistream::frame::Geometry;
-use pistream::protocol::keys::{Cipher, PSK_INFO, PSK_SALT};
-use pistream::protocol::record::{RECORD_MAX, SEALED_HEADER_LEN, TAG_LEN};
-use pistream::protocol::{
-    encode_frame_header, encode_hello, ByeReason, Hello, MessageKind, WireFormat, BYE_MAX_LEN, HEADER_LEN,
-    HELLO_LEN, HELLO_MAX_LEN, NOISE_MAX_LEN, PROLOGUE_LABEL, PROTOCOL_VERSION,
+use pistream::media::Geometry;
+use pistream::media::PixelFormat;
+use pistream::output::pistream::protocol::keys::{Cipher, PSK_INFO, PSK_SALT};
+use pistream::output::pistream::protocol::record::{RECORD_MAX, SEALED_HEADER_LEN, TAG_LEN};
+use pistream::output::pistream::protocol::{
+    encode_frame_header, encode_hello, ByeReason, Hello, MessageKind, BYE_MAX_LEN, HEADER_LEN, HELLO_LEN,
+    HELLO_MAX_LEN, NOISE_MAX_LEN, PROLOGUE_LABEL, PROTOCOL_VERSION,
 };
+use pistream::output::pistream::protocol::{from_wire_code, max_len, WIRE_FORMATS};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap()
@@ -45,9 +47,9 @@ fn the_kind_table_matches_the_code() {
 #[test]
 fn the_wire_format_table_matches_the_code_including_the_lengths() {
     let rows = rows(&section(&doc(), 8));
-    assert_eq!(rows.len(), WireFormat::ALL.len());
+    assert_eq!(rows.len(), WIRE_FORMATS.len());
     for row in rows {
-        let format = WireFormat::from_code(row[0].parse().unwrap()).expect("a known format");
+        let format = from_wire_code(row[0].parse().unwrap()).expect("a known format");
         assert_eq!(format.name(), row[1], "{row:?}");
         // The documented length formula, evaluated at an odd size, against the code's.
         let (w, h) = (5usize, 3usize);
@@ -58,13 +60,13 @@ fn the_wire_format_table_matches_the_code_including_the_lengths() {
             "exactly W * H + ceil(W/2) * 2 * ceil(H/2)" => w * h + cw * 2 * ch,
             "exactly W * H + 2 * ceil(W/2) * ceil(H/2)" => w * h + 2 * cw * ch,
             other if other.starts_with("1..=W * H * 3") => {
-                assert_eq!(format.exact_len(5, 3), None);
-                assert_eq!(format.max_len(5, 3), w * h * 3);
+                assert_eq!(format.tight_len(5, 3), None);
+                assert_eq!(max_len(format, 5, 3), w * h * 3);
                 continue;
             }
             other => panic!("unknown length rule {other:?}"),
         };
-        assert_eq!(format.exact_len(5, 3), Some(documented), "{row:?}");
+        assert_eq!(format.tight_len(5, 3), Some(documented), "{row:?}");
     }
 }
 
@@ -149,8 +151,8 @@ fn hex_block(text: &str, n: usize) -> Vec<u8> {
 #[test]
 fn the_worked_example_is_what_the_code_sends() {
     let fourteen = section(&doc(), 14);
-    let hello = Hello { nonce: [0x11; 16], ..Hello::sender(Geometry::bgr(640, 480), 30.0) };
+    let hello = Hello { nonce: [0x11; 16], ..Hello::sender(Geometry::new(640, 480), 30.0) };
     assert_eq!(hex_block(&fourteen, 0), encode_hello(&hello, 1_700_000_000_000_000).to_vec());
-    let frame = encode_frame_header(1, 1_700_000_000_000_000, WireFormat::Bgr24, 640 * 480 * 3);
+    let frame = encode_frame_header(1, 1_700_000_000_000_000, PixelFormat::Bgr24, 640 * 480 * 3);
     assert_eq!(hex_block(&fourteen, 1), frame.to_vec());
 }

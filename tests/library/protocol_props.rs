@@ -3,17 +3,18 @@
 //! (frame lengths within their format's bound, bodies within theirs, no session without a
 //! valid hello, no keyed session without the key).
 
-use pistream::frame::Geometry;
-use pistream::protocol::keys::{CipherSet, Psk};
-use pistream::protocol::{
-    negotiate, ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, WireFormat, BYE_MAX_LEN,
-    HEADER_LEN,
+use pistream::media::Geometry;
+use pistream::media::PixelFormat;
+use pistream::output::pistream::protocol::keys::{CipherSet, Psk};
+use pistream::output::pistream::protocol::wire_code;
+use pistream::output::pistream::protocol::{
+    negotiate, ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, BYE_MAX_LEN, HEADER_LEN,
 };
 use proptest::prelude::*;
 
 fn display_inbound(formats: FormatSet) -> InboundState {
     let display = Hello::receiver().decoding(formats);
-    let camera = Hello::sender(Geometry::bgr(64, 48), 30.0).sending(FormatSet::all());
+    let camera = Hello::sender(Geometry::new(64, 48), 30.0).sending(FormatSet::all());
     InboundState::new(&negotiate(&display, &camera).unwrap())
 }
 
@@ -40,8 +41,8 @@ proptest! {
         let header: [u8; HEADER_LEN] = bytes;
         match state.on_header(&header) {
             Ok(Inbound::Frame { len, format, .. }) => {
-                prop_assert!(format == WireFormat::Bgr24 || formats & (1 << (format as u16 - 1)) != 0);
-                match format.exact_len(64, 48) {
+                prop_assert!(format == PixelFormat::Bgr24 || formats & (1 << (u16::from(wire_code(format).unwrap()) - 1)) != 0);
+                match format.tight_len(64, 48) {
                     Some(exact) => prop_assert_eq!(len, exact),
                     None => prop_assert!((1..=64 * 48 * 3).contains(&len)),
                 }
@@ -54,7 +55,7 @@ proptest! {
     /// Random bytes never make a session, keyed or not, on either side, and never panic.
     #[test]
     fn arbitrary_bytes_into_the_handshake_never_complete_a_keyed_one(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let camera = Hello::sender(Geometry::bgr(64, 48), 30.0);
+        let camera = Hello::sender(Geometry::new(64, 48), 30.0);
         prop_assert!(!completes(Role::Listening, camera, true, &bytes));
         prop_assert!(!completes(Role::Connecting, Hello::receiver(), true, &bytes));
         let _ = completes(Role::Listening, camera, false, &bytes);
@@ -65,9 +66,9 @@ proptest! {
     #[test]
     fn a_valid_hello_then_garbage(garbage in proptest::collection::vec(any::<u8>(), 0..200)) {
         let display = Hello { keyed: Some(CipherSet::of(&[])), ..Hello::receiver() };
-        let mut bytes = pistream::protocol::encode_hello(&display, 0).to_vec();
+        let mut bytes = pistream::output::pistream::protocol::encode_hello(&display, 0).to_vec();
         bytes.extend_from_slice(&garbage);
-        prop_assert!(!completes(Role::Listening, Hello::sender(Geometry::bgr(64, 48), 30.0), true, &bytes));
+        prop_assert!(!completes(Role::Listening, Hello::sender(Geometry::new(64, 48), 30.0), true, &bytes));
     }
 
     #[test]
@@ -95,8 +96,8 @@ proptest! {
     fn every_valid_hello_round_trips(w in 1u32..=8192, h in 1u32..=8192, fps in 0.0f64..1000.0, role in 0..3, formats in 0u16..64) {
         let formats = FormatSet::from_bits(formats).unwrap();
         let hello = match role {
-            0 => Hello::two_way(Geometry::bgr(w, h), fps).sending(formats).decoding(formats),
-            1 => Hello::sender(Geometry::bgr(w, h), fps).sending(formats),
+            0 => Hello::two_way(Geometry::new(w, h), fps).sending(formats).decoding(formats),
+            1 => Hello::sender(Geometry::new(w, h), fps).sending(formats),
             _ => Hello::receiver().decoding(formats),
         };
         prop_assert_eq!(Hello::decode(&hello.encode()), Ok(hello));

@@ -11,7 +11,7 @@ use v4l::framesize::FrameSizeEnum;
 use v4l::video::Capture as _;
 use v4l::Device;
 
-use crate::source::negotiate::{FormatOffer, FpsOffer, SizeOffer};
+use crate::source::v4l2::mode::{FormatOffer, FpsOffer, SizeOffer};
 
 /// `/dev/video*` nodes, in numeric order.
 pub fn device_nodes() -> Vec<PathBuf> {

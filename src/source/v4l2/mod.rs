@@ -4,6 +4,7 @@
 //! side keeps the viewers connected (heartbeats).
 
 mod discovery;
+pub mod mode;
 mod stream;
 
 use std::path::{Path, PathBuf};
@@ -11,10 +12,10 @@ use std::path::{Path, PathBuf};
 pub use discovery::{capture_device_info, device_nodes, first_capture_device, offers};
 use stream::Capture;
 
-use super::negotiate::Request;
-use super::{Captured, Source, SourceError, Target};
-use crate::backoff::Backoff;
-use crate::frame::Geometry;
+use super::capture::{Captured, Source, SourceError, Target};
+use crate::media::Geometry;
+use crate::runtime::Backoff;
+use mode::Request;
 
 /// A V4L2 device as a [`Source`], reopened with backoff when it fails.
 pub struct V4l2Source {
@@ -24,7 +25,7 @@ pub struct V4l2Source {
     capture: Option<Capture>,
     reopen: Backoff,
     /// The native format and fourcc of the first open (a reopened device must match them).
-    native: Option<crate::convert::InputFormat>,
+    native: Option<crate::media::PixelFormat>,
     fourcc: [u8; 4],
 }
 
@@ -108,7 +109,7 @@ impl Source for V4l2Source {
         format!("V4L2 {} -> {}", self.path.display(), self.output)
     }
 
-    fn native_format(&self) -> Option<crate::convert::InputFormat> {
+    fn native_format(&self) -> Option<crate::media::PixelFormat> {
         self.native
     }
 

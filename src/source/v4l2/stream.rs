@@ -23,10 +23,11 @@ use v4l::video::Capture as _;
 use v4l::Device;
 
 use super::discovery::offers;
-use crate::convert::{encode, Converter, InputFormat, InputLayout, YuvMatrix, YuvRange};
-use crate::frame::Geometry;
-use crate::source::negotiate::{self, Choice, Request};
-use crate::source::{Captured, SourceError, Target};
+use crate::codec::convert::{encode, Converter};
+use crate::media::Geometry;
+use crate::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
+use crate::source::capture::{Captured, SourceError, Target};
+use crate::source::v4l2::mode::{self, Choice, Request};
 
 const BUFFERS: u32 = 4;
 /// How long one `next_frame` waits for the driver before returning to the caller.
@@ -42,7 +43,7 @@ fn context<'a>(path: &'a Path, doing: &str) -> impl FnOnce(io::Error) -> SourceE
 }
 
 /// The layout the driver actually set (it may round sizes and pad rows).
-fn layout_of(format: &Format, input: InputFormat) -> InputLayout {
+fn layout_of(format: &Format, input: PixelFormat) -> Layout {
     let range = match format.quantization {
         Quantization::FullRange => YuvRange::Full,
         Quantization::LimitedRange => YuvRange::Limited,
@@ -54,7 +55,7 @@ fn layout_of(format: &Format, input: InputFormat) -> InputLayout {
         Colorspace::Rec709 => YuvMatrix::Bt709,
         _ => YuvMatrix::Bt601,
     };
-    InputLayout {
+    Layout {
         format: input,
         width: format.width,
         height: format.height,
@@ -78,11 +79,11 @@ pub(super) struct Capture {
 /// height bytes (the converter checks the exact size per format); a JPEG must start with
 /// SOI and end with EOI (trailing zero padding allowed, as some UVC cameras send), or it
 /// was cut short.
-fn unusable(format: InputFormat, data: &[u8], flags: BufferFlags) -> Option<String> {
+fn unusable(format: PixelFormat, data: &[u8], flags: BufferFlags) -> Option<String> {
     if flags.contains(BufferFlags::ERROR) {
         return Some(format!("the driver flagged the buffer as bad ({} bytes)", data.len()));
     }
-    if format == InputFormat::Mjpeg {
+    if format == PixelFormat::Mjpeg {
         let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         if data.len() < 4 || data[..2] != [0xff, 0xd8] {
             return Some(format!("a JPEG frame of {} bytes without a start marker", data.len()));
@@ -111,7 +112,7 @@ impl Capture {
             )));
         }
         let offers = offers(&device).map_err(context(path, "listing formats"))?;
-        let choice: Choice = negotiate::choose(&path.display().to_string(), &offers, request)
+        let choice: Choice = mode::choose(&path.display().to_string(), &offers, request)
             .map_err(|e| SourceError::Failed(e.to_string()))?;
         let wanted = Format::new(choice.width, choice.height, FourCC::new(&choice.format.fourcc()));
         let format = device.set_format(&wanted).map_err(context(path, "setting the format"))?;
@@ -171,16 +172,16 @@ impl Capture {
 
     /// The format of the bytes this capture can hand over as they are: Y'CbCr planes or
     /// JPEG at the output size (a scaled capture has none).
-    pub(super) fn native_format(&self) -> Option<InputFormat> {
+    pub(super) fn native_format(&self) -> Option<PixelFormat> {
         let input = self.converter.input();
         let output = self.converter.output();
         let unscaled = (input.width, input.height) == (output.width, output.height);
         let even = input.width % 2 == 0;
         match input.format {
-            InputFormat::Yuyv | InputFormat::Uyvy | InputFormat::Yu12 | InputFormat::Mjpeg if unscaled => {
+            PixelFormat::Yuyv | PixelFormat::Uyvy | PixelFormat::I420 | PixelFormat::Mjpeg if unscaled => {
                 Some(input.format)
             }
-            InputFormat::Nv12 if unscaled && even => Some(InputFormat::Nv12),
+            PixelFormat::Nv12 if unscaled && even => Some(PixelFormat::Nv12),
             _ => None,
         }
     }
@@ -223,7 +224,7 @@ impl Capture {
         let mut native_len = 0;
         if let (Some(native), Some(format)) = (target.native.as_deref_mut(), self.native_format()) {
             let layout = self.converter.input();
-            native_len = if format == InputFormat::Mjpeg {
+            native_len = if format == PixelFormat::Mjpeg {
                 native.clear();
                 native.extend_from_slice(data);
                 data.len()
@@ -235,7 +236,7 @@ impl Capture {
                         layout.min_frame_len()
                     )));
                 }
-                let len = encode::tight_len(format, layout.width, layout.height).expect("a raw format");
+                let len = format.tight_len(layout.width, layout.height).expect("a raw format");
                 if native.len() < len {
                     native.resize(len, 0);
                 }
@@ -270,13 +271,13 @@ mod tests {
     #[test]
     fn bad_buffers_are_told_apart_before_conversion() {
         let ok = BufferFlags::empty();
-        assert!(unusable(InputFormat::Yuyv, &[0; 10], BufferFlags::ERROR).unwrap().contains("flagged"));
-        assert_eq!(unusable(InputFormat::Yuyv, &[0; 10], ok), None, "raw sizes are the converter's check");
+        assert!(unusable(PixelFormat::Yuyv, &[0; 10], BufferFlags::ERROR).unwrap().contains("flagged"));
+        assert_eq!(unusable(PixelFormat::Yuyv, &[0; 10], ok), None, "raw sizes are the converter's check");
         let jpeg = [0xff, 0xd8, 1, 2, 3, 0xff, 0xd9];
-        assert_eq!(unusable(InputFormat::Mjpeg, &jpeg, ok), None);
-        assert_eq!(unusable(InputFormat::Mjpeg, &[&jpeg[..], &[0; 9]].concat(), ok), None, "zero padding");
-        assert!(unusable(InputFormat::Mjpeg, &jpeg[..5], ok).unwrap().contains("end marker"));
-        assert!(unusable(InputFormat::Mjpeg, &jpeg[2..], ok).unwrap().contains("start marker"));
-        assert!(unusable(InputFormat::Mjpeg, &[], ok).is_some(), "an empty frame");
+        assert_eq!(unusable(PixelFormat::Mjpeg, &jpeg, ok), None);
+        assert_eq!(unusable(PixelFormat::Mjpeg, &[&jpeg[..], &[0; 9]].concat(), ok), None, "zero padding");
+        assert!(unusable(PixelFormat::Mjpeg, &jpeg[..5], ok).unwrap().contains("end marker"));
+        assert!(unusable(PixelFormat::Mjpeg, &jpeg[2..], ok).unwrap().contains("start marker"));
+        assert!(unusable(PixelFormat::Mjpeg, &[], ok).is_some(), "an empty frame");
     }
 }
