@@ -10,7 +10,7 @@
 //! the ratios. Run with `scripts/bench-e2e` (installs GStreamer, writes BENCHMARKS.md).
 //! `PISTREAM_E2E_SECS` sets the seconds per run (default 4).
 
-#[path = "support/stderr_lines.rs"]
+#[path = "../tests/support/stderr_lines.rs"]
 mod stderr_lines;
 
 use std::io::{Read, Write};

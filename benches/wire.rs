@@ -9,13 +9,13 @@
 //! the targets for `auto`. Run with `scripts/bench-wire` (writes BENCHMARKS.md).
 //! `PISTREAM_WIRE_SECS` sets the measured seconds per cell (default 10).
 
-#[path = "../tests/end_to_end/latency_display.rs"]
+#[path = "../tests/support/latency_display.rs"]
 mod latency_display;
-#[path = "../tests/end_to_end/throttle.rs"]
+#[path = "../tests/support/slow_link.rs"]
 #[allow(dead_code)] // the rate changes are the tests' (tests/end_to_end/wire.rs)
-mod throttle;
+mod slow_link;
 
-#[path = "support/stderr_lines.rs"]
+#[path = "../tests/support/stderr_lines.rs"]
 mod stderr_lines;
 
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use stderr_lines::collect_stderr;
 
 use latency_display::{percentile, LatencyDisplay};
-use throttle::slow_link;
+use slow_link::slow_link;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pistream");
 const MBIT: f64 = 1e6 / 8.0;

@@ -4,8 +4,6 @@
 
 use std::fmt::Write;
 
-use v4l::Device;
-
 use crate::media::Geometry;
 use crate::source::v4l2;
 use crate::source::v4l2::mode::{self, FormatOffer, FpsOffer, Request, SizeOffer};
@@ -52,7 +50,7 @@ pub fn report(geometry: Geometry, fps: f64) -> String {
         let Some((driver, card)) = v4l2::capture_device_info(path) else { continue };
         found += 1;
         let _ = writeln!(out, "{}: {card} (driver {driver})", path.display());
-        let offers = match Device::with_path(path).and_then(|d| v4l2::offers(&d)) {
+        let offers = match v4l2::Device::open(path).and_then(|d| v4l2::offers(&d)) {
             Ok(offers) => offers,
             Err(e) => {
                 let _ = writeln!(out, "  cannot list formats: {e}");

@@ -6,7 +6,7 @@
 //! | `TCP_NODELAY` | on | a frame's last segment leaves at once instead of waiting for an ACK (Nagle) |
 //! | `SO_SNDBUF` | 4 frames, 1..64 MiB (`--sndbuf`); HTTP `/stream`: 1 MiB | frames in flight while the next is written: full throughput on fast links |
 //! | `TCP_NOTSENT_LOWAT` | 1/4 frame, 128 KiB..1 MiB; HTTP `/stream`: 128 KiB; not set on the seed wire | bounds the bytes queued but *not yet sent*: on a slow link frames wait in the viewer's slot (where newer ones replace them) rather than in the kernel, so latency stays bounded. The seed wire (`--peer seed`) leaves it unset: its Python receiver takes each `recv` for a frame, and quarter-frame pieces are more chances to wake that `recv` mid-frame |
-//! | `SO_RCVBUF` | not set: kernel autotuning (`--rcvbuf` sets it) | a fixed receive buffer also fixes the window: 2 frames measured 0.7x the throughput of autotuning on loopback, and 4 frames let only 9 frames through in 15 s on a 50 ms, 50 Mbit/s netem link where autotuning carried 40 in 8 s (the VM rig) |
+//! | `SO_RCVBUF` | not set: kernel autotuning (`--rcvbuf` sets it) | a fixed receive buffer also fixes the window: slower than autotuning on loopback, and much slower on a long, slow link (BENCHMARKS.md, "Measurements behind choices in the code") |
 //! | `SO_KEEPALIVE` + `TCP_KEEPIDLE/INTVL/CNT` | 2 s, 1 s, 3 | a silent, vanished peer is detected in about 5 s |
 //! | `TCP_USER_TIMEOUT` | 5 s | data unacknowledged for 5 s (peer gone mid-stream) fails the connection |
 //! | `SO_RCVTIMEO` / `SO_SNDTIMEO` | 100 ms | blocking calls return regularly so loops see shutdown requests |

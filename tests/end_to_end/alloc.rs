@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::util::{free_port, Proc, SECS};
+use crate::support::{free_port, Proc, SECS};
 
 const COUNTER_C: &str = r#"
 #define _GNU_SOURCE
@@ -134,7 +134,7 @@ fn demo(frames: u64) -> Counts {
 
 #[test]
 fn the_demo_allocates_nothing_per_frame() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     assert_steady("demo (camera and display in one process)", demo(N), demo(10 * N), N);
 }
 
@@ -179,7 +179,7 @@ fn camera_and_display(
 
 #[test]
 fn a_camera_and_a_display_allocate_nothing_per_frame_plain_and_keyed() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let key = std::env::temp_dir().join(format!("pistream-alloc-key-{}", std::process::id()));
     std::fs::write(&key, "allocation test key\n").unwrap();
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
@@ -194,7 +194,7 @@ fn a_camera_and_a_display_allocate_nothing_per_frame_plain_and_keyed() {
 
 #[test]
 fn a_call_allocates_nothing_per_frame_on_either_side() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let (a_short, b_short) = camera_and_display(N, None, true, &[]);
     let (a_long, b_long) = camera_and_display(10 * N, None, true, &[]);
     assert_steady("call, listening side", a_short, a_long, N);
@@ -217,7 +217,7 @@ fn seed_call(frames: u64) -> (Counts, Counts) {
 
 #[test]
 fn a_call_on_the_seed_wire_allocates_nothing_per_frame() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     const SEED_N: u64 = 300; // 640x480 frames: the seed wire has no other size
     let (a_short, b_short) = seed_call(SEED_N);
     let (a_long, b_long) = seed_call(10 * SEED_N);
@@ -232,7 +232,7 @@ fn a_call_on_the_seed_wire_allocates_nothing_per_frame() {
 /// (libjpeg-turbo) mallocs per image, which is reported.
 #[test]
 fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let cases = [
         ("bgr", None),
         ("native", Some("YUYV")),
@@ -280,7 +280,7 @@ fn fan_out(frames: u64, http: usize) -> (Counts, u64) {
     );
     camera.proc.wait_for("listening on", 10 * SECS);
     let clients: Vec<_> =
-        (0..http).map(|_| crate::web::StreamClient::start_sized(port, "/stream", 320, 240)).collect();
+        (0..http).map(|_| crate::support::http::StreamClient::start_sized(port, "/stream", 320, 240)).collect();
     let frames = frames.to_string();
     let displays: Vec<Proc> = (0..4)
         .map(|i| {
@@ -308,7 +308,7 @@ fn fan_out(frames: u64, http: usize) -> (Counts, u64) {
 
 #[test]
 fn fan_out_to_four_displays_and_two_http_clients_allocates_no_rust_memory_per_frame() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     for http in [0, 2] {
         let (short, short_frames) = fan_out(N / 2, http);
         let (long, long_frames) = fan_out(5 * N, http);

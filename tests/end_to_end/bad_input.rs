@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use crate::util::{free_port, summary_counts, Proc, SECS};
+use crate::support::{free_port, summary_counts, Proc, SECS};
 
 /// A version-2 hello as the protocol document lays it out, built by hand: a camera's
 /// (`directions` 0b01) offers BGR3, a display's (0b10) decodes BGR3.
@@ -101,7 +101,7 @@ fn cases(
 
 #[test]
 fn a_listening_camera_names_each_problem_and_keeps_listening() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut cam = Proc::spawn(
@@ -132,7 +132,7 @@ fn a_listening_camera_names_each_problem_and_keeps_listening() {
 
 #[test]
 fn a_listening_display_names_each_problem_and_keeps_listening() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut disp = Proc::spawn(
@@ -164,7 +164,7 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
 /// the display keeps listening and then verifies a real camera's frames.
 #[test]
 fn a_listening_display_names_each_bad_wire_format_frame_and_shows_none_of_it() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     const BGR3: u16 = 1;
     const JPEG: u16 = 1 << 5;
     let port = free_port();
@@ -232,7 +232,7 @@ fn a_listening_display_names_each_bad_wire_format_frame_and_shows_none_of_it() {
 
 #[test]
 fn a_connecting_display_reports_a_wrong_peer_in_one_line_and_exits_1() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
@@ -258,7 +258,7 @@ fn a_connecting_display_reports_a_wrong_peer_in_one_line_and_exits_1() {
 
 #[test]
 fn an_oversized_length_never_sizes_an_allocation() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     // A frame header claiming 4 GiB to a display that negotiated 64x48: refused at the
     // header, before any body byte is read (the process would otherwise try to read or
     // allocate 4 GiB).
@@ -277,7 +277,7 @@ fn an_oversized_length_never_sizes_an_allocation() {
 /// version-1 peer, on either end, is told so in one line naming both versions.
 #[test]
 fn a_version_1_peer_is_refused_with_both_versions_named_on_either_end() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let v1 = |directions: u8, width: u32, height: u32| {
         let mut body = b"PISTREAM\x00\x01".to_vec();
         body.extend_from_slice(&[directions, 0]);

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::BIN;
+use crate::support::BIN;
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
@@ -15,7 +15,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn version_names_the_version_and_features() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let (code, stdout, _) = run(&["--version"]);
     assert_eq!(code, Some(0));
     assert!(stdout.starts_with(&format!("pistream {}", env!("CARGO_PKG_VERSION"))), "{stdout}");
@@ -24,7 +24,7 @@ fn version_names_the_version_and_features() {
 
 #[test]
 fn help_teaches_each_command() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
     for word in ["camera", "display", "call", "demo", "Examples:"] {
@@ -36,7 +36,7 @@ fn help_teaches_each_command() {
 
 #[test]
 fn usage_errors_exit_2_with_one_line_naming_the_option() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     for (args, needle) in [
         (&["camera", "--size", "big"][..], "--size 'big'"),
         (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
@@ -54,7 +54,7 @@ fn usage_errors_exit_2_with_one_line_naming_the_option() {
 
 #[test]
 fn quiet_prints_only_warnings_and_errors() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let demo = ["demo", "--seconds", "1", "--sink", "null", "--stats", "off"];
     let (code, _, stderr) = run(&demo);
     assert_eq!(code, Some(0), "{stderr}");
@@ -72,7 +72,7 @@ fn quiet_prints_only_warnings_and_errors() {
 
 #[test]
 fn a_busy_port_is_a_clear_error() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let (code, _, stderr) = run(&["camera", "--listen", &addr, "--source", "pattern"]);
@@ -82,7 +82,7 @@ fn a_busy_port_is_a_clear_error() {
 
 #[test]
 fn a_camera_without_a_device_says_what_it_looked_for_and_what_to_try() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     // These machines have no /dev/video*; the VM rig covers the real-device path.
     if std::path::Path::new("/dev/video0").exists() {
         return;
@@ -98,7 +98,7 @@ fn a_camera_without_a_device_says_what_it_looked_for_and_what_to_try() {
 
 #[test]
 fn selftest_passes_and_checks_both_record_ciphers_against_published_vectors() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let (code, stdout, stderr) = run(&["selftest"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let all = format!("{stdout}{stderr}");

@@ -3,7 +3,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
+use crate::support::{free_port, pattern_camera, summary_counts, Proc, SECS};
 
 fn camera(port: u16, extra: &[&str]) -> Proc {
     pattern_camera(port, extra)
@@ -18,7 +18,7 @@ fn display(port: u16, extra: &[&str]) -> Proc {
 
 #[test]
 fn demo_verifies_every_frame_and_reports_the_count() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let mut demo =
         Proc::spawn("demo", &["demo", "--seconds", "2", "--sink", "null", "--verify", "--stats", "off"]);
     assert!(demo.wait_exit(20 * SECS).success(), "{}", demo.output());
@@ -31,7 +31,7 @@ fn demo_verifies_every_frame_and_reports_the_count() {
 
 #[test]
 fn a_thousand_verified_frames_at_640x480_between_two_processes() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &["--fps", "0"]);
     let mut disp = display(port, &["--frames", "1000"]);
@@ -45,7 +45,7 @@ fn a_thousand_verified_frames_at_640x480_between_two_processes() {
 
 #[test]
 fn killing_a_display_leaves_the_camera_serving_the_next_one() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &["--fps", "60"]);
     // With stats on: its first stats line says frames are flowing, mid-stream to kill it in.
@@ -62,7 +62,7 @@ fn killing_a_display_leaves_the_camera_serving_the_next_one() {
 
 #[test]
 fn a_display_started_first_connects_once_the_camera_is_up() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut disp = display(port, &["--frames", "20"]);
     disp.wait_for("not reachable", 10 * SECS);
@@ -74,7 +74,7 @@ fn a_display_started_first_connects_once_the_camera_is_up() {
 
 #[test]
 fn a_call_carries_verified_frames_both_ways() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let common = ["--sink", "null", "--verify", "--stats", "off", "--fps", "60", "--source", "pattern"];
@@ -97,7 +97,7 @@ fn a_call_carries_verified_frames_both_ways() {
 
 #[test]
 fn a_listening_call_in_a_call_lets_displays_watch_and_turns_a_camera_away_as_busy() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let common = ["--sink", "null", "--verify", "--stats", "off", "--source", "pattern"];
@@ -132,7 +132,7 @@ fn a_listening_call_in_a_call_lets_displays_watch_and_turns_a_camera_away_as_bus
 
 #[test]
 fn sigint_on_the_display_says_bye_and_the_camera_waits_for_the_next() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let mut disp = display(port, &[]);
@@ -146,7 +146,7 @@ fn sigint_on_the_display_says_bye_and_the_camera_waits_for_the_next() {
 
 #[test]
 fn sigterm_on_the_camera_ends_the_display_cleanly() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let mut disp = display(port, &[]);
@@ -159,7 +159,7 @@ fn sigterm_on_the_camera_ends_the_display_cleanly() {
 
 #[test]
 fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &["--frames", "25", "--fps", "100"]);
     let mut disp = display(port, &[]);
@@ -172,7 +172,7 @@ fn a_camera_with_a_frame_bound_stops_after_sending_that_many() {
 
 #[test]
 fn a_display_past_max_viewers_is_told_the_camera_is_busy() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let mut cam = camera(port, &["--max-viewers", "1"]);
     let first = display(port, &[]);
@@ -191,7 +191,7 @@ fn a_display_past_max_viewers_is_told_the_camera_is_busy() {
 
 #[test]
 fn ipv6_and_dual_stack_listening_work() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("[::]:{port}");
     let mut cam =

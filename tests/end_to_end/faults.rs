@@ -12,7 +12,7 @@ use pistream::output::pistream::protocol::{
     encode_bye, encode_hello, ByeReason, Hello, BYE_MAX_LEN, HEADER_LEN,
 };
 
-use crate::util::{free_port, pattern_camera, summary_counts, Proc, BIN, SECS};
+use crate::support::{free_port, pattern_camera, summary_counts, Proc, BIN, SECS};
 
 fn camera(port: u16, extra: &[&str]) -> Proc {
     pattern_camera(port, extra)
@@ -36,7 +36,7 @@ fn proc_counts(pid: i32) -> (usize, usize, u64) {
 
 #[test]
 fn killing_the_camera_mid_frame_makes_the_display_report_it_and_retry() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let cam = camera(port, &["--fps", "0", "--size", "1920x1080"]);
     let target = format!("127.0.0.1:{port}");
@@ -62,7 +62,7 @@ fn killing_the_camera_mid_frame_makes_the_display_report_it_and_retry() {
 
 #[test]
 fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let mut cam = camera(port, &[]);
     let target = format!("127.0.0.1:{port}");
@@ -88,7 +88,7 @@ fn a_display_that_vanishes_without_a_fin_is_detected_within_seconds() {
 
 #[test]
 fn a_frozen_camera_is_detected_by_the_display_within_seconds() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let cam = camera(port, &[]);
     let target = format!("127.0.0.1:{port}");
@@ -131,7 +131,7 @@ fn visit(port: u16, clean: bool) -> bool {
 
 #[test]
 fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let cam = camera(port, &["--size", "320x240"]);
     let (mut done, mut visits) = (0, 0);
@@ -161,7 +161,10 @@ fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
 
 #[test]
 fn a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise", &["setpriv"]) {
+        return;
+    }
     // Without CAP_NET_ADMIN the kernel caps SO_SNDBUF at net.core.wmem_max: run the camera
     // as `nobody` (setpriv needs root, which CI is) and ask for more than that.
     if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) != 0 {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::{free_port, pattern_camera, summary_counts, Proc, SECS};
+use crate::support::{free_port, pattern_camera, summary_counts, Proc, SECS};
 
 fn key_file(name: &str, secret: &[u8]) -> PathBuf {
     let path = std::env::temp_dir().join(format!("pistream-key-{}-{name}", std::process::id()));
@@ -102,7 +102,7 @@ fn frame_bytes(bytes: &[u8]) -> usize {
 
 #[test]
 fn the_same_key_on_both_ends_streams_encrypted() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("same", b"a shared secret for the test\n");
     let port = free_port();
     let _cam = keyed_camera(port, &key);
@@ -118,7 +118,7 @@ fn the_same_key_on_both_ends_streams_encrypted() {
 
 #[test]
 fn keygen_writes_a_private_random_key_that_works_and_is_never_overwritten() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let path = std::env::temp_dir().join(format!("pistream-keygen-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let mut gen = Proc::spawn("keygen", &["keygen", path.to_str().unwrap()]);
@@ -140,7 +140,7 @@ fn keygen_writes_a_private_random_key_that_works_and_is_never_overwritten() {
 
 #[test]
 fn an_empty_key_file_is_a_usage_error_on_both_ends() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let empty = key_file("empty", b" \n");
     let key = empty.to_str().unwrap();
     for args in
@@ -154,7 +154,7 @@ fn an_empty_key_file_is_a_usage_error_on_both_ends() {
 
 #[test]
 fn a_key_file_others_can_read_gets_a_one_line_warning() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("open", b"a key others can read");
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let port = free_port();
@@ -167,7 +167,7 @@ fn a_key_file_others_can_read_gets_a_one_line_warning() {
 
 #[test]
 fn a_display_without_the_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("nokey", b"secret");
     let port = free_port();
     let cam = keyed_camera(port, &key);
@@ -195,7 +195,7 @@ fn a_display_without_the_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
 
 #[test]
 fn a_wrong_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("right", b"the right key");
     let wrong = key_file("wrong", b"the wrong key");
     let port = free_port();
@@ -223,7 +223,7 @@ fn a_wrong_key_is_refused_on_both_ends_and_gets_no_frame_bytes() {
 /// (Also runs against a version-1 binary: `PISTREAM_TEST_BIN=... cargo test relay`.)
 #[test]
 fn relaying_between_two_keyed_cameras_gets_the_attacker_no_frame_bytes() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("relay", b"the key both cameras share");
     let (port_a, port_b) = (free_port(), free_port());
     let cam_a = keyed_camera(port_a, &key);
@@ -323,7 +323,7 @@ const SEALED_FRAME: usize = 40 + 64 * 48 * 3 + 16;
 
 #[test]
 fn a_bit_flipped_in_the_cameras_hello_fails_the_key_handshake_on_both_ends() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let (code, output, cam) = flip_one_bit_at(24 + 15, "mitm-hello"); // the width's low byte
     assert_eq!(code, Some(1), "{output}");
     assert!(output.contains("authentication failed"), "{output}");
@@ -344,19 +344,19 @@ fn a_flipped_sixth_frame_is_refused(offset: usize, name: &str) {
 
 #[test]
 fn a_bit_flipped_in_a_frame_header_ends_the_session_before_that_frame() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     a_flipped_sixth_frame_is_refused(HELLO_AND_NOISE + 5 * SEALED_FRAME + 10, "mitm-header");
 }
 
 #[test]
 fn a_bit_flipped_in_a_frame_payload_ends_the_session_and_that_frame_is_not_shown() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     a_flipped_sixth_frame_is_refused(HELLO_AND_NOISE + 5 * SEALED_FRAME + 40 + 4000, "mitm-payload");
 }
 
 #[test]
 fn a_recording_of_an_earlier_keyed_session_is_refused() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let key = key_file("replay", b"the key for the replay test");
     let cam_port = free_port();
     let cam = keyed_camera(cam_port, &key);

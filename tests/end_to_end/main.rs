@@ -3,16 +3,15 @@
 //! processes (`e2e`), faults and leaks (`faults`), hostile peers (`bad_input`), keyed
 //! sessions and attacks on them (`keys`), many viewers and the web side with real HTTP
 //! clients (`web`), zero allocations per frame counted in the running processes (`alloc`),
-//! the command line (`cli`), a slow link (`slow_link`, through the proxy in `throttle`), the
-//! wire formats and `--wire auto` on changing links (`wire`, with the frame-by-frame latency
-//! of `latency_display`), URL
-//! sources (`url_source`), the window (`window`), the original Python chat on the seed wire
-//! (`seed`, with tests/seed/) and the deployment files (`deploy`). `util` starts, waits for
-//! and kills the processes.
+//! the command line (`cli`), a slow link (`slow_link`), the wire formats and `--wire auto`
+//! on changing links (`wire`), URL sources (`url_source`), the window (`window`), the
+//! original Python chat on the seed wire (`seed`, with tests/seed/) and the deployment
+//! files (`deploy`). What they share is `tests/support/`.
 //!
 //! Run this group alone with `cargo test --test end_to_end`.
 
-mod util;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod alloc;
 mod bad_input;
@@ -21,10 +20,8 @@ mod deploy;
 mod e2e;
 mod faults;
 mod keys;
-mod latency_display;
 mod seed;
 mod slow_link;
-mod throttle;
 mod url_source;
 mod web;
 mod window;

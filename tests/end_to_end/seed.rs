@@ -9,8 +9,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{free_port, summary_counts, Proc, SECS};
-use crate::window::Xvfb;
+use crate::support::{free_port, summary_counts, Proc, SECS};
+use crate::support::xvfb::Xvfb;
 
 const SEED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seed");
 /// Both ends must be gone this soon after `finished`.
@@ -19,19 +19,18 @@ const SEED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seed");
 const END_WITHIN: Duration = Duration::from_secs(5);
 const WARNING: &str = "the seed wire has no framing, no authentication and no integrity check";
 
-/// The Python with numpy: PISTREAM_TEST_PYTHON, else Debian's (where python3-numpy
-/// installs), else the first python3 on PATH.
+/// The Python the seed program runs in: PISTREAM_TEST_PYTHON, else Debian's (where
+/// python3-numpy installs), else the first python3 on PATH.
 fn python() -> String {
-    let python = std::env::var("PISTREAM_TEST_PYTHON").unwrap_or_else(|_| {
+    std::env::var("PISTREAM_TEST_PYTHON").unwrap_or_else(|_| {
         if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" }.into()
-    });
-    let numpy = Command::new(&python).args(["-c", "import numpy"]).status();
-    assert!(
-        numpy.is_ok_and(|s| s.success()),
-        "{python} cannot import numpy: the seed test needs it (scripts/install-deps test installs \
-         python3-numpy; PISTREAM_TEST_PYTHON picks another interpreter)"
-    );
-    python
+    })
+}
+
+/// What the seed program needs of that Python, as `tools::have` names it: numpy
+/// (scripts/install-deps test installs python3-numpy; PISTREAM_TEST_PYTHON picks another).
+fn numpy() -> String {
+    format!("{}:numpy", python())
 }
 
 /// The seed program's server, listening on `port`.
@@ -125,7 +124,10 @@ fn spawn(name: &str, args: &[String]) -> Proc {
 
 #[test]
 fn the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both", &[&numpy()]) {
+        return;
+    }
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut pis = spawn("pistream", &pistream_call(&["--listen", &listen]));
@@ -157,7 +159,10 @@ fn the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both() {
 
 #[test]
 fn pistream_calls_the_seed_server_and_its_finished_arrives_alone() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("pistream_calls_the_seed_server_and_its_finished_arrives_alone", &[&numpy()]) {
+        return;
+    }
     let port = free_port();
     let mut server = seed_server(port, &[]);
     let target = format!("127.0.0.1:{port}");
@@ -177,7 +182,10 @@ fn pistream_calls_the_seed_server_and_its_finished_arrives_alone() {
 
 #[test]
 fn enter_in_pistreams_window_sends_finished_to_the_seed_server() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("enter_in_pistreams_window_sends_finished_to_the_seed_server", &[&numpy(), "Xvfb", "xdotool", "xwininfo"]) {
+        return;
+    }
     let x = Xvfb::start();
     let port = free_port();
     let mut server = seed_server(port, &[]);
@@ -212,7 +220,7 @@ fn enter_in_pistreams_window_sends_finished_to_the_seed_server() {
 
 #[test]
 fn two_pistreams_on_the_seed_wire_verify_frames_both_ways() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     // A camera serving the seed wire, and a display pulling from it.
@@ -246,7 +254,7 @@ fn two_pistreams_on_the_seed_wire_verify_frames_both_ways() {
 
 #[test]
 fn a_seed_camera_serves_a_hand_written_client_and_browsers_on_one_port() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     use std::io::{Read, Write};
     use std::net::TcpStream;
 
@@ -284,7 +292,7 @@ fn a_seed_camera_serves_a_hand_written_client_and_browsers_on_one_port() {
 
 #[test]
 fn a_seed_listener_names_a_pistream_peer_that_connects_to_it() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut cam = Proc::spawn(
@@ -300,7 +308,7 @@ fn a_seed_listener_names_a_pistream_peer_that_connects_to_it() {
 
 #[test]
 fn the_seed_peer_excludes_a_key_and_other_sizes() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     for (args, needles) in [
         (
             &["call", "--listen", "5678", "--peer", "seed", "--key-file", "k"][..],
@@ -328,7 +336,10 @@ fn share((intact, of): (u64, u64)) -> String {
 /// end ending the chat with `finished` after FRAMES shown frames.
 #[test]
 fn the_python_receiver_gets_intact_frames_from_python_and_from_pistream() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
+    if !crate::support::tools::have("the_python_receiver_gets_intact_frames_from_python_and_from_pistream", &[&numpy()]) {
+        return;
+    }
     const FRAMES: &str = "150"; // 5 s at 30 fps
                                 // Python against Python: the client shows FRAMES frames, then presses Enter.
     let port = free_port();

@@ -15,8 +15,8 @@ use pistream::media::{now_us, Geometry};
 use pistream::output::pistream::protocol::{encode_frame_header, encode_hello, Hello};
 use pistream::source::pattern;
 
-use crate::throttle::slow_link;
-use crate::util::{free_port, summary_counts, Proc, SECS};
+use crate::support::slow_link::slow_link;
+use crate::support::{free_port, summary_counts, Proc, SECS};
 
 const FRAME: usize = 640 * 480 * 3;
 /// ~10 frames/s of 640x480 BGR.
@@ -76,7 +76,7 @@ fn queue_everything_camera(port: u16, run_for: Duration) -> thread::JoinHandle<u
 
 #[test]
 fn a_slow_link_keeps_frames_fresh_where_queueing_everything_falls_behind() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let bound = latency_bound_ms();
 
     // pistream camera -> slow link -> pistream display.

@@ -14,7 +14,7 @@ use opencv::core::{Mat, Scalar, Vector, CV_8UC3};
 use opencv::imgcodecs;
 use opencv::prelude::*;
 
-use crate::util::{free_port, Proc, SECS};
+use crate::support::{free_port, Proc, SECS};
 
 /// Solid-colour JPEGs (BGR), one per colour.
 fn jpegs(colours: &[[u8; 3]], width: i32, height: i32) -> Vec<Vec<u8>> {
@@ -87,7 +87,7 @@ fn serve_for(listener: TcpListener, frames: Vec<Vec<u8>>, duration: Duration) {
 
 #[test]
 fn an_mjpeg_http_stream_is_shown_and_survives_a_server_restart() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     // Bound before the camera starts, so its first request finds the server.
     let first_server = TcpListener::bind("127.0.0.1:0").unwrap();
     let http_port = first_server.local_addr().unwrap().port();

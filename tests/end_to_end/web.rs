@@ -3,178 +3,26 @@
 //! not delay a real viewer; real clients (headless Chromium, ffprobe/ffmpeg, GStreamer)
 //! on the viewer page, `/stream` and `/snapshot`; Basic auth right, wrong and missing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use pistream::media::{now_us, Geometry};
-use pistream::source::pattern;
-use zune_jpeg::zune_core::bytestream::ZCursor;
-use zune_jpeg::zune_core::colorspace::ColorSpace;
-use zune_jpeg::zune_core::options::DecoderOptions;
+use pistream::media::now_us;
 
-use crate::latency_display::percentile;
-use crate::util::{
+use crate::support::http::{decode_bgr, get, header, pattern_psnr, StreamClient};
+use crate::support::latency_display::percentile;
+use crate::support::{
     frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, ShownFrame, SECS,
 };
 
 /// Lowest PSNR of a q80 JPEG of the test pattern against the pattern: measured 28.7 dB at
 /// worst over many frames (4:2:0 chroma cannot carry the pattern's XOR texture in red).
 const MIN_PSNR_DB: f64 = 25.0;
-
-/// An HTTP response read whole (for short answers).
-struct Response {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-fn get(port: u16, path: &str, extra: &str) -> Response {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(10 * SECS)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: pi\r\n{extra}\r\n").unwrap();
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).unwrap();
-    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let head = String::from_utf8_lossy(&all[..split]).into_owned();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Response { status, head, body: all[split + 4..].to_vec() }
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (n, v) = l.split_once(':')?;
-        n.eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-fn decode_bgr(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::BGR);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(jpeg), options);
-    let pixels = decoder.decode().expect("a JPEG a third-party decoder reads");
-    let (w, h) = decoder.dimensions().unwrap();
-    (w, h, pixels)
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse =
-        a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>() / a.len() as f64;
-    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
-}
-
-/// PSNR of a picture against pattern frame `seq` of its size, skipping the 8-byte stamp.
-fn pattern_psnr(bgr: &[u8], width: usize, height: usize, seq: u64) -> f64 {
-    let g = Geometry::new(width as u32, height as u32);
-    let mut expected = vec![0u8; g.frame_len()];
-    pattern::fill(&mut expected, g, seq);
-    psnr(&bgr[24..], &expected[24..])
-}
-
-/// An MJPEG client of `/stream` on its own thread: counts parts, checks every 10th one's
-/// pixels against the pattern.
-pub(crate) struct StreamClient {
-    frames: Arc<AtomicU64>,
-    worst_psnr: Arc<Mutex<f64>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<Result<(), String>>>,
-}
-
-impl StreamClient {
-    pub(crate) fn start(port: u16, path: &'static str) -> StreamClient {
-        Self::start_sized(port, path, 640, 480)
-    }
-
-    pub(crate) fn start_sized(port: u16, path: &'static str, width: usize, height: usize) -> StreamClient {
-        let (frames, worst_psnr, stop) = (
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(Mutex::new(f64::INFINITY)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let thread = {
-            let (frames, worst_psnr, stop) = (frames.clone(), worst_psnr.clone(), stop.clone());
-            thread::spawn(move || {
-                let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-                s.set_read_timeout(Some(10 * SECS)).unwrap();
-                write!(s, "GET {path} HTTP/1.1\r\nHost: pi\r\n\r\n").unwrap();
-                let mut r = BufReader::new(s);
-                let mut line = String::new();
-                r.read_line(&mut line).map_err(|e| e.to_string())?;
-                if !line.starts_with("HTTP/1.1 200") {
-                    return Err(format!("status line {line:?}"));
-                }
-                let mut content_type = String::new();
-                loop {
-                    line.clear();
-                    r.read_line(&mut line).map_err(|e| e.to_string())?;
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Type: ") {
-                        content_type = v.trim().to_string();
-                    }
-                }
-                let boundary = content_type
-                    .strip_prefix("multipart/x-mixed-replace;boundary=")
-                    .ok_or(format!("content type {content_type:?}"))?
-                    .to_string();
-                while !stop.load(Ordering::Relaxed) {
-                    line.clear();
-                    r.read_line(&mut line).map_err(|e| e.to_string())?;
-                    if line.trim() != format!("--{boundary}") {
-                        return Err(format!("expected the boundary, got {line:?}"));
-                    }
-                    let (mut len, mut seq) = (None, 0u64);
-                    loop {
-                        line.clear();
-                        r.read_line(&mut line).map_err(|e| e.to_string())?;
-                        if line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.strip_prefix("Content-Length: ") {
-                            len = v.trim().parse::<usize>().ok();
-                        }
-                        if let Some(v) = line.strip_prefix("X-Frame-Seq: ") {
-                            seq = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let len = len.ok_or("a part without Content-Length")?;
-                    let mut jpeg = vec![0u8; len + 2];
-                    r.read_exact(&mut jpeg).map_err(|e| e.to_string())?;
-                    if &jpeg[len..] != b"\r\n" {
-                        return Err("a part not followed by CRLF".into());
-                    }
-                    let n = frames.fetch_add(1, Ordering::Relaxed);
-                    if n % 10 == 0 {
-                        let (w, h, bgr) = decode_bgr(&jpeg[..len]);
-                        if (w, h) != (width, height) {
-                            return Err(format!("a {w}x{h} JPEG, expected {width}x{height}"));
-                        }
-                        let p = pattern_psnr(&bgr, w, h, seq);
-                        let mut worst = worst_psnr.lock().unwrap();
-                        *worst = worst.min(p);
-                    }
-                }
-                Ok(())
-            })
-        };
-        StreamClient { frames, worst_psnr, stop, thread: Some(thread) }
-    }
-
-    pub(crate) fn frames(&self) -> u64 {
-        self.frames.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn finish(mut self) -> f64 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap().expect("the MJPEG client");
-        *self.worst_psnr.lock().unwrap()
-    }
-}
 
 fn rss_kib(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -195,7 +43,7 @@ fn viewer_frames(port: u16) -> Vec<(String, u64)> {
 
 #[test]
 fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_no_one() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30"]);
     let target = format!("127.0.0.1:{port}");
@@ -293,7 +141,7 @@ fn four_displays_and_four_http_clients_share_one_camera_and_a_frozen_one_slows_n
 
 #[test]
 fn idle_and_half_hello_connections_do_not_delay_a_real_display() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     for keyed in [false, true] {
         let key = std::env::temp_dir().join(format!("pistream-web-key-{}", std::process::id()));
         let _ = std::fs::remove_file(&key);
@@ -367,7 +215,10 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot", &["ffprobe", "ffmpeg", "gst-launch-1.0"]) {
+        return;
+    }
     let port = free_port();
     let _cam = pattern_camera(port, &[]);
     let stream = format!("http://127.0.0.1:{port}/stream");
@@ -418,7 +269,10 @@ fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
 
 #[test]
 fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("headless_chromium_shows_the_live_picture_on_the_viewer_page", &["chromium", "convert"]) {
+        return;
+    }
     let port = free_port();
     let _cam = pattern_camera(port, &["--fps", "5"]);
     let dir = std::env::temp_dir().join(format!("pistream-chromium-{}", std::process::id()));
@@ -464,7 +318,10 @@ fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
 
 #[test]
 fn basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
+    if !crate::support::tools::have("basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http", &["ffprobe"]) {
+        return;
+    }
     let dir = std::env::temp_dir();
     let password = dir.join(format!("pistream-http-pw-{}", std::process::id()));
     std::fs::write(&password, "viewer:correct horse\n").unwrap();
@@ -509,7 +366,7 @@ fn basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_ht
 
 #[test]
 fn http_answers_head_unknown_paths_and_methods_properly_and_past_max_viewers_503() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     let port = free_port();
     let _cam = pattern_camera(port, &["--max-viewers", "1"]);
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -540,4 +397,32 @@ fn http_answers_head_unknown_paths_and_methods_properly_and_past_max_viewers_503
     assert_eq!(refused.status, 503, "{}", refused.head);
     assert!(header(&refused.head, "Retry-After").is_some());
     watcher.finish();
+}
+
+/// The port's first bytes decide who answers: an RTSP request is answered as RTSP (not
+/// served yet, so `501` with its `CSeq`), never as HTTP; an HTTP method pistream does not
+/// know gets `501`, one it knows and does not serve `405`, where both once went unanswered.
+#[test]
+fn rtsp_requests_get_an_rtsp_answer_and_unknown_http_methods_501() {
+    let _machine = crate::support::shared();
+    let port = free_port();
+    let _cam = pattern_camera(port, &[]);
+    let ask = |request: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(10 * SECS)).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    };
+    let options = ask(&format!("OPTIONS rtsp://127.0.0.1:{port}/stream RTSP/1.0\r\nCSeq: 2\r\n\r\n"));
+    assert!(options.starts_with("RTSP/1.0 501 Not Implemented\r\n"), "{options}");
+    assert!(header(&options, "CSeq") == Some("2"), "{options}");
+    assert!(options.contains("does not serve RTSP yet") && !options.contains("HTTP/1.1"), "{options}");
+    let describe = ask("DESCRIBE rtsp://pi/stream RTSP/1.0\r\nCSeq: 3\r\nAccept: application/sdp\r\n\r\n");
+    assert!(describe.starts_with("RTSP/1.0 501") && header(&describe, "CSeq") == Some("3"), "{describe}");
+    let brew = ask("BREW /pot HTTP/1.1\r\nHost: pi\r\n\r\n");
+    assert!(brew.starts_with("HTTP/1.1 501 Not Implemented\r\n"), "{brew}");
+    let options_http = ask("OPTIONS * HTTP/1.1\r\nHost: pi\r\n\r\n");
+    assert!(options_http.starts_with("HTTP/1.1 405"), "{options_http}");
 }

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use pistream::media::now_us;
 
-use crate::latency_display::{percentile, LatencyDisplay};
-use crate::throttle::slow_link;
-use crate::util::{frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, SECS};
+use crate::support::latency_display::{percentile, LatencyDisplay};
+use crate::support::slow_link::slow_link;
+use crate::support::{frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, SECS};
 
 const MBIT: f64 = 1e6 / 8.0;
 /// One-way delay of the proxy link.
@@ -16,7 +16,7 @@ const DELAY: Duration = Duration::from_millis(10);
 
 #[test]
 fn every_wire_format_of_every_capture_format_arrives_verified() {
-    let _machine = crate::util::shared();
+    let _machine = crate::support::shared();
     for capture in ["BGR3", "YUYV", "UYVY", "NV12", "I420", "MJPG"] {
         for wire in ["bgr", "native", "i420", "jpeg"] {
             let port = free_port();
@@ -57,7 +57,7 @@ fn switches(cam: &Proc) -> Vec<(Instant, String)> {
 
 #[test]
 fn auto_steps_down_when_the_link_falls_and_back_up_when_it_recovers() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30", "--format", "YUYV"]);
     let link = slow_link(port, 300.0 * MBIT, DELAY);
@@ -158,7 +158,7 @@ fn auto_steps_down_when_the_link_falls_and_back_up_when_it_recovers() {
 
 #[test]
 fn auto_on_a_steady_50_mbit_link_delivers_28_fps_with_p99_under_60_ms_and_rarely_switches() {
-    let _machine = crate::util::exclusive();
+    let _machine = crate::support::exclusive();
     let port = free_port();
     let cam = pattern_camera(port, &["--fps", "30", "--format", "YUYV"]);
     let link = slow_link(port, 50.0 * MBIT, DELAY);

@@ -1,5 +1,5 @@
-# The client half of the Python video chat pistream grew from, as the blog post in
-# ../shared/seed/ gives it (its code lost its indentation there, and has prose mixed in).
+# The client half of the Python video chat pistream grew from, as the blog post
+# gives it (its code lost its indentation there, and has prose mixed in).
 # Re-indented; every edit is marked "EDIT:", and nothing else is changed, bugs included
 # (one send per frame, a recv(100000000) taken for a frame only when it happens to be
 # exactly one frame long, "Lost N frames" counting every recv). OpenCV is replaced by

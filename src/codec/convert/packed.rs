@@ -20,9 +20,8 @@ pub(crate) fn rgb_rows(isa: Isa, src: &[u8], stride: usize, dst: &mut [u8], widt
     for (y, out) in dst.chunks_exact_mut(row).enumerate() {
         let src = &src[y * stride..][..row];
         let done = match isa.kind() {
-            // The SSSE3 kernel serves AVX2 CPUs too: an AVX2 version without shuffles
-            // (three offset loads, two blends per 32 bytes) measured slower, 32 vs 22 µs
-            // at 640x480.
+            // The SSSE3 kernel serves AVX2 CPUs too: an AVX2 version without shuffles was
+            // slower (BENCHMARKS.md, "Measurements behind choices in the code").
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an `Isa` of kind Ssse3 or Avx2 comes only from CPU detection
             // (`Isa::available`), which lists either only when the CPU has SSSE3.
@@ -68,7 +67,7 @@ const fn rgb_swap_masks() -> [[[i8; 16]; 3]; 3] {
 pub(crate) unsafe fn rgb_row_ssse3(src: &[u8], dst: &mut [u8]) -> usize {
     use std::arch::x86_64::*;
     let blocks = src.len().min(dst.len()) / 48;
-    // SAFETY (all loads of masks): each reads exactly one 16-byte array.
+    // SAFETY: (all loads of masks) each reads exactly one 16-byte array.
     let m = RGB_SWAP_MASKS.map(|out| out.map(|mm| unsafe { _mm_loadu_si128(mm.as_ptr().cast()) }));
     for i in 0..blocks {
         // SAFETY: i < blocks keeps bytes 48*i..48*i+48 of src and dst in bounds; unaligned

@@ -1,13 +1,12 @@
 //! JPEG through libjpeg-turbo's TurboJPEG API (`ffi.rs`): [`Encoder`] turns a packed BGR
 //! frame into a baseline 4:2:0 JPEG in a caller's reused buffer; [`Decoder`] turns a JPEG
 //! into the caller's BGR buffer. Neither allocates on the Rust side, errors included (the
-//! library itself keeps per-image memory pools: 9 `malloc` calls per image, measured).
+//! library itself keeps per-image memory pools).
 //!
-//! Chosen by measurement (docs/DESIGN.md): at 640x480 and 1920x1080, quality 80, it
-//! encoded 3.1x faster than the `jpeg-encoder` crate (with 6% smaller files) and 1.3x
-//! faster than OpenCV's `imencode`, and decoded 1.6x faster than `zune-jpeg`, while it is
-//! the only decoder that both fills in the standard Huffman tables of MJPEG frames that
-//! omit them and reports a frame cut short.
+//! Chosen by measurement (the figures: BENCHMARKS.md, "Measurements behind choices in the
+//! code"): faster than the `jpeg-encoder` crate and OpenCV's `imencode`, and than
+//! `zune-jpeg` at decoding, and the only decoder that both fills in the standard Huffman
+//! tables of MJPEG frames that omit them and reports a frame cut short.
 
 mod ffi;
 mod huffman;
@@ -126,7 +125,7 @@ impl Encoder {
     /// into `out` (at least [`Encoder::max_len`] bytes); returns the JPEG's length. The
     /// planes are expanded to JPEG's full range in place first. Straight from the planes,
     /// libjpeg skips its own colour conversion and downsampling, and the capture skips
-    /// making BGR: measured in the VM rig against µStreamer (docs/VM-RIG.md).
+    /// making BGR (the VM rig's µStreamer benchmark, BENCHMARKS.md).
     pub fn encode_i420_limited(
         &mut self,
         i420: &mut [u8],

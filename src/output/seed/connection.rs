@@ -14,7 +14,7 @@ use std::net::{Shutdown as SocketShutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::loops::{is_wakeup, receive_loop, send_loop, wait_drained, write_all, End, Shared, DRAIN_LIMIT};
+use super::loops::{is_wakeup, receive_loop, send_loop, wait_drained, write_all, Shared, DRAIN_LIMIT};
 use super::rules::{self, SeedError, CONNECTED, FRAME_LEN};
 use crate::media::{Frame, Mailbox};
 use crate::net;
@@ -204,13 +204,7 @@ fn serve(
         return Ok(Ending::LocalStop);
     }
     match (received, sent) {
-        (Ok(End::PeerFinished), _) => Ok(Ending::PeerEnded("the peer sent finished".into())),
-        (Ok(End::PeerClosed { partial: 0 }), _) => {
-            Ok(Ending::PeerEnded("the peer closed the connection".into()))
-        }
-        (Ok(End::PeerClosed { partial }), _) => Ok(Ending::PeerEnded(format!(
-            "the peer closed the connection {partial} bytes into a frame, which is dropped"
-        ))),
+        (Ok(Ending::PeerEnded(why)), _) => Ok(Ending::PeerEnded(why)),
         (Err(e), _) | (_, Err(e)) if !endpoint.shutdown.requested() => Err(e.into()),
         _ => Ok(Ending::LocalStop),
     }

@@ -13,6 +13,7 @@ use crate::media::{now_us, Frame, Mailbox, PixelFormat};
 use crate::net::tcp_info as link;
 use crate::net::{self, POLL_INTERVAL};
 use crate::output::deadlines::PEER_SILENCE_LIMIT;
+use crate::output::ending::Ending;
 use crate::pipeline::hub::{Delivery, Viewer};
 use crate::pipeline::stats::Stats;
 use crate::runtime::Shutdown;
@@ -54,17 +55,6 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// How the receive loop ended.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum End {
-    /// The peer sent `finished` at a frame boundary.
-    PeerFinished,
-    /// The peer closed the connection, `partial` bytes into a frame.
-    PeerClosed { partial: usize },
-    /// This side ended it (and said `finished` when it could).
-    Local,
-}
-
 /// Cuts the byte stream into frames, straight into `back`, and hands each to `display`
 /// (when this side shows). Ends at the peer's `finished`, its close, or this side's end.
 pub(super) fn receive_loop(
@@ -73,7 +63,7 @@ pub(super) fn receive_loop(
     back: &mut Frame,
     shared: &Shared,
     stats: &Stats,
-) -> Result<End, SeedError> {
+) -> Result<Ending, SeedError> {
     let mut cutter = FrameCutter::new();
     loop {
         if cutter.at_frame_start() {
@@ -81,12 +71,12 @@ pub(super) fn receive_loop(
             back.ensure_geometry(rules::GEOMETRY);
         }
         match (&*stream).read(&mut back.data[cutter.unfilled()]) {
-            Ok(0) => return Ok(End::PeerClosed { partial: cutter.partial() }),
+            Ok(0) => return Ok(Ending::PeerEnded(closed_text(cutter.partial()))),
             Ok(n) => {
                 Stats::add(&stats.received_bytes, n as u64);
                 match cutter.advance(&back.data, n) {
                     Cut::More => {}
-                    Cut::Finished => return Ok(End::PeerFinished),
+                    Cut::Finished => return Ok(Ending::PeerEnded("the peer sent finished".into())),
                     Cut::Frame => {
                         Stats::add(&stats.received_frames, 1);
                         if let Some(mailbox) = display.filter(|_| !shared.shutdown.requested()) {
@@ -102,15 +92,23 @@ pub(super) fn receive_loop(
             }
             Err(e) if is_wakeup(&e) => {
                 if shared.is_over() {
-                    return Ok(End::Local);
+                    return Ok(Ending::LocalStop);
                 }
                 if shared.finished_at().is_some_and(|at| at.elapsed() >= LINGER) {
-                    return Ok(End::Local);
+                    return Ok(Ending::LocalStop);
                 }
             }
-            Err(_) if shared.finished_at().is_some() => return Ok(End::Local),
+            Err(_) if shared.finished_at().is_some() => return Ok(Ending::LocalStop),
             Err(source) => return Err(SeedError::Io { context: "reading from the peer", source }),
         }
+    }
+}
+
+/// Why the peer's closing the connection ended the chat, `partial` bytes into a frame.
+fn closed_text(partial: usize) -> String {
+    match partial {
+        0 => "the peer closed the connection".into(),
+        partial => format!("the peer closed the connection {partial} bytes into a frame, which is dropped"),
     }
 }
 

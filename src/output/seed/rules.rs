@@ -1,5 +1,5 @@
-//! The seed wire: what the Python video chat pistream grew from (the blog post in
-//! `../shared/seed/`, kept runnable in `tests/seed/`) puts on its TCP connection, as rules
+//! The seed wire: what the Python video chat pistream grew from (a blog post's script,
+//! kept runnable in `tests/seed/`) puts on its TCP connection, as rules
 //! without I/O. It is not pistream's protocol (docs/PROTOCOL.md, appendix A): no header, no
 //! framing, no authentication and no integrity check. The driver that owns the socket is
 //! `app/seed/`.

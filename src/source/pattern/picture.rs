@@ -40,8 +40,9 @@ pub fn fill(data: &mut [u8], geometry: Geometry, seq: u64) {
 /// Renders and checks pattern frames of one geometry at memory speed. Frame `n` is the
 /// base picture (frame 0) plus the per-channel offsets (4n, 2n, n) in B, G, R, which is
 /// exactly what the formula gives since everything wraps mod 256; the base is computed once
-/// per geometry. Our own code because evaluating the formula per pixel took 0.31 ms per
-/// 640x480 frame, about 30 memcpys' worth, and bottlenecked unpaced streams.
+/// per geometry. Our own code because evaluating the formula per pixel cost about 30
+/// memcpys a frame and bottlenecked unpaced streams (BENCHMARKS.md, "Measurements behind
+/// choices in the code").
 pub struct Renderer {
     geometry: Geometry,
     base: Vec<u8>,
@@ -52,8 +53,8 @@ const CHUNK: usize = 48;
 
 /// `out = base + d` bytewise (wrapping), `d` repeating every 48 bytes. A separate function
 /// that is not inlined, on purpose: inlined into `render`, LLVM saw the offsets' values
-/// and turned the loop into unrolled scalar code (measured 0.18 ms per 640x480 frame);
-/// as it is, it compiles to vector adds (0.02 ms, memcpy speed).
+/// and turned the loop into unrolled scalar code; as it is, it compiles to vector adds, at
+/// memcpy speed.
 #[inline(never)]
 fn add_offsets(out: &mut [u8], base: &[u8], d: &[u8; CHUNK]) {
     for (o, b) in out.chunks_exact_mut(CHUNK).zip(base.chunks_exact(CHUNK)) {

@@ -8,9 +8,8 @@ use v4l::capability::Flags as CapabilityFlags;
 use v4l::format::FourCC;
 use v4l::frameinterval::FrameIntervalEnum;
 use v4l::framesize::FrameSizeEnum;
-use v4l::video::Capture as _;
-use v4l::Device;
 
+use super::device::Device;
 use crate::source::v4l2::mode::{FormatOffer, FpsOffer, SizeOffer};
 
 /// `/dev/video*` nodes, in numeric order.
@@ -31,8 +30,8 @@ pub fn device_nodes() -> Vec<PathBuf> {
 
 /// Driver and card name of a node, if it is a video capture device that can stream.
 pub fn capture_device_info(path: &Path) -> Option<(String, String)> {
-    let device = Device::with_path(path).ok()?;
-    let caps = device.query_caps().ok()?;
+    let device = Device::open(path).ok()?;
+    let caps = device.capabilities().ok()?;
     let usable = caps.capabilities.contains(CapabilityFlags::VIDEO_CAPTURE)
         && caps.capabilities.contains(CapabilityFlags::STREAMING);
     usable.then_some((caps.driver, caps.card))
@@ -46,10 +45,10 @@ pub fn first_capture_device() -> Option<PathBuf> {
 /// Everything a device offers, as negotiation input.
 pub fn offers(device: &Device) -> io::Result<Vec<FormatOffer>> {
     let mut offers = Vec::new();
-    for description in device.enum_formats()? {
+    for description in device.formats()? {
         let fourcc = description.fourcc;
         let mut sizes = Vec::new();
-        for size in device.enum_framesizes(fourcc).unwrap_or_default() {
+        for size in device.frame_sizes(fourcc).unwrap_or_default() {
             match size.size {
                 FrameSizeEnum::Discrete(d) => {
                     let fps = rates(device, fourcc, d.width, d.height);
@@ -70,7 +69,7 @@ pub fn offers(device: &Device) -> io::Result<Vec<FormatOffer>> {
 
 fn rates(device: &Device, fourcc: FourCC, width: u32, height: u32) -> FpsOffer {
     let fps_of = |num: u32, den: u32| if num == 0 { 0.0 } else { den as f64 / num as f64 };
-    let Ok(intervals) = device.enum_frameintervals(fourcc, width, height) else { return FpsOffer::Unknown };
+    let Ok(intervals) = device.frame_intervals(fourcc, width, height) else { return FpsOffer::Unknown };
     let mut discrete = Vec::new();
     for interval in intervals {
         match interval.interval {

@@ -1,14 +1,18 @@
-//! V4L2 cameras with the `v4l` crate: `discovery.rs` finds devices and lists what they
-//! offer, `stream.rs` streams one; this file is the [`Source`] that keeps a camera open,
+//! V4L2 cameras: `device.rs` is our thin layer of V4L2 calls (through libc, so LD_PRELOAD
+//! adapters such as libcamera's see them; the `v4l` crate's bindings and types),
+//! `discovery.rs` finds devices and lists what they offer, `mode.rs` picks a capture mode,
+//! `stream.rs` streams one; this file is the [`Source`] that keeps a camera open,
 //! closing and reopening it with backoff when it vanishes or stalls, while the network
 //! side keeps the viewers connected (heartbeats).
 
+mod device;
 mod discovery;
 pub mod mode;
 mod stream;
 
 use std::path::{Path, PathBuf};
 
+pub use device::Device;
 pub use discovery::{capture_device_info, device_nodes, first_capture_device, offers};
 use stream::Capture;
 

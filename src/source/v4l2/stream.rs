@@ -1,27 +1,19 @@
-//! One open, streaming V4L2 device: format set from the negotiated choice, mmap streaming
-//! with 4 buffers, the newest frame taken from a drained queue, unusable buffers told
-//! apart, and conversion into the BGR target.
+//! One open, streaming V4L2 device (through `device.rs`): format set from the chosen mode,
+//! mmap streaming with 4 buffers, the newest frame taken from a drained queue, unusable
+//! buffers told apart, and conversion into the BGR target.
 //!
 //! Latency: every wake-up drains the driver's queue (dequeue all ready buffers, requeue
 //! the older ones, keep the newest), as µStreamer does, so no frame waits behind others.
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::poll::PollFlags;
-use v4l::buffer::{Flags as BufferFlags, Type};
+use v4l::buffer::Flags as BufferFlags;
 use v4l::capability::Flags as CapabilityFlags;
-use v4l::device::Handle;
 use v4l::format::{Colorspace, Format, FourCC, Quantization};
-use v4l::io::mmap::Stream;
-use v4l::io::traits::{CaptureStream, Stream as _};
-use v4l::video::capture::Parameters;
-use v4l::video::Capture as _;
-use v4l::Device;
 
+use super::device::{Dequeued, Device, MmapStream};
 use super::discovery::offers;
 use crate::codec::convert::{encode, Converter};
 use crate::media::Geometry;
@@ -67,12 +59,10 @@ fn layout_of(format: &Format, input: PixelFormat) -> Layout {
 
 /// An open, streaming device.
 pub(super) struct Capture {
-    stream: Stream<'static>,
-    handle: Arc<Handle>,
+    stream: MmapStream,
     converter: Converter,
     started: bool,
     last_frame: Instant,
-    _device: Device,
 }
 
 /// Whether a dequeued buffer can hold a whole frame: raw formats need `bytesperline` ×
@@ -102,8 +92,8 @@ impl Capture {
         output: Geometry,
         quiet: bool,
     ) -> Result<Capture, SourceError> {
-        let device = Device::with_path(path).map_err(context(path, "opening the device"))?;
-        let caps = device.query_caps().map_err(context(path, "querying capabilities"))?;
+        let device = Device::open(path).map_err(context(path, "opening the device"))?;
+        let caps = device.capabilities().map_err(context(path, "querying capabilities"))?;
         if !caps.capabilities.contains(CapabilityFlags::VIDEO_CAPTURE) {
             return Err(SourceError::Failed(format!(
                 "{} ({}) is not a video capture device; `pistream devices` lists the ones that are",
@@ -125,8 +115,11 @@ impl Capture {
             )));
         }
         if let Some(fps) = choice.fps {
-            // Drivers without frame-rate control refuse this; the rate is then theirs.
-            let _ = device.set_params(&Parameters::with_fps(fps.round().max(1.0) as u32));
+            // Drivers without frame-rate control refuse this (and libcamera's V4L2 adapter
+            // keeps what it is given to itself); the rate is then theirs.
+            if let Err(e) = device.set_fps(fps.round().max(1.0) as u32) {
+                log::debug!("{}: the driver keeps its own frame rate ({e})", path.display());
+            }
         }
         let layout = layout_of(&format, choice.format);
         let converter = Converter::new(layout, output)
@@ -150,19 +143,13 @@ impl Capture {
             );
             log::info!("chose {choice}");
         }
-        let mut stream = Stream::with_buffers(&device, Type::VideoCapture, BUFFERS)
-            .map_err(context(path, "mapping buffers"))?;
-        // Bounds only the first dequeue, which also starts the stream; later ones happen
-        // only after poll says a buffer is ready (a timed-out dequeue would leave the
-        // crate's stream requeueing a buffer that is already queued).
-        stream.set_timeout(FIRST_FRAME_TIMEOUT);
-        let handle = stream.handle();
-        Ok(Capture { stream, handle, converter, started: false, last_frame: Instant::now(), _device: device })
+        let stream = MmapStream::start(device, BUFFERS).map_err(context(path, "mapping buffers"))?;
+        Ok(Capture { stream, converter, started: false, last_frame: Instant::now() })
     }
 
-    /// Whether a filled buffer is ready, waiting up to `timeout_ms`.
-    fn ready(&self, timeout_ms: i32) -> io::Result<bool> {
-        Ok(self.handle.poll(PollFlags::POLLIN.bits(), timeout_ms)? > 0)
+    /// Whether a filled buffer is ready, waiting up to `timeout`.
+    fn ready(&self, timeout: Duration) -> io::Result<bool> {
+        self.stream.device().readable(timeout)
     }
 
     /// The fourcc frames are captured in.
@@ -190,78 +177,82 @@ impl Capture {
     /// its buffer, the capture copied tight into its native buffer. An I/O error means the
     /// device is gone (or stalled for [`STALL_LIMIT`]).
     pub(super) fn capture(&mut self, target: &mut Target<'_>) -> io::Result<Captured> {
-        if self.started && !self.ready(DEQUEUE_TIMEOUT.as_millis() as i32)? {
-            if self.last_frame.elapsed() > STALL_LIMIT {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "no frame for 5 s"));
+        if !self.ready(DEQUEUE_TIMEOUT)? {
+            let limit = if self.started { STALL_LIMIT } else { FIRST_FRAME_TIMEOUT };
+            if self.last_frame.elapsed() > limit {
+                let what = if self.started { "no frame for 5 s" } else { "no first frame within 3 s" };
+                return Err(io::Error::new(io::ErrorKind::TimedOut, what));
             }
             return Ok(Captured::NotYet);
         }
-        let (data, meta) = self.stream.next()?;
+        let mut newest = self.stream.dequeue()?;
         self.started = true;
-        // Always slice to bytesused: MJPEG frames are shorter than the buffer.
-        let mut newest =
-            (data.as_ptr(), (meta.bytesused as usize).min(data.len()), meta.flags, meta.timestamp);
-        // Drain: anything else already captured is newer (next() requeues the older one).
-        while self.ready(0)? {
-            let (data, meta) = self.stream.next()?;
-            newest = (data.as_ptr(), (meta.bytesused as usize).min(data.len()), meta.flags, meta.timestamp);
+        // Drain: anything else already captured is newer; the older one goes back at once.
+        while self.ready(Duration::ZERO)? {
+            let newer = self.stream.dequeue()?;
+            self.stream.requeue(std::mem::replace(&mut newest, newer))?;
         }
         self.last_frame = Instant::now();
-        let (pointer, len, flags, timestamp) = newest;
-        // SAFETY: `pointer` points into the mmap'ed buffer the last `next()` dequeued. The
-        // stream stays alive (and the mapping with it) for this borrow of `self`, and that
-        // buffer is not requeued to the driver until the following `next()` call, so no
-        // one writes to it while we read.
-        let data = unsafe { std::slice::from_raw_parts(pointer, len) };
-        if let Some(why) = unusable(self.converter.input().format, data, flags) {
-            return Ok(Captured::Bad(why));
-        }
-        if let Some(bgr) = target.bgr.as_deref_mut() {
-            if let Err(e) = self.converter.convert(data, bgr) {
-                return Ok(Captured::Bad(e.to_string()));
-            }
-        }
-        let mut native_len = 0;
-        if let (Some(native), Some(format)) = (target.native.as_deref_mut(), self.native_format()) {
-            let layout = self.converter.input();
-            native_len = if format == PixelFormat::Mjpeg {
-                native.clear();
-                native.extend_from_slice(data);
-                data.len()
-            } else {
-                if data.len() < layout.min_frame_len() {
-                    return Ok(Captured::Bad(format!(
-                        "a {format} frame of {} bytes, the layout needs {}",
-                        data.len(),
-                        layout.min_frame_len()
-                    )));
-                }
-                let len = format.tight_len(layout.width, layout.height).expect("a raw format");
-                if native.len() < len {
-                    native.resize(len, 0);
-                }
-                encode::pack_tight(layout, data, native)
-            };
-        }
-        let monotonic = flags & BufferFlags::TIMESTAMP_MASK == BufferFlags::TIMESTAMP_MONOTONIC;
-        let driver_time = (monotonic && timestamp.sec > 0)
-            .then(|| Duration::new(timestamp.sec as u64, (timestamp.usec.clamp(0, 999_999) * 1000) as u32));
-        Ok(Captured::Frame { driver_time, native_len })
+        let native_format = self.native_format();
+        let captured =
+            deliver(&mut self.converter, native_format, &newest, self.stream.data(&newest), target);
+        self.stream.requeue(newest)?;
+        Ok(captured)
     }
 
-    /// Stops streaming without letting the `v4l` stream's Drop panic: if STREAMOFF fails
-    /// for any reason other than a vanished device, the mapping is leaked instead. A
-    /// vanished device (ENODEV, which the stream's Drop ignores) is dropped normally so its
-    /// file descriptor is closed: while it stays open the kernel keeps the node's number,
-    /// and the device coming back would get a new one (/dev/video1 instead of video0).
+    /// Stops streaming and closes the device (nothing of a vanished device can fail here:
+    /// its buffers and file descriptor are released either way, so the node's number is
+    /// free for it when it comes back).
     pub(super) fn close(self) {
-        let Capture { mut stream, .. } = self;
-        if let Err(e) = stream.stop() {
-            if e.raw_os_error() != Some(Errno::ENODEV as i32) {
-                std::mem::forget(stream);
-            }
+        let _ = self.stream.stop();
+    }
+}
+
+/// Writes what `target` asks for from one dequeued buffer's `data` (its `bytesused`: MJPEG
+/// frames are shorter than the buffer): BGR converted into its buffer, the capture copied
+/// tight into its native buffer.
+fn deliver(
+    converter: &mut Converter,
+    native_format: Option<PixelFormat>,
+    buffer: &Dequeued,
+    data: &[u8],
+    target: &mut Target<'_>,
+) -> Captured {
+    let (flags, timestamp) = (buffer.flags, buffer.timestamp);
+    if let Some(why) = unusable(converter.input().format, data, flags) {
+        return Captured::Bad(why);
+    }
+    if let Some(bgr) = target.bgr.as_deref_mut() {
+        if let Err(e) = converter.convert(data, bgr) {
+            return Captured::Bad(e.to_string());
         }
     }
+    let mut native_len = 0;
+    if let (Some(native), Some(format)) = (target.native.as_deref_mut(), native_format) {
+        let layout = converter.input();
+        native_len = if format == PixelFormat::Mjpeg {
+            native.clear();
+            native.extend_from_slice(data);
+            data.len()
+        } else {
+            if data.len() < layout.min_frame_len() {
+                return Captured::Bad(format!(
+                    "a {format} frame of {} bytes, the layout needs {}",
+                    data.len(),
+                    layout.min_frame_len()
+                ));
+            }
+            let len = format.tight_len(layout.width, layout.height).expect("a raw format");
+            if native.len() < len {
+                native.resize(len, 0);
+            }
+            encode::pack_tight(layout, data, native)
+        };
+    }
+    let monotonic = flags & BufferFlags::TIMESTAMP_MASK == BufferFlags::TIMESTAMP_MONOTONIC;
+    let driver_time = (monotonic && timestamp.sec > 0)
+        .then(|| Duration::new(timestamp.sec as u64, (timestamp.usec.clamp(0, 999_999) * 1000) as u32));
+    Captured::Frame { driver_time, native_len }
 }
 
 #[cfg(test)]

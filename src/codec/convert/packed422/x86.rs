@@ -79,7 +79,7 @@ pub(super) unsafe fn rows_ssse3<const UYVY: bool>(
     width: usize,
 ) {
     use std::arch::x86_64::*;
-    // SAFETY (mask loads): each reads exactly the 16 bytes of one mask array.
+    // SAFETY: (mask loads) each reads exactly the 16 bytes of one mask array.
     let load = |m: &[i8; 16]| unsafe { _mm_loadu_si128(m.as_ptr().cast()) };
     let [mu, mv] = CHROMA_MASKS[UYVY as usize].map(|m| load(&m));
     let im = INTERLEAVE3_MASKS.map(|chunk| chunk.map(|m| load(&m)));
@@ -138,7 +138,7 @@ pub(super) unsafe fn rows_avx2<const UYVY: bool>(
     width: usize,
 ) {
     use std::arch::x86_64::*;
-    // SAFETY (mask loads): each reads exactly the 16 bytes of one mask array.
+    // SAFETY: (mask loads) each reads exactly the 16 bytes of one mask array.
     let b2 = |m: &[i8; 16]| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
     let [mu, mv] = CHROMA_MASKS[UYVY as usize].map(|m| b2(&m));
     let spread = SPREAD3_MASKS.map(|m| b2(&m));

@@ -132,8 +132,8 @@ impl SendPlan {
 
     /// Every [`TICK`], feeds this viewer's counters to `auto`. The bytes are those the peer
     /// has acknowledged (`TCP_INFO`), which follow the link smoothly; `written` (bytes put
-    /// into the socket) stands in if the kernel will not say. Written bytes arrive in
-    /// lumps as large as the send buffer, which made a slow link look fast for a while.
+    /// into the socket) stands in if the kernel will not say: written bytes arrive in lumps
+    /// as large as the send buffer, so they make a slow link look fast for a while.
     pub fn tick(&mut self, offered: u64, dropped: u64, written: u64, stream: &TcpStream) -> Change {
         let now = Instant::now();
         if now < self.next_tick {

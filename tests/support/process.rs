@@ -1,12 +1,13 @@
-//! Helpers that start `pistream` processes, collect their stderr, wait with timeouts and
-//! kill them, so each test reads as a story.
+//! Starting `pistream` (and other) processes, collecting their output line by line, waiting
+//! with timeouts and killing them, so each test reads as a story.
 
-use std::cell::Cell;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+use super::machine;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pistream");
 
@@ -47,7 +48,7 @@ impl Proc {
     /// Any program (not only pistream), its output collected the same way.
     pub fn spawn_program(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         assert!(
-            HOLDS_MACHINE.with(Cell::get),
+            machine::held(),
             "a test starts {program} without holding the machine: begin it with util::shared() or, if \
              it measures time or the whole process, util::exclusive()"
         );
@@ -171,44 +172,6 @@ pub fn summary_counts(output: &str) -> (u64, u64, u64) {
 
 pub const SECS: Duration = Duration::from_secs(1);
 
-/// The machine, shared by the tests of this binary (cargo runs two at a time). A test whose
-/// assertions are about time (latency, frame rates, "within N s") or about the whole
-/// process (memory, allocations per frame) takes it [`exclusive`]ly; every other test takes
-/// it [`shared`]. Shared tests run beside each other, never beside an exclusive one: an
-/// unpaced 1080p stream in one of them would otherwise take the cores a latency bound is
-/// measured on, and the bound would hold only when the scheduler happened to be kind.
-static MACHINE: RwLock<()> = RwLock::new(());
-
-thread_local! {
-    /// Whether this test thread holds [`MACHINE`] (checked before any process starts).
-    static HOLDS_MACHINE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// A test's hold on the machine; released when dropped.
-pub struct MachineGuard {
-    _guard: Result<RwLockReadGuard<'static, ()>, RwLockWriteGuard<'static, ()>>,
-}
-
-impl Drop for MachineGuard {
-    fn drop(&mut self) {
-        HOLDS_MACHINE.with(|h| h.set(false));
-    }
-}
-
-/// For a test that measures time or the whole process: it runs with no other test beside it.
-pub fn exclusive() -> MachineGuard {
-    let guard = MACHINE.write().unwrap_or_else(|p| p.into_inner());
-    HOLDS_MACHINE.with(|h| h.set(true));
-    MachineGuard { _guard: Err(guard) }
-}
-
-/// For every other test: it may run beside another shared one, never beside an exclusive one.
-pub fn shared() -> MachineGuard {
-    let guard = MACHINE.read().unwrap_or_else(|p| p.into_inner());
-    HOLDS_MACHINE.with(|h| h.set(true));
-    MachineGuard { _guard: Ok(guard) }
-}
-
 /// A listening `pistream camera` with the test pattern on loopback `port`, once it listens.
 pub fn pattern_camera(port: u16, extra: &[&str]) -> Proc {
     let listen = format!("127.0.0.1:{port}");
@@ -217,46 +180,4 @@ pub fn pattern_camera(port: u16, extra: &[&str]) -> Proc {
     let cam = Proc::spawn("camera", &args);
     cam.wait_for("listening on", 10 * SECS);
     cam
-}
-
-/// One line of a display's `--frame-log`: a shown frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShownFrame {
-    /// When it was shown and when it was captured, µs since the UNIX epoch (this machine's
-    /// clock, which `pistream::media::now_us` reads too).
-    pub shown_us: u64,
-    pub seq: u64,
-    pub captured_us: u64,
-    pub latency_us: u64,
-    pub wire: String,
-}
-
-/// A temporary path for a process's `--frame-log` (removed by [`read_frame_log`]).
-pub fn frame_log_path(name: &str) -> String {
-    std::env::temp_dir()
-        .join(format!("pistream-frames-{}-{name}-{}", std::process::id(), free_port()))
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Reads (and removes) a `--frame-log` file.
-pub fn read_frame_log(path: &str) -> Vec<ShownFrame> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("the frame log {path}: {e}"));
-    let _ = std::fs::remove_file(path);
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("# shown_us seq captured_us latency_us wire"), "{path}");
-    lines
-        .map(|line| {
-            let f: Vec<&str> = line.split(' ').collect();
-            let n = |i: usize| f[i].parse::<u64>().unwrap_or_else(|_| panic!("{path}: {line:?}"));
-            assert_eq!(f.len(), 5, "{path}: {line:?}");
-            ShownFrame {
-                shown_us: n(0),
-                seq: n(1),
-                captured_us: n(2),
-                latency_us: n(3),
-                wire: f[4].to_string(),
-            }
-        })
-        .collect()
 }
