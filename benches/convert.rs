@@ -3,6 +3,8 @@
 //! at its default thread count, and a `memcpy` of the output bytes as the floor. After
 //! criterion's groups a summary table (`| format | size | ours µs | ...`) goes to stdout
 //! for `scripts/bench-convert`. Without the `opencv` feature only ours and memcpy run.
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 use std::hint::black_box;
 use std::time::Duration;

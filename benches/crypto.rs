@@ -6,6 +6,8 @@
 //! rate one core could seal and open. Run with `scripts/bench-crypto` (writes
 //! BENCHMARKS.md); `cargo test --benches` checks once that what is sealed opens to the same
 //! bytes and that a flipped bit is refused.
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 use std::hint::black_box;
 use std::time::Instant;

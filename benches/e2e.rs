@@ -9,6 +9,8 @@
 //! capture-to-shown latency p50/p99 from the display's summary. Prints a Markdown table and
 //! the ratios. Run with `scripts/bench-e2e` (installs GStreamer, writes BENCHMARKS.md).
 //! `PISTREAM_E2E_SECS` sets the seconds per run (default 4).
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 #[path = "../tests/support/stderr_lines.rs"]
 mod stderr_lines;

@@ -8,6 +8,8 @@
 //! BENCHMARKS.md). `PISTREAM_BENCH_SECS` sets the measured seconds per round (default 1).
 //! The producer re-publishes one prefilled frame with a new sequence number, losslessly,
 //! so the figures are the transport's, not the pattern generator's.
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -8,6 +8,8 @@
 //! after a warm-up (auto's first switches happen in it). Prints a Markdown table and checks
 //! the targets for `auto`. Run with `scripts/bench-wire` (writes BENCHMARKS.md).
 //! `PISTREAM_WIRE_SECS` sets the measured seconds per cell (default 10).
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 #[path = "../tests/support/latency_display.rs"]
 mod latency_display;

@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use pistream::media::Geometry;
 use pistream::output::pistream::protocol::keys::{CipherSet, Psk};
-use pistream::output::pistream::protocol::{ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
+use pistream::output::pistream::protocol::{formats, ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else { return };
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(Inbound::Frame { len, format, .. }) => {
                 let g = established.negotiated.receive.expect("frames only when receiving");
                 assert!(established.negotiated.receive_formats.contains(format));
-                assert!(len <= format.max_len(g.width, g.height), "a frame beyond its bound");
+                assert!(len <= formats::max_len(format, g.width, g.height), "a frame beyond its bound");
                 len
             }
             Ok(Inbound::Bye { len }) => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::show::{Sink, SinkControl, SinkError};
 use crate::media::{Frame, Geometry};
 
-pub struct NullSink;
+pub(super) struct NullSink;
 
 impl Sink for NullSink {
     fn start(&mut self, _: Geometry, _: &str) -> Result<(), SinkError> {

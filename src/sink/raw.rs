@@ -7,14 +7,14 @@ use std::time::Duration;
 use super::show::{Sink, SinkControl, SinkError};
 use crate::media::{Frame, Geometry};
 
-pub struct RawSink {
+pub(super) struct RawSink {
     path: String,
     file: File,
     geometry: Option<Geometry>,
 }
 
 impl RawSink {
-    pub fn create(path: &str) -> Result<Self, SinkError> {
+    pub(super) fn create(path: &str) -> Result<Self, SinkError> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -24,7 +24,7 @@ impl RawSink {
     }
 
     /// The command that plays the file.
-    pub fn play_command(&self, geometry: Geometry) -> String {
+    pub(super) fn play_command(&self, geometry: Geometry) -> String {
         format!("ffplay -f rawvideo -pixel_format bgr24 -video_size {geometry} {}", self.path)
     }
 }

@@ -14,12 +14,12 @@ const KEY_ENTER: i32 = 13;
 const KEY_LINEFEED: i32 = 10;
 const KEY_ESC: i32 = 27;
 
-pub struct WindowSink {
+pub(super) struct WindowSink {
     title: Option<String>,
 }
 
 impl WindowSink {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         WindowSink { title: None }
     }
 }
@@ -35,7 +35,7 @@ fn cv(context: &str) -> impl FnOnce(opencv::Error) -> SinkError + '_ {
 }
 
 /// Whether a key code from `waitKey` means "end the session".
-pub fn is_quit_key(key: i32) -> bool {
+pub(super) fn is_quit_key(key: i32) -> bool {
     let key = key & 0xff;
     key == KEY_ENTER
         || key == KEY_LINEFEED

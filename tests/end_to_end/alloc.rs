@@ -279,8 +279,9 @@ fn fan_out(frames: u64, http: usize) -> (Counts, u64) {
         ],
     );
     camera.proc.wait_for("listening on", 10 * SECS);
-    let clients: Vec<_> =
-        (0..http).map(|_| crate::support::http::StreamClient::start_sized(port, "/stream", 320, 240)).collect();
+    let clients: Vec<_> = (0..http)
+        .map(|_| crate::support::http::StreamClient::start_sized(port, "/stream", 320, 240))
+        .collect();
     let frames = frames.to_string();
     let displays: Vec<Proc> = (0..4)
         .map(|i| {

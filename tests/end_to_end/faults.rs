@@ -162,7 +162,10 @@ fn two_hundred_viewers_come_and_go_and_nothing_leaks() {
 #[test]
 fn a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise", &["setpriv"]) {
+    if !crate::support::tools::have(
+        "a_send_buffer_the_kernel_caps_is_reported_once_with_the_sysctl_to_raise",
+        &["setpriv"],
+    ) {
         return;
     }
     // Without CAP_NET_ADMIN the kernel caps SO_SNDBUF at net.core.wmem_max: run the camera

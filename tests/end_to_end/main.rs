@@ -9,6 +9,8 @@
 //! files (`deploy`). What they share is `tests/support/`.
 //!
 //! Run this group alone with `cargo test --test end_to_end`.
+// A test or bench crate has no public API: `pub` in its modules only shares items among them.
+#![allow(unreachable_pub)]
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -9,8 +9,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{free_port, summary_counts, Proc, SECS};
 use crate::support::xvfb::Xvfb;
+use crate::support::{free_port, summary_counts, Proc, SECS};
 
 const SEED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seed");
 /// Both ends must be gone this soon after `finished`.
@@ -125,7 +125,10 @@ fn spawn(name: &str, args: &[String]) -> Proc {
 #[test]
 fn the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both", &[&numpy()]) {
+    if !crate::support::tools::have(
+        "the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both",
+        &[&numpy()],
+    ) {
         return;
     }
     let port = free_port();
@@ -160,7 +163,10 @@ fn the_seed_client_calls_a_listening_pistream_and_its_enter_ends_both() {
 #[test]
 fn pistream_calls_the_seed_server_and_its_finished_arrives_alone() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("pistream_calls_the_seed_server_and_its_finished_arrives_alone", &[&numpy()]) {
+    if !crate::support::tools::have(
+        "pistream_calls_the_seed_server_and_its_finished_arrives_alone",
+        &[&numpy()],
+    ) {
         return;
     }
     let port = free_port();
@@ -183,7 +189,10 @@ fn pistream_calls_the_seed_server_and_its_finished_arrives_alone() {
 #[test]
 fn enter_in_pistreams_window_sends_finished_to_the_seed_server() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("enter_in_pistreams_window_sends_finished_to_the_seed_server", &[&numpy(), "Xvfb", "xdotool", "xwininfo"]) {
+    if !crate::support::tools::have(
+        "enter_in_pistreams_window_sends_finished_to_the_seed_server",
+        &[&numpy(), "Xvfb", "xdotool", "xwininfo"],
+    ) {
         return;
     }
     let x = Xvfb::start();
@@ -337,7 +346,10 @@ fn share((intact, of): (u64, u64)) -> String {
 #[test]
 fn the_python_receiver_gets_intact_frames_from_python_and_from_pistream() {
     let _machine = crate::support::exclusive();
-    if !crate::support::tools::have("the_python_receiver_gets_intact_frames_from_python_and_from_pistream", &[&numpy()]) {
+    if !crate::support::tools::have(
+        "the_python_receiver_gets_intact_frames_from_python_and_from_pistream",
+        &[&numpy()],
+    ) {
         return;
     }
     const FRAMES: &str = "150"; // 5 s at 30 fps

@@ -216,7 +216,10 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
 #[test]
 fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot", &["ffprobe", "ffmpeg", "gst-launch-1.0"]) {
+    if !crate::support::tools::have(
+        "ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot",
+        &["ffprobe", "ffmpeg", "gst-launch-1.0"],
+    ) {
         return;
     }
     let port = free_port();
@@ -270,7 +273,10 @@ fn ffprobe_ffmpeg_and_gstreamer_read_the_stream_and_the_snapshot() {
 #[test]
 fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("headless_chromium_shows_the_live_picture_on_the_viewer_page", &["chromium", "convert"]) {
+    if !crate::support::tools::have(
+        "headless_chromium_shows_the_live_picture_on_the_viewer_page",
+        &["chromium", "convert"],
+    ) {
         return;
     }
     let port = free_port();
@@ -319,7 +325,10 @@ fn headless_chromium_shows_the_live_picture_on_the_viewer_page() {
 #[test]
 fn basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http", &["ffprobe"]) {
+    if !crate::support::tools::have(
+        "basic_auth_guards_every_path_and_a_keyed_camera_without_a_password_refuses_http",
+        &["ffprobe"],
+    ) {
         return;
     }
     let dir = std::env::temp_dir();

@@ -60,7 +60,10 @@ fn matching_pattern_frame(w: usize, h: usize, rgb: &[u8]) -> Option<u64> {
 #[test]
 fn the_window_shows_the_pattern_and_enter_ends_the_session() {
     let _machine = crate::support::shared();
-    if !crate::support::tools::have("the_window_shows_the_pattern_and_enter_ends_the_session", &["Xvfb", "xdotool", "xwininfo", "import"]) {
+    if !crate::support::tools::have(
+        "the_window_shows_the_pattern_and_enter_ends_the_session",
+        &["Xvfb", "xdotool", "xwininfo", "import"],
+    ) {
         return;
     }
     let x = Xvfb::start();

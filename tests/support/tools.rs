@@ -42,7 +42,10 @@ pub fn have(test: &str, tools: &[&str]) -> bool {
         return true;
     }
     let what = missing.join(", ");
-    assert!(!required(), "{test} needs {what}, which is not installed (scripts/install-deps test installs it)");
+    assert!(
+        !required(),
+        "{test} needs {what}, which is not installed (scripts/install-deps test installs it)"
+    );
     eprintln!("skip: {test}: {what} not installed (scripts/install-deps test installs it)");
     false
 }

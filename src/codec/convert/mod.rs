@@ -26,6 +26,7 @@ mod packed422;
 #[cfg(feature = "testing")]
 pub mod reference;
 #[cfg(not(feature = "testing"))]
+#[allow(unreachable_pub)] // `pub` for the `testing` build; crate-private here
 mod reference;
 mod scale;
 mod selftest;

@@ -9,7 +9,7 @@ use crate::media::Geometry;
 use crate::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 
 /// Largest per-channel difference we accept between a fast kernel and the float reference.
-pub const TOLERANCE: u8 = 2;
+pub(super) const TOLERANCE: u8 = 2;
 
 /// Runs the checks; each entry is (what was checked, whether it passed).
 pub fn selftest_cases() -> Vec<(String, bool)> {
@@ -79,7 +79,7 @@ fn check(layout: &Layout, out_w: u32, out_h: u32) -> bool {
 
 /// Runs `kernel` on a seeded random frame and compares its output with the float
 /// reference (never with another fast kernel), within [`TOLERANCE`].
-pub fn check_with(
+pub(super) fn check_with(
     layout: &Layout,
     out_w: u32,
     out_h: u32,

@@ -8,24 +8,24 @@
 
 use std::ffi::{c_char, c_int, c_uchar, c_ulong, c_void};
 
-pub type tjhandle = *mut c_void;
+pub(super) type tjhandle = *mut c_void;
 
 /// Chrominance subsampling (enum TJSAMP).
-pub const TJSAMP_420: c_int = 2;
+pub(super) const TJSAMP_420: c_int = 2;
 /// Pixel formats (enum TJPF).
-pub const TJPF_BGR: c_int = 1;
+pub(super) const TJPF_BGR: c_int = 1;
 /// Flags.
-pub const TJFLAG_NOREALLOC: c_int = 1024;
+pub(super) const TJFLAG_NOREALLOC: c_int = 1024;
 /// Error kinds (enum TJERR).
-pub const TJERR_WARNING: c_int = 0;
+pub(super) const TJERR_WARNING: c_int = 0;
 
 extern "C" {
-    pub fn tjInitCompress() -> tjhandle;
-    pub fn tjInitDecompress() -> tjhandle;
-    pub fn tjDestroy(handle: tjhandle) -> c_int;
-    pub fn tjBufSize(width: c_int, height: c_int, jpeg_subsamp: c_int) -> c_ulong;
+    pub(super) fn tjInitCompress() -> tjhandle;
+    pub(super) fn tjInitDecompress() -> tjhandle;
+    pub(super) fn tjDestroy(handle: tjhandle) -> c_int;
+    pub(super) fn tjBufSize(width: c_int, height: c_int, jpeg_subsamp: c_int) -> c_ulong;
     #[allow(clippy::too_many_arguments)]
-    pub fn tjCompress2(
+    pub(super) fn tjCompress2(
         handle: tjhandle,
         src_buf: *const c_uchar,
         width: c_int,
@@ -39,7 +39,7 @@ extern "C" {
         flags: c_int,
     ) -> c_int;
     #[allow(clippy::too_many_arguments)]
-    pub fn tjCompressFromYUV(
+    pub(super) fn tjCompressFromYUV(
         handle: tjhandle,
         src_buf: *const c_uchar,
         width: c_int,
@@ -51,7 +51,7 @@ extern "C" {
         jpeg_qual: c_int,
         flags: c_int,
     ) -> c_int;
-    pub fn tjDecompressHeader3(
+    pub(super) fn tjDecompressHeader3(
         handle: tjhandle,
         jpeg_buf: *const c_uchar,
         jpeg_size: c_ulong,
@@ -61,7 +61,7 @@ extern "C" {
         jpeg_colorspace: *mut c_int,
     ) -> c_int;
     #[allow(clippy::too_many_arguments)]
-    pub fn tjDecompress2(
+    pub(super) fn tjDecompress2(
         handle: tjhandle,
         jpeg_buf: *const c_uchar,
         jpeg_size: c_ulong,
@@ -72,6 +72,6 @@ extern "C" {
         pixel_format: c_int,
         flags: c_int,
     ) -> c_int;
-    pub fn tjGetErrorStr2(handle: tjhandle) -> *mut c_char;
-    pub fn tjGetErrorCode(handle: tjhandle) -> c_int;
+    pub(super) fn tjGetErrorStr2(handle: tjhandle) -> *mut c_char;
+    pub(super) fn tjGetErrorCode(handle: tjhandle) -> c_int;
 }

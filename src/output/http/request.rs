@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 /// Longest request head accepted (request line and headers).
 const HEAD_MAX: usize = 8192;
 /// A request head must arrive within this long.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub(super) struct Request {
     pub method: String,
     /// The path without the query.
     pub path: String,
@@ -23,14 +23,14 @@ pub struct Request {
 
 impl Request {
     /// Whether the query has `name=value` among its `&`-separated pairs.
-    pub fn query_has(&self, name: &str, value: &str) -> bool {
+    pub(super) fn query_has(&self, name: &str, value: &str) -> bool {
         self.query.split('&').any(|pair| pair.split_once('=') == Some((name, value)))
     }
 }
 
 /// Why no request could be read.
 #[derive(Debug)]
-pub enum RequestError {
+pub(super) enum RequestError {
     /// The bytes are not an HTTP/1.x request (answer 400).
     Malformed(String),
     /// The head is longer than [`HEAD_MAX`] (answer 431).
@@ -40,7 +40,7 @@ pub enum RequestError {
 }
 
 /// Reads and parses one request head within [`REQUEST_TIMEOUT`].
-pub fn read(mut stream: &TcpStream) -> Result<Request, RequestError> {
+pub(super) fn read(mut stream: &TcpStream) -> Result<Request, RequestError> {
     let deadline = Instant::now() + REQUEST_TIMEOUT;
     let mut head = [0u8; HEAD_MAX];
     let mut filled = 0;

@@ -10,24 +10,24 @@ use std::time::{Duration, Instant};
 use crate::runtime::Shutdown;
 
 /// A client that takes no byte for this long is dropped.
-pub const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(5);
+pub(super) const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(5);
 
 /// Headers that stop browsers and proxies from keeping a live picture.
-pub const NO_CACHE: &str =
+pub(super) const NO_CACHE: &str =
     "Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\nPragma: no-cache\r\nExpires: 0\r\n";
 
 /// A fixed buffer `write!` can format into (a response head, a multipart part header).
-pub struct HeadBuf {
+pub(super) struct HeadBuf {
     bytes: [u8; 1024],
     len: usize,
 }
 
 impl HeadBuf {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         HeadBuf { bytes: [0; 1024], len: 0 }
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(super) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
 }
@@ -56,7 +56,11 @@ impl io::Write for HeadBuf {
 
 /// Writes every byte of `parts`; fails once the client has taken nothing for
 /// [`CLIENT_SILENCE_LIMIT`] or shutdown is requested.
-pub fn write_all(mut stream: &TcpStream, parts: &mut [IoSlice<'_>], shutdown: &Shutdown) -> io::Result<()> {
+pub(super) fn write_all(
+    mut stream: &TcpStream,
+    parts: &mut [IoSlice<'_>],
+    shutdown: &Shutdown,
+) -> io::Result<()> {
     let mut parts = parts;
     let mut last_progress = Instant::now();
     while !parts.is_empty() {
@@ -78,7 +82,7 @@ pub fn write_all(mut stream: &TcpStream, parts: &mut [IoSlice<'_>], shutdown: &S
 }
 
 /// A whole response with a body (`head_only` for HEAD requests: the same headers, no body).
-pub fn respond(
+pub(super) fn respond(
     stream: &TcpStream,
     status: &str,
     content_type: &str,
@@ -98,7 +102,7 @@ pub fn respond(
 }
 
 /// A short plain-text answer (errors, refusals).
-pub fn text(
+pub(super) fn text(
     stream: &TcpStream,
     status: &str,
     extra_headers: &str,

@@ -188,7 +188,7 @@ impl Drop for Mapping {
 /// A buffer the driver has filled and handed over: where it is and what it holds. Not
 /// `Clone`: it goes back to the driver once, through [`MmapStream::requeue`].
 #[derive(Debug)]
-pub struct Dequeued {
+pub(super) struct Dequeued {
     index: u32,
     /// How many bytes of it the frame takes (MJPEG frames are shorter than the buffer).
     pub bytesused: usize,
@@ -197,7 +197,7 @@ pub struct Dequeued {
 }
 
 /// A capture device streaming into memory-mapped buffers.
-pub struct MmapStream {
+pub(super) struct MmapStream {
     device: Device,
     buffers: Vec<Mapping>,
     streaming: bool,
@@ -205,7 +205,7 @@ pub struct MmapStream {
 
 impl MmapStream {
     /// Asks for `count` buffers, maps them, queues them all and starts streaming.
-    pub fn start(device: Device, count: u32) -> io::Result<MmapStream> {
+    pub(super) fn start(device: Device, count: u32) -> io::Result<MmapStream> {
         let mut request =
             v4l2_requestbuffers { count, type_: VIDEO_CAPTURE, memory: MEMORY_MMAP, ..zeroed() };
         device.ioctl(vidioc::VIDIOC_REQBUFS, &mut request)?;
@@ -240,7 +240,7 @@ impl MmapStream {
         Ok(stream)
     }
 
-    pub fn device(&self) -> &Device {
+    pub(super) fn device(&self) -> &Device {
         &self.device
     }
 
@@ -250,7 +250,7 @@ impl MmapStream {
     }
 
     /// The next filled buffer (`VIDIOC_DQBUF`; `WouldBlock` if none is ready: poll first).
-    pub fn dequeue(&mut self) -> io::Result<Dequeued> {
+    pub(super) fn dequeue(&mut self) -> io::Result<Dequeued> {
         let mut buffer = v4l2_buffer { type_: VIDEO_CAPTURE, memory: MEMORY_MMAP, ..zeroed() };
         self.device.ioctl(vidioc::VIDIOC_DQBUF, &mut buffer)?;
         let len = self.buffers.get(buffer.index as usize).map_or(0, |m| m.len);
@@ -263,7 +263,7 @@ impl MmapStream {
     }
 
     /// The bytes of a dequeued buffer (its `bytesused`), borrowed until it is requeued.
-    pub fn data(&self, buffer: &Dequeued) -> &[u8] {
+    pub(super) fn data(&self, buffer: &Dequeued) -> &[u8] {
         match self.buffers.get(buffer.index as usize) {
             // SAFETY: the mapping is `len` readable bytes, alive as long as `self`; the buffer
             // is dequeued, so the driver does not write it until `requeue`, which needs
@@ -274,13 +274,13 @@ impl MmapStream {
     }
 
     /// Hands a buffer back to the driver to fill again.
-    pub fn requeue(&mut self, buffer: Dequeued) -> io::Result<()> {
+    pub(super) fn requeue(&mut self, buffer: Dequeued) -> io::Result<()> {
         self.queue(buffer.index)
     }
 
     /// Stops streaming and lets the buffers go (a device that vanished cannot say so;
     /// everything is released either way).
-    pub fn stop(mut self) -> io::Result<()> {
+    pub(super) fn stop(mut self) -> io::Result<()> {
         self.stop_streaming()
     }
 

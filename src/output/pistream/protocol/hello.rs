@@ -37,7 +37,7 @@ pub const HELLO_LEN: usize = 48;
 /// Longest hello body accepted, so a newer peer's longer hello still reaches the version check.
 pub const HELLO_MAX_LEN: usize = 1024;
 /// Highest nominal frame rate a hello may announce, in millihertz (1000 fps).
-pub const MAX_FPS_MILLIHZ: u32 = 1_000_000;
+pub(super) const MAX_FPS_MILLIHZ: u32 = 1_000_000;
 
 /// Which way video flows from one side's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! bytes come out. `session/` does the I/O. The format is documented in docs/PROTOCOL.md.
 
 mod error;
-mod formats;
+pub mod formats;
 mod handshake;
 mod header;
 mod hello;
