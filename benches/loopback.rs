@@ -71,7 +71,11 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
                     continue;
                 }
                 let Some(i) = pool.free() else { continue };
-                pool.frame_mut(i).seq = seq;
+                let frame = pool.frame_mut(i);
+                frame.seq = seq;
+                // What the capture stage sets once a frame holds its BGR picture; without
+                // it the send loop skips the frame as having nothing to send.
+                frame.has_bgr = true;
                 hub.publish(&pool.share(i));
                 seq += 1;
             }
@@ -196,6 +200,9 @@ fn main() {
             ourses.push(pistream_fps(geometry, measure));
         }
         let (base, ours) = (median(&mut bases), median(&mut ourses));
+        // A harness that stopped driving the session measures nothing: fail loudly (the
+        // quick run in scripts/test catches it) instead of reporting a ratio of 0.
+        assert!(ours > 0.0 && base > 0.0, "{w}x{h}: no frames measured (pistream {ours}, baseline {base})");
         let ratio = ours / base;
         worst = worst.min(ratio);
         println!(
