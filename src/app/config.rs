@@ -13,7 +13,7 @@ use crate::output::pistream::protocol::keys::Psk;
 pub use crate::output::PeerKind;
 pub use crate::pipeline::display::ShowConfig;
 pub use crate::runtime::Limits;
-use crate::source::SourceSpec;
+use crate::source::{CameraSettings, SourceSpec};
 
 pub const DEFAULT_PORT: u16 = 5678;
 /// How many may watch one camera at once unless `--max-viewers` says otherwise.
@@ -38,6 +38,8 @@ pub struct SendConfig {
     pub format: Option<PixelFormat>,
     /// `--wire`: how frames go on the wire.
     pub wire: WireChoice,
+    /// `--rotate`, `--hflip`, `--vflip`, `--camera-option`, `--control`.
+    pub camera: CameraSettings,
 }
 
 /// A camera (send only), a display (show only) or a call (both).

@@ -66,7 +66,7 @@ struct Camera {
 }
 
 fn open_camera(cfg: &SendConfig, max_viewers: usize) -> Result<Camera, AppError> {
-    let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format)?;
+    let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format, &cfg.camera)?;
     log::info!("source: {}", source.describe());
     let hub = Hub::new(max_viewers, source.native_format());
     Ok(Camera { source, hub, fps: cfg.fps })

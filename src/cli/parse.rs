@@ -7,6 +7,7 @@ use super::{Args, Command};
 use crate::app::config::{
     Config, Connection, DemoConfig, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig, DEFAULT_PORT,
 };
+use crate::media::Orientation;
 use crate::media::PixelFormat;
 use crate::media::{Geometry, MAX_DIMENSION};
 use crate::net::BufferSizes;
@@ -15,7 +16,9 @@ use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
 use crate::runtime::logging::Verbosity;
 use crate::sink::SinkSpec;
-use crate::source::SourceSpec;
+use crate::source::rpicam::CameraOption;
+use crate::source::v4l2::ControlSetting;
+use crate::source::{CameraSettings, SourceSpec};
 
 /// Parses WIDTHxHEIGHT.
 pub fn parse_size(text: &str) -> Result<Geometry, String> {
@@ -138,19 +141,49 @@ fn parse_format(text: Option<&str>) -> Result<Option<PixelFormat>, String> {
     })
 }
 
-fn send_config(
-    source: &str,
-    size: &str,
+/// The camera settings of `--rotate`, `--hflip`, `--vflip`, `--camera-option`, `--control`.
+fn camera_settings(
+    rotate: u32,
+    hflip: bool,
+    vflip: bool,
+    options: &[String],
+    controls: &[String],
+) -> Result<CameraSettings, String> {
+    let half_turn = match rotate {
+        0 => false,
+        180 => true,
+        other => {
+            return Err(format!(
+                "--rotate {other}: give 0 or 180 (a quarter turn would change the frame's shape; turn the \
+                 camera, or the display's window)"
+            ))
+        }
+    };
+    Ok(CameraSettings {
+        orientation: Orientation::new(half_turn, hflip, vflip),
+        options: options.iter().map(|o| CameraOption::parse(o)).collect::<Result<_, _>>()?,
+        controls: controls.iter().map(|c| ControlSetting::parse(c)).collect::<Result<_, _>>()?,
+    })
+}
+
+/// What `send_config` reads of a command that sends: `camera` and `call` share the group.
+struct SendArgs<'a> {
+    source: &'a str,
+    size: &'a str,
     fps: f64,
-    format: Option<&str>,
-    wire: Option<&str>,
-) -> Result<SendConfig, String> {
+    format: Option<&'a str>,
+    wire: Option<&'a str>,
+    camera: CameraSettings,
+}
+
+fn send_config(args: SendArgs<'_>) -> Result<SendConfig, String> {
     Ok(SendConfig {
-        source: SourceSpec::parse(source)?,
-        geometry: parse_size(size)?,
-        fps: parse_fps(fps)?,
-        format: parse_format(format)?,
-        wire: wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
+        source: SourceSpec::parse(args.source)?,
+        geometry: parse_size(args.size)?,
+        fps: parse_fps(args.fps)?,
+        format: parse_format(args.format)?,
+        wire: args.wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
+        camera: args.camera,
     })
 }
 
@@ -221,7 +254,14 @@ impl Args {
         };
         Ok(match command {
             Command::Camera(a) => {
-                let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
+                let send = send_config(SendArgs {
+                    source: &a.source,
+                    size: &a.size,
+                    fps: a.fps,
+                    format: a.format.as_deref(),
+                    wire: a.wire.as_deref(),
+                    camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
+                })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
                     connection: parse_connection(
@@ -266,7 +306,14 @@ impl Args {
                         "call needs --listen ADDR on one side and --connect HOST:PORT on the other".into()
                     );
                 }
-                let send = send_config(&a.source, &a.size, a.fps, a.format.as_deref(), a.wire.as_deref())?;
+                let send = send_config(SendArgs {
+                    source: &a.source,
+                    size: &a.size,
+                    fps: a.fps,
+                    format: a.format.as_deref(),
+                    wire: a.wire.as_deref(),
+                    camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
+                })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
                     connection: parse_connection(a.listen, a.connect, Connection::Connect(String::new()))?,
@@ -297,7 +344,14 @@ impl Args {
                     None => SinkSpec::Null,
                 };
                 Config::Demo(DemoConfig {
-                    send: send_config("pattern", &a.size, a.fps, None, None)?,
+                    send: send_config(SendArgs {
+                        source: "pattern",
+                        size: &a.size,
+                        fps: a.fps,
+                        format: None,
+                        wire: None,
+                        camera: CameraSettings::default(),
+                    })?,
                     show: ShowConfig { sink, verify: a.verify, frame_log: a.frame_log },
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
@@ -343,6 +397,11 @@ mod tests {
             (&["camera", "--stats", "maybe"][..], "--stats 'maybe'"),
             (&["camera", "--source", "nowhere"][..], "unknown source 'nowhere'"),
             (&["camera", "--format", "H264"][..], "--format 'H264'"),
+            (&["camera", "--rotate", "90"][..], "--rotate 90"),
+            (&["camera", "--camera-option", "shuter=100"][..], "--camera-option shuter"),
+            (&["camera", "--camera-option", "awb=sunny"][..], "--camera-option awb=sunny"),
+            (&["camera", "--control", "brightness"][..], "--control 'brightness'"),
+            (&["camera", "--source", "rpicam:x"][..], "--source 'rpicam:x'"),
             (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
             (&["display", "--sink", "raw:"][..], "raw: needs a file path"),
             (&["display", "--frames", "0"][..], "--frames 0"),

@@ -5,7 +5,8 @@
 //! reads as the help text.
 //!
 //! Groups: `endpoint` (--listen, --connect, --peer), `send` (what a camera side captures and sends:
-//! --source, --size, --fps, --format, --max-viewers, --wire), `web` (--http, --http-password-file,
+//! --source, --size, --fps, --format, --max-viewers, --wire, --rotate, --hflip, --vflip,
+//! --camera-option, --control), `web` (--http, --http-password-file,
 //! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown, --frame-log), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
@@ -48,8 +49,10 @@ macro_rules! command {
 
     (@munch $attr:tt $name:ident [$($fields:tt)*] use send; $($rest:tt)*) => {
         command!(@munch $attr $name [$($fields)*
-            /// where frames come from: /dev/videoN (V4L2 camera), a URL (http://PHONE:8080/video,
-            /// rtsp://...), a video file, or pattern (test pattern); default: the first V4L2 camera
+            /// where frames come from: /dev/videoN (V4L2 camera), rpicam (a Raspberry Pi camera
+            /// module through rpicam-vid; rpicam:1 for the second), a URL
+            /// (http://PHONE:8080/video, rtsp://...), a video file, or pattern (test pattern);
+            /// default: the first V4L2 camera, else the camera module
             #[argh(option, default = "String::from(\"auto\")")]
             pub source: String,
             /// frame size WIDTHxHEIGHT (default 640x480); a camera that cannot give it is
@@ -73,6 +76,27 @@ macro_rules! command {
             /// or jpeg:QUALITY
             #[argh(option)]
             pub wire: Option<String>,
+            /// turn the picture: 0 (default) or 180 (a camera mounted upside down)
+            #[argh(option, default = "0")]
+            pub rotate: u32,
+            /// mirror the picture left to right
+            #[argh(switch)]
+            pub hflip: bool,
+            /// mirror the picture top to bottom
+            #[argh(switch)]
+            pub vflip: bool,
+            /// a setting of rpicam-vid for --source rpicam, KEY=VALUE, repeatable: shutter (µs),
+            /// gain, ev, awb (auto, daylight, cloudy, ...), awbgains R,B, metering, exposure,
+            /// denoise, hdr, brightness, contrast, saturation, sharpness, autofocus-mode
+            /// (continuous is rpicam-vid's default on cameras with autofocus), autofocus-range,
+            /// lens-position, roi, mode, flicker-period, tuning-file
+            #[argh(option)]
+            pub camera_option: Vec<String>,
+            /// a V4L2 control of a V4L2 camera, NAME=VALUE, repeatable (brightness=150,
+            /// power_line_frequency=50_hz, exposure_time_absolute=100; `pistream devices` lists
+            /// each camera's)
+            #[argh(option)]
+            pub control: Vec<String>,
         ] $($rest)*);
     };
 

@@ -6,9 +6,9 @@
 
 use std::fmt;
 
-use super::convert::encode;
+use super::convert::{convert_range, encode};
 use super::jpeg::{self, Encoder, JpegError};
-use crate::media::{Geometry, Layout, PixelFormat};
+use crate::media::{Geometry, Layout, PixelFormat, YuvRange};
 
 /// What a viewer may ask of a frame beyond its BGR and native bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,8 @@ pub struct Picture<'a> {
     pub geometry: Geometry,
     pub bgr: Option<&'a [u8]>,
     pub native: Option<(PixelFormat, &'a [u8])>,
+    /// The range of the native Y'CbCr planes.
+    pub range: YuvRange,
 }
 
 impl Picture<'_> {
@@ -97,7 +99,14 @@ pub fn make(
             grow(out, len);
             match (picture.planes(), picture.bgr) {
                 (Some((format, planes)), _) => {
-                    encode::to_i420(&Layout::tight(format, g.width, g.height), planes, out)
+                    encode::to_i420(&Layout::tight(format, g.width, g.height), planes, out);
+                    // Receivers read I420 as limited range.
+                    convert_range(
+                        &mut out[..len],
+                        (g.width * g.height) as usize,
+                        picture.range,
+                        YuvRange::Limited,
+                    );
                 }
                 (None, Some(bgr)) => encode::bgr_to(PixelFormat::I420, g.width, g.height, bgr, out),
                 (None, None) => return Err(ProductError::Missing("BGR or Y'CbCr planes")),
@@ -113,7 +122,7 @@ pub fn make(
                 grow(out, max + i420_len);
                 let (jpeg, i420) = out.split_at_mut(max);
                 encode::to_i420(&Layout::tight(format, g.width, g.height), planes, &mut i420[..i420_len]);
-                Ok(encoder.encode_i420_limited(&mut i420[..i420_len], g, quality, jpeg)?)
+                Ok(encoder.encode_i420(&mut i420[..i420_len], g, picture.range, quality, jpeg)?)
             }
             (None, Some(bgr)) => {
                 grow(out, Encoder::max_len(g));

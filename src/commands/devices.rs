@@ -1,10 +1,14 @@
 //! `pistream devices`: every V4L2 capture device with its driver and card, each format
-//! with its sizes and frame rates (like `v4l2-ctl --list-formats-ext`, shorter), and the
-//! mode `camera` would pick for the requested size and rate.
+//! with its sizes and frame rates (like `v4l2-ctl --list-formats-ext`, shorter), its
+//! controls (what `--control` takes) and the mode `camera` would pick for the requested size
+//! and rate; then the camera modules libcamera sees (`rpicam-vid --list-cameras`), with
+//! their sensor modes, as `--source rpicam:N` names them.
 
 use std::fmt::Write;
 
 use crate::media::Geometry;
+use crate::source::rpicam;
+use crate::source::rpicam::list::CameraInfo;
 use crate::source::v4l2;
 use crate::source::v4l2::mode::{self, FormatOffer, FpsOffer, Request, SizeOffer};
 
@@ -65,6 +69,14 @@ pub fn report(geometry: Geometry, fps: f64) -> String {
             Err(e) => format!("none: {e}"),
         };
         let _ = writeln!(out, "  camera --size {geometry} --fps {fps} would use: {pick}");
+        if let Ok(controls) = v4l2::Device::open(path).and_then(|d| v4l2::controls::list(&d)) {
+            if !controls.is_empty() {
+                let _ = writeln!(out, "  controls (--control NAME=VALUE):");
+                for control in controls {
+                    let _ = writeln!(out, "    {control}");
+                }
+            }
+        }
     }
     if found == 0 {
         let _ = writeln!(
@@ -74,6 +86,48 @@ pub fn report(geometry: Geometry, fps: f64) -> String {
             nodes.len()
         );
     }
+    match rpicam::program() {
+        None => {
+            let _ = writeln!(
+                out,
+                "camera modules: rpicam-vid is not installed (for a camera module: {})",
+                rpicam::PACKAGE_HINT
+            );
+        }
+        Some(program) => match rpicam::list::list(&program) {
+            Ok(cameras) if cameras.is_empty() => {
+                let _ = writeln!(out, "camera modules: {} lists none", program.display());
+            }
+            Ok(cameras) => {
+                for camera in &cameras {
+                    out.push_str(&describe_module(camera));
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "camera modules: {e}");
+            }
+        },
+    }
+    out
+}
+
+/// A libcamera camera and its sensor modes, as `rpicam-vid --list-cameras` gave them.
+pub fn describe_module(camera: &CameraInfo) -> String {
+    let mut out = format!(
+        "rpicam:{}: {} ({}, {}x{}{}) {}\n",
+        camera.index,
+        camera.sensor,
+        camera.model(),
+        camera.width,
+        camera.height,
+        if camera.has_autofocus() { ", autofocus: continuous by default" } else { "" },
+        camera.id
+    );
+    for mode in &camera.modes {
+        let fps = mode.fps.map_or(String::new(), |f| format!(" up to {f:.1} fps"));
+        let _ = writeln!(out, "  sensor mode {}x{} {}{fps}", mode.width, mode.height, mode.format);
+    }
+    let _ = writeln!(out, "  camera --source rpicam:{} takes any even --size; the ISP scales", camera.index);
     out
 }
 

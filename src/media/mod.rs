@@ -1,8 +1,8 @@
 //! The media vocabulary every other module speaks, depending on nothing: the size of a
 //! picture ([`Geometry`]), pixel formats with their layouts ([`PixelFormat`], [`Layout`]),
 //! the packed BGR [`Frame`] a receiver shows and the [`Mailbox`] that hands frames between
-//! two stages, the [`EncodedUnit`] of a stream with references, and the clock frames are
-//! stamped with ([`now_us`]).
+//! two stages, the [`EncodedUnit`] of a stream with references, which way up a picture is
+//! shown ([`Orientation`]), and the clock frames are stamped with ([`now_us`]).
 
 mod clock;
 mod format;
@@ -10,6 +10,7 @@ mod frame;
 mod geometry;
 mod layout;
 mod mailbox;
+mod orientation;
 mod unit;
 
 pub use clock::now_us;
@@ -18,4 +19,5 @@ pub use frame::Frame;
 pub use geometry::{Geometry, MAX_DIMENSION};
 pub use layout::Layout;
 pub use mailbox::Mailbox;
+pub use orientation::Orientation;
 pub use unit::EncodedUnit;

@@ -2,7 +2,7 @@
 //! captured into (BGR and/or the capture's own bytes, as the viewers need), what one call
 //! produced ([`Captured`]), and [`SourceError`].
 
-use crate::media::{Geometry, PixelFormat};
+use crate::media::{Geometry, PixelFormat, YuvRange};
 
 /// Why a source could not produce a frame.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,12 @@ pub trait Source: Send {
     /// YU12 planes or MJPEG, unscaled): what a viewer may get without any conversion.
     fn native_format(&self) -> Option<PixelFormat> {
         None
+    }
+
+    /// The quantization range of the native bytes when they are Y'CbCr: limited (16..235)
+    /// as webcams send them, or full (rpicam-vid's sYCC).
+    fn native_range(&self) -> YuvRange {
+        YuvRange::Limited
     }
 
     /// The V4L2 fourcc of how frames are captured (the hello tells receivers).

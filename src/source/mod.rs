@@ -3,15 +3,18 @@
 //!
 //! `capture.rs` is what every source is to the capture stage (the [`Source`] trait);
 //! `spec.rs` names and opens them. `pattern/` is the deterministic test pattern, `v4l2/`
-//! captures from cameras (its `mode.rs` choosing the capture mode), `url.rs` reads network
-//! streams and files with OpenCV.
+//! captures from cameras (its `mode.rs` choosing the capture mode), `rpicam/` reads the
+//! Raspberry Pi's camera modules through `rpicam-vid` run as a child process (`child.rs`),
+//! `url.rs` reads network streams and files with OpenCV.
 
 mod capture;
+mod child;
 pub mod pattern;
+pub mod rpicam;
 mod spec;
 #[cfg(feature = "opencv")]
 pub mod url;
 pub mod v4l2;
 
 pub use capture::{Captured, Source, SourceError, Target};
-pub use spec::{open, SourceSpec};
+pub use spec::{open, CameraSettings, SourceSpec};

@@ -13,7 +13,8 @@ use opencv::prelude::*;
 use opencv::{imgproc, videoio};
 
 use super::capture::{Captured, Source, SourceError, Target};
-use crate::media::Geometry;
+use crate::codec::convert::mirror_in_place;
+use crate::media::{Geometry, Orientation};
 use crate::runtime::Backoff;
 
 pub struct UrlSource {
@@ -26,6 +27,7 @@ pub struct UrlSource {
     period: Option<Duration>,
     next_due: Instant,
     reopen: Backoff,
+    orientation: Orientation,
 }
 
 fn is_live(url: &str) -> bool {
@@ -59,7 +61,15 @@ impl UrlSource {
             period,
             next_due: Instant::now(),
             reopen: Backoff::reopen(),
+            orientation: Orientation::UPRIGHT,
         })
+    }
+
+    /// The same source, its pictures mirrored as `orientation` says (in place, one pass,
+    /// after OpenCV's copy).
+    pub fn oriented(mut self, orientation: Orientation) -> Self {
+        self.orientation = orientation;
+        self
     }
 
     fn lost(&mut self, why: &str) {
@@ -140,6 +150,7 @@ impl Source for UrlSource {
         }
         if let Some(bgr) = target.bgr.as_deref_mut() {
             self.store(bgr).map_err(|e| SourceError::Failed(format!("{}: {e}", self.url)))?;
+            mirror_in_place(bgr, self.output, self.orientation);
         }
         Ok(Captured::Frame { driver_time: None, native_len: 0 })
     }

@@ -9,7 +9,7 @@ use super::error::ConvertError;
 use super::isa::Isa;
 use super::scale::Scaler;
 use super::{mjpeg, packed, packed422, ycbcr};
-use crate::media::{Geometry, Layout, PixelFormat, MAX_DIMENSION};
+use crate::media::{Geometry, Layout, Orientation, PixelFormat, MAX_DIMENSION};
 
 /// Converts frames of one input layout into BGR24 frames of one output geometry.
 ///
@@ -26,6 +26,10 @@ pub struct Converter {
     jpeg: Option<mjpeg::MjpegDecoder>,
     /// Instruction set of our own kernels, detected once.
     isa: Isa,
+    /// Mirrors applied while converting ([`Converter::oriented`]).
+    orientation: Orientation,
+    /// One band of converted rows (two for 4:2:0), when mirroring.
+    band: Vec<u8>,
 }
 
 impl fmt::Debug for Converter {
@@ -61,7 +65,28 @@ impl Converter {
             let scaler = Scaler::new(input.width, input.height, output.width, output.height);
             (scratch, Some(scaler), None)
         };
-        Ok(Converter { input, output, scratch, scaler, jpeg, isa })
+        Ok(Converter {
+            input,
+            output,
+            scratch,
+            scaler,
+            jpeg,
+            isa,
+            orientation: Orientation::UPRIGHT,
+            band: Vec::new(),
+        })
+    }
+
+    /// The same converter, mirroring every frame as `orientation` says (a camera whose
+    /// driver cannot). Raw formats are converted a band of rows at a time (one row, two for
+    /// 4:2:0) into a small buffer that stays in cache and copied from there into their
+    /// mirrored place, so mirroring adds no pass over the frame; MJPEG is mirrored in place
+    /// after libjpeg-turbo decodes it (one pass more).
+    pub fn oriented(mut self, orientation: Orientation) -> Self {
+        self.orientation = orientation;
+        self.band =
+            if orientation.is_upright() { Vec::new() } else { vec![0; 2 * self.input.width as usize * 3] };
+        self
     }
 
     pub fn input(&self) -> &Layout {
@@ -77,12 +102,15 @@ impl Converter {
     pub fn convert(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(), ConvertError> {
         self.check_sizes(src, dst)?;
         if let Some(jpeg) = &mut self.jpeg {
-            return jpeg.decode(src, dst);
+            jpeg.decode(src, dst)?;
+            mirror_in_place(dst, self.output, self.orientation);
+            return Ok(());
         }
+        let (isa, input, orientation) = (self.isa, self.input, self.orientation);
         match &mut self.scaler {
-            None => convert_raw(self.isa, &self.input, src, dst),
+            None => convert_oriented(isa, &input, orientation, &mut self.band, src, dst),
             Some(scaler) => {
-                convert_raw(self.isa, &self.input, src, &mut self.scratch)?;
+                convert_oriented(isa, &input, orientation, &mut self.band, src, &mut self.scratch)?;
                 scaler.resize(&self.scratch, dst);
                 Ok(())
             }
@@ -127,6 +155,72 @@ fn convert_raw(isa: Isa, layout: &Layout, src: &[u8], dst: &mut [u8]) -> Result<
             Ok(())
         }
         PixelFormat::Mjpeg => Err(ConvertError::Unsupported { format: layout.format }),
+    }
+}
+
+/// Converts a raw frame of `layout` into a same-size packed BGR `dst`, mirrored as
+/// `orientation` says: band by band through `band` (see [`Converter::oriented`]).
+fn convert_oriented(
+    isa: Isa,
+    layout: &Layout,
+    orientation: Orientation,
+    band: &mut [u8],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<(), ConvertError> {
+    if orientation.is_upright() {
+        return convert_raw(isa, layout, src, dst);
+    }
+    let (w, h) = (layout.width as usize, layout.height as usize);
+    let row = w * 3;
+    let planar = matches!(layout.format, PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420);
+    let band_rows = if planar { 2 } else { 1 };
+    for y0 in (0..h).step_by(band_rows) {
+        let rows = band_rows.min(h - y0);
+        let out = &mut band[..rows * row];
+        if planar {
+            ycbcr::rows_to_bgr(layout, src, y0, rows, out)?;
+        } else {
+            let sub = Layout { height: rows as u32, ..*layout };
+            convert_raw(isa, &sub, &src[y0 * layout.stride..], out)?;
+        }
+        for (r, converted) in out.chunks_exact(row).enumerate() {
+            let y = if orientation.vflip { h - 1 - (y0 + r) } else { y0 + r };
+            copy_row(converted, &mut dst[y * row..][..row], orientation.hflip);
+        }
+    }
+    Ok(())
+}
+
+/// Copies one BGR row, mirrored left to right if asked.
+fn copy_row(src: &[u8], dst: &mut [u8], hflip: bool) {
+    if hflip {
+        for (out, pixel) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3).rev()) {
+            out.copy_from_slice(pixel);
+        }
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// Mirrors a packed BGR frame in place (sources without a cheaper place to do it: a decoded
+/// MJPEG, OpenCV's pictures, the test pattern).
+pub fn mirror_in_place(frame: &mut [u8], geometry: Geometry, orientation: Orientation) {
+    let (w, h) = (geometry.width as usize, geometry.height as usize);
+    let row = w * 3;
+    if orientation.hflip {
+        for line in frame.chunks_exact_mut(row) {
+            for x in 0..w / 2 {
+                let (left, right) = line.split_at_mut((w - 1 - x) * 3);
+                left[x * 3..x * 3 + 3].swap_with_slice(&mut right[..3]);
+            }
+        }
+    }
+    if orientation.vflip {
+        for y in 0..h / 2 {
+            let (top, bottom) = frame.split_at_mut((h - 1 - y) * row);
+            top[y * row..][..row].swap_with_slice(&mut bottom[..row]);
+        }
     }
 }
 

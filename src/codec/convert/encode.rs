@@ -9,7 +9,7 @@
 //! Semi-planar (NV12, NV21) frames of odd width are not made: V4L2 gives both of their
 //! planes one stride, which a tight odd-width frame does not have.
 
-use crate::media::{Layout, PixelFormat};
+use crate::media::{Layout, Orientation, PixelFormat};
 
 /// BT.601 limited-range Y'CbCr of one BGR pixel (8-bit fixed point, rounded).
 fn ycbcr(b: u8, g: u8, r: u8) -> (u8, i32, i32) {
@@ -183,6 +183,54 @@ pub fn pack_tight(layout: &Layout, src: &[u8], out: &mut [u8]) -> usize {
         _ => copy_rows(0, h, s, row),
     }
     at
+}
+
+/// [`pack_tight`], mirrored as `orientation` says, in the same one copy: rows land in their
+/// mirrored place, and each row's samples in reverse order (4:2:2 pairs as whole
+/// macropixels with their two lumas swapped, NV12/NV21 chroma as U V pairs). For a camera
+/// whose driver cannot mirror; the native formats it can keep (YUYV, UYVY, NV12, YU12).
+pub fn pack_tight_oriented(layout: &Layout, src: &[u8], out: &mut [u8], orientation: Orientation) -> usize {
+    if orientation.is_upright() {
+        return pack_tight(layout, src, out);
+    }
+    let len = layout.format.tight_len(layout.width, layout.height).expect("a raw format");
+    let (w, h, s) = (layout.width as usize, layout.height as usize, layout.stride);
+    // Copies `rows` rows of `row_len` bytes from `from` (stride `stride`) into `out` at
+    // `at`, mirrored, `unit` bytes a sample.
+    let mut copy_plane = |at: usize, from: usize, rows: usize, stride: usize, row_len: usize, unit: usize| {
+        for r in 0..rows {
+            let target = if orientation.vflip { rows - 1 - r } else { r };
+            let dst = &mut out[at + target * row_len..][..row_len];
+            let src = &src[from + r * stride..][..row_len];
+            if !orientation.hflip {
+                dst.copy_from_slice(src);
+                continue;
+            }
+            for (d, s) in dst.chunks_exact_mut(unit).zip(src.chunks_exact(unit).rev()) {
+                d.copy_from_slice(s);
+                match (layout.format, unit) {
+                    (PixelFormat::Yuyv, 4) => d.swap(0, 2),
+                    (PixelFormat::Uyvy, 4) => d.swap(1, 3),
+                    _ => {}
+                }
+            }
+        }
+    };
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    match layout.format {
+        PixelFormat::Yuyv | PixelFormat::Uyvy => copy_plane(0, 0, h, s, cw * 4, 4),
+        PixelFormat::Nv12 | PixelFormat::Nv21 => {
+            copy_plane(0, 0, h, s, w, 1);
+            copy_plane(w * h, layout.chroma_offset(), ch, s, cw * 2, 2);
+        }
+        PixelFormat::I420 => {
+            copy_plane(0, 0, h, s, w, 1);
+            copy_plane(w * h, layout.chroma_offset(), ch, layout.chroma_stride(), cw, 1);
+            copy_plane(w * h + cw * ch, layout.v_offset(), ch, layout.chroma_stride(), cw, 1);
+        }
+        other => unreachable!("pack_tight_oriented is asked only for camera Y'CbCr formats, not {other}"),
+    }
+    len
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod isa;
 mod mjpeg;
 mod packed;
 mod packed422;
+mod range;
 // The float oracle of the tests and of `pistream selftest`: always in the crate, public only
 // with the `testing` feature (tests/ and benches/ turn it on), never in the shipped API.
 #[cfg(feature = "testing")]
@@ -32,8 +33,9 @@ mod scale;
 mod selftest;
 mod ycbcr;
 
-pub use converter::{convert_with_isa, Converter};
+pub use converter::{convert_with_isa, mirror_in_place, Converter};
 pub use error::ConvertError;
 pub use isa::Isa;
+pub use range::convert_range;
 pub use scale::Scaler;
 pub use selftest::selftest_cases;

@@ -69,3 +69,54 @@ pub(super) fn to_bgr(layout: &Layout, src: &[u8], dst: &mut [u8]) -> Result<(), 
     }
     .map_err(kernel_error)
 }
+
+/// Converts rows `y0..y0 + rows` of a 4:2:0 frame (`y0` even, so they share chroma rows)
+/// into `dst`, `rows` packed BGR rows: how a mirrored conversion goes a band at a time.
+pub(super) fn rows_to_bgr(
+    layout: &Layout,
+    src: &[u8],
+    y0: usize,
+    rows: usize,
+    dst: &mut [u8],
+) -> Result<(), ConvertError> {
+    let stride = layout.stride;
+    let band = Layout { height: rows as u32, ..*layout };
+    let luma = &src[y0 * stride..layout.chroma_offset()];
+    let kernel_error = |e: YuvError| ConvertError::Kernel { format: layout.format, message: e.to_string() };
+    let (w, h, dst_stride) = (layout.width, rows as u32, layout.width * 3);
+    let (r, m) = (range(band.range), matrix(band.matrix));
+    match layout.format {
+        PixelFormat::Nv12 | PixelFormat::Nv21 => {
+            let image = YuvBiPlanarImage {
+                y_plane: luma,
+                y_stride: stride as u32,
+                uv_plane: &src[layout.chroma_offset() + y0 / 2 * stride..],
+                uv_stride: stride as u32,
+                width: w,
+                height: h,
+            };
+            let mode = YuvConversionMode::Balanced;
+            if layout.format == PixelFormat::Nv12 {
+                ::yuv::yuv_nv12_to_bgr(&image, dst, dst_stride, r, m, mode)
+            } else {
+                ::yuv::yuv_nv21_to_bgr(&image, dst, dst_stride, r, m, mode)
+            }
+        }
+        PixelFormat::I420 => {
+            let cstride = layout.chroma_stride();
+            let image = YuvPlanarImage {
+                y_plane: luma,
+                y_stride: stride as u32,
+                u_plane: &src[layout.chroma_offset() + y0 / 2 * cstride..layout.v_offset()],
+                u_stride: cstride as u32,
+                v_plane: &src[layout.v_offset() + y0 / 2 * cstride..],
+                v_stride: cstride as u32,
+                width: w,
+                height: h,
+            };
+            ::yuv::yuv420_to_bgr(&image, dst, dst_stride, r, m)
+        }
+        _ => return Err(ConvertError::Unsupported { format: layout.format }),
+    }
+    .map_err(kernel_error)
+}

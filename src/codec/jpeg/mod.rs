@@ -16,7 +16,8 @@ pub use huffman::{has_huffman_tables, with_standard_huffman_tables};
 use std::ffi::{c_int, c_ulong, CStr};
 use std::fmt;
 
-use crate::media::Geometry;
+use crate::codec::convert::convert_range;
+use crate::media::{Geometry, YuvRange};
 
 /// A TurboJPEG error, its message copied into a fixed buffer (no allocation).
 #[derive(Clone, Copy)]
@@ -120,16 +121,17 @@ impl Encoder {
         }
     }
 
-    /// Encodes tight I420 planes of `geometry` in the camera's limited range (Y' 16..235,
-    /// Cb/Cr 16..240, BT.601, as UVC webcams and V4L2's defaults send them) at `quality`
-    /// into `out` (at least [`Encoder::max_len`] bytes); returns the JPEG's length. The
-    /// planes are expanded to JPEG's full range in place first. Straight from the planes,
-    /// libjpeg skips its own colour conversion and downsampling, and the capture skips
-    /// making BGR (the VM rig's µStreamer benchmark, BENCHMARKS.md).
-    pub fn encode_i420_limited(
+    /// Encodes tight I420 planes of `geometry` (BT.601) in `range` (limited: Y' 16..235,
+    /// Cb/Cr 16..240, as UVC webcams and V4L2's defaults send them; full: rpicam-vid's sYCC)
+    /// at `quality` into `out` (at least [`Encoder::max_len`] bytes); returns the JPEG's
+    /// length. Limited-range planes are expanded to JPEG's full range in place first.
+    /// Straight from the planes, libjpeg skips its own colour conversion and downsampling,
+    /// and the capture skips making BGR (the VM rig's µStreamer benchmark, BENCHMARKS.md).
+    pub fn encode_i420(
         &mut self,
         i420: &mut [u8],
         geometry: Geometry,
+        range: YuvRange,
         quality: u8,
         out: &mut [u8],
     ) -> Result<usize, JpegError> {
@@ -139,9 +141,7 @@ impl Encoder {
         if i420.len() < planes_len || out.len() < Self::max_len(geometry) {
             return Err(JpegError::new(false, b"buffer too small for the frame"));
         }
-        let (y, c) = i420[..planes_len].split_at_mut(luma);
-        y.iter_mut().for_each(|v| *v = FULL_RANGE_LUMA[usize::from(*v)]);
-        c.iter_mut().for_each(|v| *v = FULL_RANGE_CHROMA[usize::from(*v)]);
+        convert_range(&mut i420[..planes_len], luma, range, YuvRange::Full);
         let mut pointer = out.as_mut_ptr();
         let mut size = out.len() as c_ulong;
         // SAFETY: `i420` holds the three tight planes of width x height (checked above; pad 1
@@ -309,31 +309,6 @@ impl Decoder {
     }
 }
 
-/// Limited-range luma (16..235) to full range (0..255), rounded.
-static FULL_RANGE_LUMA: [u8; 256] = range_table(16, 219, 0);
-/// Limited-range chroma (16..240 around 128) to full range, rounded.
-static FULL_RANGE_CHROMA: [u8; 256] = range_table(128, 224, 128);
-
-/// `out = clamp(round((in - centre) * 255 / span) + offset)` for every byte value.
-const fn range_table(centre: i32, span: i32, offset: i32) -> [u8; 256] {
-    let mut table = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let scaled = (i as i32 - centre) * 255;
-        let rounded = if scaled >= 0 { (scaled + span / 2) / span } else { (scaled - span / 2) / span };
-        let v = rounded + offset;
-        table[i] = if v < 0 {
-            0
-        } else if v > 255 {
-            255
-        } else {
-            v as u8
-        };
-        i += 1;
-    }
-    table
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,7 +348,8 @@ mod tests {
         assert!(i420.iter().all(|&v| (16..=240).contains(&v)), "limited range in");
         let mut encoder = Encoder::new().unwrap();
         let mut from_planes = vec![0u8; Encoder::max_len(g)];
-        let len = encoder.encode_i420_limited(&mut i420, g, 90, &mut from_planes).unwrap();
+        let mut full = i420.clone();
+        let len = encoder.encode_i420(&mut i420, g, YuvRange::Limited, 90, &mut from_planes).unwrap();
         let mut from_bgr = vec![0u8; Encoder::max_len(g)];
         let bgr_len = encoder.encode(&bgr, g, 90, &mut from_bgr).unwrap();
         let mut decoder = Decoder::new().unwrap();
@@ -383,8 +359,11 @@ mod tests {
         // Without the range expansion the picture is washed out: 28.6 dB against BGR.
         assert!(psnr(&a, &b) > 30.0, "planes vs BGR: {:.1} dB", psnr(&a, &b));
         assert!(psnr(&bgr, &a) > 20.0, "planes vs the source: {:.1} dB", psnr(&bgr, &a));
-        assert_eq!((FULL_RANGE_LUMA[16], FULL_RANGE_LUMA[235], FULL_RANGE_CHROMA[128]), (0, 255, 128));
-        assert_eq!((FULL_RANGE_CHROMA[16], FULL_RANGE_CHROMA[240]), (0, 255));
+        // The same planes in full range (as rpicam-vid sends them) go in as they are.
+        convert_range(&mut full, 640 * 480, YuvRange::Limited, YuvRange::Full);
+        let len = encoder.encode_i420(&mut full, g, YuvRange::Full, 90, &mut from_planes).unwrap();
+        decoder.decode(&from_planes[..len], g, &mut a).unwrap();
+        assert!(psnr(&a, &b) > 30.0, "full-range planes vs BGR: {:.1} dB", psnr(&a, &b));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use crate::codec::jpeg::Encoder;
 use crate::codec::products::{self, Picture, Product, ProductError};
-use crate::media::{Geometry, PixelFormat};
+use crate::media::{Geometry, PixelFormat, YuvRange};
 
 /// How many products one frame keeps at once (I420, the web's JPEG, the wire's JPEG steps).
 const PRODUCTS: usize = 6;
@@ -37,6 +37,8 @@ pub struct SharedFrame {
     /// them): formats made from them are never made from BGR instead, so every frame of a
     /// format is made the same way.
     pub source_native: Option<PixelFormat>,
+    /// The range of the native bytes when they are Y'CbCr (full for rpicam-vid's sYCC).
+    pub native_range: YuvRange,
     products: [ProductSlot; PRODUCTS],
 }
 
@@ -53,13 +55,17 @@ impl SharedFrame {
             native_len: 0,
             native_format: None,
             source_native: None,
+            native_range: YuvRange::Limited,
             products: Default::default(),
         }
     }
 
-    /// The native bytes, if this frame kept them in `format`.
+    /// The native bytes, if this frame kept them in `format`, as they may go out as they are:
+    /// Y'CbCr in the limited range receivers assume (a full-range camera's planes are made
+    /// into products instead, which fit them to the limited range).
     pub fn native_as(&self, format: PixelFormat) -> Option<&[u8]> {
-        (self.native_format == Some(format)).then(|| &self.native[..self.native_len])
+        let fits = !format.is_yuv() || self.native_range == YuvRange::Limited;
+        (self.native_format == Some(format) && fits).then(|| &self.native[..self.native_len])
     }
 
     /// What products are made from: this frame's BGR and native bytes, as far as it has them.
@@ -68,6 +74,7 @@ impl SharedFrame {
             geometry: self.geometry,
             bgr: self.has_bgr.then_some(&self.bgr[..]),
             native: self.native_format.map(|format| (format, &self.native[..self.native_len])),
+            range: self.native_range,
         }
     }
 

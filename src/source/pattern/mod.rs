@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 pub use picture::{fill, fill_row, PatternVerifier, Renderer};
 
 use super::capture::{Captured, Source, SourceError, Target};
-use crate::media::{Geometry, PixelFormat};
+use crate::codec::convert::{encode, mirror_in_place};
+use crate::media::{Geometry, Layout, Orientation, PixelFormat};
 use coded::CodedPattern;
 
 /// Longest single sleep while pacing, so the caller can check for shutdown.
@@ -26,6 +27,10 @@ pub struct PatternSource {
     coded: Option<CodedPattern>,
     /// The coded frame when only BGR is wanted of a coded pattern.
     scratch: Vec<u8>,
+    /// `--rotate`/`--hflip`/`--vflip`.
+    orientation: Orientation,
+    /// The coded frame before mirroring, when mirrored.
+    unmirrored: Vec<u8>,
 }
 
 impl PatternSource {
@@ -44,7 +49,21 @@ impl PatternSource {
             next_due: None,
             coded,
             scratch: Vec::new(),
+            orientation: Orientation::UPRIGHT,
+            unmirrored: Vec::new(),
         })
+    }
+
+    /// The same pattern, mirrored as `orientation` says (as a camera would be).
+    pub fn oriented(mut self, orientation: Orientation) -> Result<Self, SourceError> {
+        if !orientation.is_upright() && self.coded.as_ref().is_some_and(|c| c.format() == PixelFormat::Mjpeg)
+        {
+            return Err(SourceError::Failed(format!(
+                "--format MJPG with the pattern cannot be {orientation}: leave out --format or the mirrors"
+            )));
+        }
+        self.orientation = orientation;
+        Ok(self)
     }
 }
 
@@ -70,11 +89,22 @@ impl Source for PatternSource {
         let Some(coded) = &mut self.coded else {
             if let Some(bgr) = target.bgr.as_deref_mut() {
                 self.renderer.render(bgr, target.seq);
+                mirror_in_place(bgr, self.geometry, self.orientation);
             }
             return Ok(Captured::Frame { driver_time: None, native_len: 0 });
         };
         let native = target.native.as_deref_mut().unwrap_or(&mut self.scratch);
-        let native_len = coded.native(target.seq, native);
+        let native_len = if self.orientation.is_upright() {
+            coded.native(target.seq, native)
+        } else {
+            let len = coded.native(target.seq, &mut self.unmirrored);
+            if native.len() < len {
+                native.resize(len, 0);
+            }
+            let g = self.geometry;
+            let layout = Layout::tight(coded.format(), g.width, g.height);
+            encode::pack_tight_oriented(&layout, &self.unmirrored[..len], native, self.orientation)
+        };
         if let Some(bgr) = target.bgr.as_deref_mut() {
             coded.to_bgr(&native[..native_len], bgr).map_err(SourceError::Failed)?;
         }
@@ -91,7 +121,10 @@ impl Source for PatternSource {
     }
 
     fn describe(&self) -> String {
-        let format = self.coded.as_ref().map_or(String::new(), |c| format!(" as {}", c.format()));
+        let mut format = self.coded.as_ref().map_or(String::new(), |c| format!(" as {}", c.format()));
+        if !self.orientation.is_upright() {
+            format = format!("{format}, {}", self.orientation);
+        }
         match self.period {
             Some(p) => format!("test pattern {}{format} at {:.1} fps", self.geometry, 1.0 / p.as_secs_f64()),
             None => format!("test pattern {}{format} unpaced", self.geometry),

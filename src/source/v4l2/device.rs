@@ -29,9 +29,10 @@ use v4l::framesize::FrameSize;
 use v4l::timestamp::Timestamp;
 use v4l::v4l2::vidioc;
 use v4l::v4l_sys::{
-    v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE as VIDEO_CAPTURE, v4l2_buffer, v4l2_capability, v4l2_fmtdesc,
-    v4l2_format, v4l2_frmivalenum, v4l2_frmsizeenum, v4l2_memory_V4L2_MEMORY_MMAP as MEMORY_MMAP,
-    v4l2_requestbuffers, v4l2_streamparm,
+    v4l2_buf_type_V4L2_BUF_TYPE_VIDEO_CAPTURE as VIDEO_CAPTURE, v4l2_buffer, v4l2_capability, v4l2_control,
+    v4l2_fmtdesc, v4l2_format, v4l2_frmivalenum, v4l2_frmsizeenum,
+    v4l2_memory_V4L2_MEMORY_MMAP as MEMORY_MMAP, v4l2_query_ext_ctrl, v4l2_querymenu, v4l2_requestbuffers,
+    v4l2_streamparm,
 };
 
 /// An open V4L2 device node.
@@ -148,6 +149,38 @@ impl Device {
         parm.parm.capture.timeperframe.numerator = 1;
         parm.parm.capture.timeperframe.denominator = fps.max(1);
         self.ioctl(vidioc::VIDIOC_S_PARM, &mut parm)
+    }
+
+    /// The control after `id` (`VIDIOC_QUERY_EXT_CTRL` with `V4L2_CTRL_FLAG_NEXT_CTRL`;
+    /// start from 0), or `None` past the last.
+    pub fn next_control(&self, id: u32) -> io::Result<Option<v4l2_query_ext_ctrl>> {
+        const NEXT_CTRL: u32 = 0x8000_0000;
+        let mut query = v4l2_query_ext_ctrl { id: id | NEXT_CTRL, ..zeroed() };
+        match self.ioctl(vidioc::VIDIOC_QUERY_EXT_CTRL, &mut query) {
+            Ok(()) => Ok(Some(query)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A menu item's name or value (`VIDIOC_QUERYMENU`), or `None` if the driver skips it.
+    pub fn menu_item(&self, id: u32, index: u32) -> Option<v4l2_querymenu> {
+        let mut item = v4l2_querymenu { id, index, ..zeroed() };
+        self.ioctl(vidioc::VIDIOC_QUERYMENU, &mut item).ok().map(|()| item)
+    }
+
+    /// A control's value (`VIDIOC_G_CTRL`).
+    pub fn control(&self, id: u32) -> io::Result<i32> {
+        let mut control = v4l2_control { id, value: 0 };
+        self.ioctl(vidioc::VIDIOC_G_CTRL, &mut control)?;
+        Ok(control.value)
+    }
+
+    /// Sets a control (`VIDIOC_S_CTRL`); returns the value the driver kept.
+    pub fn set_control(&self, id: u32, value: i32) -> io::Result<i32> {
+        let mut control = v4l2_control { id, value };
+        self.ioctl(vidioc::VIDIOC_S_CTRL, &mut control)?;
+        Ok(control.value)
     }
 
     /// Whether a buffer is ready to dequeue, waiting up to `timeout`.

@@ -37,9 +37,25 @@ pub fn capture_device_info(path: &Path) -> Option<(String, String)> {
     usable.then_some((caps.driver, caps.card))
 }
 
-/// The first capture device, for `camera` without `--source`.
-pub fn first_capture_device() -> Option<PathBuf> {
-    device_nodes().into_iter().find(|p| capture_device_info(p).is_some())
+/// The first capture device offering a format pistream reads, for `camera` without
+/// `--source`.
+pub fn first_usable_capture_device() -> Option<PathBuf> {
+    device_nodes().into_iter().find(|path| {
+        capture_device_info(path).is_some()
+            && Device::open(path).and_then(|d| offers(&d)).is_ok_and(|offers| {
+                offers.iter().any(|o| crate::media::PixelFormat::from_fourcc(o.fourcc).is_some())
+            })
+    })
+}
+
+/// The first capture device that offers only raw Bayer (a camera module's unicam or rp1-cfe
+/// node), with its card name.
+pub fn bayer_only_device() -> Option<(PathBuf, String)> {
+    device_nodes().into_iter().find_map(|path| {
+        let (_, card) = capture_device_info(&path)?;
+        let offers = Device::open(&path).and_then(|d| offers(&d)).ok()?;
+        (!offers.is_empty() && offers.iter().all(|o| super::mode::is_bayer(o.fourcc))).then_some((path, card))
+    })
 }
 
 /// Everything a device offers, as negotiation input.

@@ -1,10 +1,12 @@
 //! V4L2 cameras: `device.rs` is our thin layer of V4L2 calls (through libc, so LD_PRELOAD
 //! adapters such as libcamera's see them; the `v4l` crate's bindings and types),
-//! `discovery.rs` finds devices and lists what they offer, `mode.rs` picks a capture mode,
+//! `discovery.rs` finds devices and lists what they offer, `controls.rs` lists and sets
+//! their controls (`--control`, the mirrors), `mode.rs` picks a capture mode,
 //! `stream.rs` streams one; this file is the [`Source`] that keeps a camera open,
 //! closing and reopening it with backoff when it vanishes or stalls, while the network
 //! side keeps the viewers connected (heartbeats).
 
+pub mod controls;
 mod device;
 mod discovery;
 pub mod mode;
@@ -12,11 +14,15 @@ mod stream;
 
 use std::path::{Path, PathBuf};
 
+pub use controls::ControlSetting;
 pub use device::Device;
-pub use discovery::{capture_device_info, device_nodes, first_capture_device, offers};
+pub use discovery::{
+    bayer_only_device, capture_device_info, device_nodes, first_usable_capture_device, offers,
+};
 use stream::Capture;
 
 use super::capture::{Captured, Source, SourceError, Target};
+use super::spec::CameraSettings;
 use crate::media::Geometry;
 use crate::runtime::Backoff;
 use mode::Request;
@@ -26,6 +32,7 @@ pub struct V4l2Source {
     path: PathBuf,
     request: Request,
     output: Geometry,
+    camera: CameraSettings,
     capture: Option<Capture>,
     reopen: Backoff,
     /// The native format and fourcc of the first open (a reopened device must match them).
@@ -36,13 +43,19 @@ pub struct V4l2Source {
 impl V4l2Source {
     /// Opens `path` now (a first failure is returned as an error: a wrong path or an
     /// unusable camera should stop the program with a clear message).
-    pub fn open(path: &Path, request: Request, output: Geometry) -> Result<Self, SourceError> {
-        let capture = Capture::open(path, &request, output, false)?;
+    pub fn open(
+        path: &Path,
+        request: Request,
+        output: Geometry,
+        camera: &CameraSettings,
+    ) -> Result<Self, SourceError> {
+        let capture = Capture::open(path, &request, output, camera, false)?;
         let (native, fourcc) = (capture.native_format(), capture.fourcc());
         Ok(V4l2Source {
             path: path.to_path_buf(),
             request,
             output,
+            camera: camera.clone(),
             capture: Some(capture),
             reopen: Backoff::reopen(),
             native,
@@ -62,7 +75,7 @@ impl Source for V4l2Source {
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 return Ok(Captured::NotYet);
             }
-            match Capture::open(&self.path, &self.request, self.output, true) {
+            match Capture::open(&self.path, &self.request, self.output, &self.camera, true) {
                 // Sessions were negotiated for the first open's format (its bytes may go on
                 // the wire as they are): a device that comes back in another one (another
                 // camera on the same path) is not used until pistream restarts.

@@ -118,9 +118,10 @@ impl fmt::Display for Choice {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NegotiationError {
     #[error(
-        "{device} offers only raw Bayer formats ({offered}): it is a Raspberry Pi camera on the libcamera \
-         stack (unicam), which plain V4L2 capture cannot use. Run pistream under libcamera's V4L2 adapter: \
-         `libcamerify pistream camera ...` (package libcamera-tools), or use a USB (UVC) camera"
+        "{device} offers only raw Bayer formats ({offered}): it is a camera module on the libcamera stack \
+         (unicam, rp1-cfe), whose pictures come from libcamera's ISP. Use --source rpicam (through \
+         rpicam-vid, package rpicam-apps), or run pistream under libcamera's V4L2 adapter: \
+         `libcamerify pistream camera ...` (package libcamera-tools)"
     )]
     OnlyBayer { device: String, offered: String },
     #[error(

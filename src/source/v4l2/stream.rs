@@ -13,12 +13,14 @@ use v4l::buffer::Flags as BufferFlags;
 use v4l::capability::Flags as CapabilityFlags;
 use v4l::format::{Colorspace, Format, FourCC, Quantization};
 
+use super::controls;
 use super::device::{Dequeued, Device, MmapStream};
 use super::discovery::offers;
 use crate::codec::convert::{encode, Converter};
-use crate::media::Geometry;
+use crate::media::{Geometry, Orientation};
 use crate::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 use crate::source::capture::{Captured, SourceError, Target};
+use crate::source::spec::CameraSettings;
 use crate::source::v4l2::mode::{self, Choice, Request};
 
 const BUFFERS: u32 = 4;
@@ -61,6 +63,8 @@ fn layout_of(format: &Format, input: PixelFormat) -> Layout {
 pub(super) struct Capture {
     stream: MmapStream,
     converter: Converter,
+    /// The mirrors done here because the driver cannot (upright when it can).
+    mirrors: Orientation,
     started: bool,
     last_frame: Instant,
 }
@@ -90,6 +94,7 @@ impl Capture {
         path: &Path,
         request: &Request,
         output: Geometry,
+        camera: &CameraSettings,
         quiet: bool,
     ) -> Result<Capture, SourceError> {
         let device = Device::open(path).map_err(context(path, "opening the device"))?;
@@ -121,9 +126,13 @@ impl Capture {
                 log::debug!("{}: the driver keeps its own frame rate ({e})", path.display());
             }
         }
+        let name = path.display().to_string();
+        controls::apply(&device, &name, &camera.controls).map_err(SourceError::Failed)?;
+        let mirrors = mirror(&device, &name, camera.orientation, quiet);
         let layout = layout_of(&format, choice.format);
         let converter = Converter::new(layout, output)
-            .map_err(|e| SourceError::Failed(format!("{}: {e}", path.display())))?;
+            .map_err(|e| SourceError::Failed(format!("{}: {e}", path.display())))?
+            .oriented(mirrors);
         if !quiet {
             let scaled = if (format.width, format.height) != (output.width, output.height) {
                 format!(", scaled to {output}")
@@ -144,7 +153,7 @@ impl Capture {
             log::info!("chose {choice}");
         }
         let stream = MmapStream::start(device, BUFFERS).map_err(context(path, "mapping buffers"))?;
-        Ok(Capture { stream, converter, started: false, last_frame: Instant::now() })
+        Ok(Capture { stream, converter, mirrors, started: false, last_frame: Instant::now() })
     }
 
     /// Whether a filled buffer is ready, waiting up to `timeout`.
@@ -164,7 +173,12 @@ impl Capture {
         let output = self.converter.output();
         let unscaled = (input.width, input.height) == (output.width, output.height);
         let even = input.width % 2 == 0;
+        let mirrored = !self.mirrors.is_upright();
         match input.format {
+            // A JPEG cannot be mirrored without decoding it: its viewers get one made from
+            // the mirrored BGR.
+            PixelFormat::Mjpeg if mirrored => None,
+            PixelFormat::Yuyv | PixelFormat::Uyvy if mirrored && !even => None,
             PixelFormat::Yuyv | PixelFormat::Uyvy | PixelFormat::I420 | PixelFormat::Mjpeg if unscaled => {
                 Some(input.format)
             }
@@ -194,8 +208,14 @@ impl Capture {
         }
         self.last_frame = Instant::now();
         let native_format = self.native_format();
-        let captured =
-            deliver(&mut self.converter, native_format, &newest, self.stream.data(&newest), target);
+        let captured = deliver(
+            &mut self.converter,
+            native_format,
+            self.mirrors,
+            &newest,
+            self.stream.data(&newest),
+            target,
+        );
         self.stream.requeue(newest)?;
         Ok(captured)
     }
@@ -208,12 +228,43 @@ impl Capture {
     }
 }
 
+/// Has the driver mirror the picture when it has both mirror controls (most sensors and
+/// vivid do; many USB cameras do not); returns the mirrors left to do in software.
+fn mirror(device: &Device, name: &str, orientation: Orientation, quiet: bool) -> Orientation {
+    if orientation.is_upright() {
+        return orientation;
+    }
+    let can = |id: u32| {
+        controls::list(device)
+            .ok()
+            .and_then(|list| list.into_iter().find(|c| c.id == id))
+            .is_some_and(|c| c.writable)
+    };
+    if can(controls::HFLIP) && can(controls::VFLIP) {
+        let set = |id, on: bool| device.set_control(id, i32::from(on));
+        match (set(controls::HFLIP, orientation.hflip), set(controls::VFLIP, orientation.vflip)) {
+            (Ok(_), Ok(_)) => {
+                if !quiet {
+                    log::info!("{name}: {orientation} by the driver");
+                }
+                return Orientation::UPRIGHT;
+            }
+            (h, v) => log::debug!("{name}: the driver refused its mirror controls ({h:?}, {v:?})"),
+        }
+    }
+    if !quiet {
+        log::info!("{name}: {orientation} in pistream's conversion (the driver has no mirror controls)");
+    }
+    orientation
+}
+
 /// Writes what `target` asks for from one dequeued buffer's `data` (its `bytesused`: MJPEG
 /// frames are shorter than the buffer): BGR converted into its buffer, the capture copied
 /// tight into its native buffer.
 fn deliver(
     converter: &mut Converter,
     native_format: Option<PixelFormat>,
+    mirrors: Orientation,
     buffer: &Dequeued,
     data: &[u8],
     target: &mut Target<'_>,
@@ -246,7 +297,7 @@ fn deliver(
             if native.len() < len {
                 native.resize(len, 0);
             }
-            encode::pack_tight(layout, data, native)
+            encode::pack_tight_oriented(layout, data, native, mirrors)
         };
     }
     let monotonic = flags & BufferFlags::TIMESTAMP_MASK == BufferFlags::TIMESTAMP_MONOTONIC;
