@@ -78,17 +78,22 @@ struct Counted {
 
 impl Counted {
     fn spawn(name: &str, args: &[&str]) -> Counted {
+        Self::spawn_env(name, args, &[])
+    }
+
+    fn spawn_env(name: &str, args: &[&str], extra_env: &[(&str, &str)]) -> Counted {
         let malloc_file = std::env::temp_dir().join(format!(
             "pistream-mallocs-{}-{name}-{}",
             std::process::id(),
             free_port()
         ));
         let _ = std::fs::remove_file(&malloc_file);
-        let env = [
+        let mut env = vec![
             ("LD_PRELOAD", counter().to_str().unwrap()),
             ("PISTREAM_MALLOC_COUNT_FILE", malloc_file.to_str().unwrap()),
             ("PISTREAM_COUNT_ALLOCATIONS", "1"),
         ];
+        env.extend_from_slice(extra_env);
         Counted { proc: Proc::spawn_env(name, args, &env), malloc_file }
     }
 
@@ -325,4 +330,31 @@ fn fan_out_to_four_displays_and_two_http_clients_allocates_no_rust_memory_per_fr
             assert!(malloc < 0.1, "raw viewers alone: {malloc:.4} malloc calls per frame");
         }
     }
+}
+
+/// A camera module through the fake rpicam-vid (unpaced, read into tight I420 and made BGR
+/// for a display) for `frames` shown frames; the camera's counts.
+fn rpicam_camera(frames: u64, fake: &crate::support::fake_rpicam::FakeOnPath) -> Counts {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let camera = Counted::spawn_env(
+        "camera",
+        &["camera", "--listen", &listen, "--source", "rpicam", "--size", "320x240", "--wire", "bgr"],
+        &[("PATH", &fake.path), ("FAKE_RPICAM_UNPACED", "1")],
+    );
+    camera.proc.wait_for("listening on", 10 * SECS);
+    let frames = frames.to_string();
+    let mut display =
+        Proc::spawn("display", &["display", "--connect", &listen, "--sink", "null", "--frames", &frames]);
+    assert!(display.wait_exit(120 * SECS).success(), "{}", display.output());
+    camera.proc.wait_for("left", 10 * SECS);
+    camera.proc.signal(nix::sys::signal::Signal::SIGTERM);
+    camera.finish()
+}
+
+#[test]
+fn a_camera_module_source_allocates_nothing_per_frame() {
+    let _machine = crate::support::exclusive();
+    let fake = crate::support::fake_rpicam::FakeOnPath::new("alloc");
+    assert_steady("camera, --source rpicam", rpicam_camera(N, &fake), rpicam_camera(10 * N, &fake), N);
 }

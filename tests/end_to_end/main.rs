@@ -4,7 +4,8 @@
 //! sessions and attacks on them (`keys`), many viewers and the web side with real HTTP
 //! clients (`web`), zero allocations per frame counted in the running processes (`alloc`),
 //! the command line (`cli`), a slow link (`slow_link`), the wire formats and `--wire auto`
-//! on changing links (`wire`), URL sources (`url_source`), the window (`window`), the
+//! on changing links (`wire`), URL sources (`url_source`), camera modules through a fake
+//! rpicam-vid (`rpicam`), the window (`window`), the
 //! original Python chat on the seed wire (`seed`, with tests/seed/) and the deployment
 //! files (`deploy`). What they share is `tests/support/`.
 //!
@@ -22,6 +23,7 @@ mod deploy;
 mod e2e;
 mod faults;
 mod keys;
+mod rpicam;
 mod seed;
 mod slow_link;
 mod url_source;

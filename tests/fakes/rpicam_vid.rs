@@ -26,7 +26,6 @@
 #![allow(unreachable_pub)]
 
 #[path = "../support/camera_module.rs"]
-#[allow(dead_code)] // the tests read stamps back; the fake only writes them
 mod camera_module;
 
 use std::io::Write;

@@ -5,6 +5,10 @@
 //! which one it was however frames were dropped, skipped or restarted; then the rows padded
 //! as the Pi 4's or the Pi 5's ISP pads them.
 
+// Shared by the fake (which writes frames) and the tests (which read them back): each uses
+// only part of it.
+#![allow(dead_code)]
+
 use pistream::codec::convert::{convert_range, encode};
 use pistream::media::{Geometry, PixelFormat, YuvRange};
 use pistream::source::pattern;

@@ -2,9 +2,12 @@
 //! machine while measuring (`machine.rs`), reading a display's frame log (`frame_log.rs`),
 //! a display built from the library that records every frame (`latency_display.rs`), a
 //! throttling TCP proxy (`slow_link.rs`), HTTP clients (`http.rs`), an X server
-//! (`xvfb.rs`), and the system tools some tests need (`tools.rs`). The benchmarks include
+//! (`xvfb.rs`), the system tools some tests need (`tools.rs`), and the fake `rpicam-vid`
+//! with the frames it sends (`fake_rpicam.rs`, `camera_module.rs`). The benchmarks include
 //! some of these files too (and `stderr_lines.rs`, theirs).
 
+pub mod camera_module;
+pub mod fake_rpicam;
 pub mod frame_log;
 pub mod http;
 pub mod latency_display;

@@ -236,3 +236,76 @@ pub fn convert_with_isa(isa: Isa, layout: &Layout, src: &[u8], dst: &mut [u8]) -
     }
     converter.convert(src, dst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::convert::reference;
+
+    /// `picture` mirrored as `orientation` says, by plain indexing.
+    fn mirrored(picture: &[u8], w: usize, h: usize, orientation: Orientation) -> Vec<u8> {
+        let mut out = vec![0; picture.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let (sx, sy) = orientation.source_of(x, y, w, h);
+                out[(y * w + x) * 3..][..3].copy_from_slice(&picture[(sy * w + sx) * 3..][..3]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_mirrored_conversion_is_the_conversion_mirrored_in_every_format() {
+        let orientations = [
+            Orientation::new(true, false, false),
+            Orientation::new(false, true, false),
+            Orientation::new(false, false, true),
+        ];
+        for (w, h) in [(16u32, 10u32), (14, 7), (6, 5)] {
+            for format in [
+                PixelFormat::Yuyv,
+                PixelFormat::Uyvy,
+                PixelFormat::Nv12,
+                PixelFormat::Nv21,
+                PixelFormat::I420,
+                PixelFormat::Rgb24,
+                PixelFormat::Bgr24,
+                PixelFormat::Grey,
+            ] {
+                if w % 2 == 1 && matches!(format, PixelFormat::Nv12 | PixelFormat::Nv21) {
+                    continue;
+                }
+                let layout = Layout::packed(format, w, h).padded(4);
+                let src = reference::random_frame(&layout, u64::from(w * 31 + h));
+                let g = Geometry::new(w, h);
+                let mut upright = vec![0u8; g.frame_len()];
+                Converter::new(layout, g).unwrap().convert(&src, &mut upright).unwrap();
+                for orientation in orientations {
+                    let mut turned = vec![0u8; g.frame_len()];
+                    Converter::new(layout, g)
+                        .unwrap()
+                        .oriented(orientation)
+                        .convert(&src, &mut turned)
+                        .unwrap();
+                    let (w, h) = (w as usize, h as usize);
+                    assert_eq!(
+                        turned,
+                        mirrored(&upright, w, h, orientation),
+                        "{format} {w}x{h} {orientation}"
+                    );
+                }
+                // Scaled as well: mirrored before the scaler.
+                let half = Geometry::new(w / 2, h / 2);
+                let mut scaled = vec![0u8; half.frame_len()];
+                Converter::new(layout, half).unwrap().convert(&src, &mut scaled).unwrap();
+                let mut turned = vec![0u8; half.frame_len()];
+                let half_turn = Orientation::new(true, false, false);
+                Converter::new(layout, half).unwrap().oriented(half_turn).convert(&src, &mut turned).unwrap();
+                let (hw, hh) = (half.width as usize, half.height as usize);
+                if w % 2 == 0 && h % 2 == 0 {
+                    assert_eq!(turned, mirrored(&scaled, hw, hh, half_turn), "{format} scaled");
+                }
+            }
+        }
+    }
+}

@@ -299,4 +299,59 @@ mod tests {
         to_i420(&layout, &padded, &mut from_yuyv);
         assert_eq!(from_yuyv[..(w * h) as usize], i420[..(w * h) as usize]);
     }
+
+    #[test]
+    fn mirrored_planes_are_the_planes_of_the_mirrored_picture() {
+        let (w, h) = (12u32, 6u32);
+        let bgr = bars(w as usize, h as usize);
+        for orientation in [
+            Orientation::new(true, false, false),
+            Orientation::new(false, true, false),
+            Orientation::new(false, false, true),
+        ] {
+            let mut turned = vec![0u8; bgr.len()];
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    let (sx, sy) = orientation.source_of(x, y, w as usize, h as usize);
+                    turned[(y * w as usize + x) * 3..][..3]
+                        .copy_from_slice(&bgr[(sy * w as usize + sx) * 3..][..3]);
+                }
+            }
+            for format in [
+                PixelFormat::Yuyv,
+                PixelFormat::Uyvy,
+                PixelFormat::Nv12,
+                PixelFormat::Nv21,
+                PixelFormat::I420,
+            ] {
+                let len = format.tight_len(w, h).unwrap();
+                let (mut planes, mut expected) = (vec![0u8; len], vec![0u8; len]);
+                bgr_to(format, w, h, &bgr, &mut planes);
+                bgr_to(format, w, h, &turned, &mut expected);
+                // As a driver would hand them over: rows padded (4:2:0's chroma rows by half).
+                let layout = Layout::tight(format, w, h).padded(8);
+                let mut captured = vec![0xee; layout.min_frame_len()];
+                let tight = Layout::tight(format, w, h);
+                for (at, from, rows, row, pitch) in match format {
+                    PixelFormat::I420 => vec![
+                        (0, 0, h as usize, w as usize, layout.stride),
+                        (layout.chroma_offset(), tight.chroma_offset(), 3, 6, layout.chroma_stride()),
+                        (layout.v_offset(), tight.v_offset(), 3, 6, layout.chroma_stride()),
+                    ],
+                    PixelFormat::Nv12 | PixelFormat::Nv21 => vec![
+                        (0, 0, h as usize, w as usize, layout.stride),
+                        (layout.chroma_offset(), tight.chroma_offset(), 3, 12, layout.stride),
+                    ],
+                    _ => vec![(0, 0, h as usize, tight.stride, layout.stride)],
+                } {
+                    for r in 0..rows {
+                        captured[at + r * pitch..][..row].copy_from_slice(&planes[from + r * row..][..row]);
+                    }
+                }
+                let mut out = vec![0u8; len];
+                assert_eq!(pack_tight_oriented(&layout, &captured, &mut out, orientation), len);
+                assert_eq!(out, expected, "{format} {orientation}");
+            }
+        }
+    }
 }
