@@ -27,12 +27,18 @@ pub enum PixelFormat {
     Bgr24,
     /// 8-bit luma only (`GREY`).
     Grey,
+    /// 32-bit B G R and an unused byte, in memory order (`XR24`, DRM's XRGB8888; what
+    /// libcamera's V4L2 adapter offers on many pipelines). `AR24` (alpha instead of the unused
+    /// byte) is read the same way.
+    Xrgb32,
+    /// 32-bit R G B and an unused byte (`XB24`, XBGR8888; `AB24` likewise).
+    Xbgr32,
     /// One baseline JPEG image per frame (`MJPG`: a camera's motion JPEG, the wire's JPEG).
     Mjpeg,
 }
 
 impl PixelFormat {
-    pub const ALL: [PixelFormat; 9] = [
+    pub const ALL: [PixelFormat; 11] = [
         PixelFormat::Yuyv,
         PixelFormat::Uyvy,
         PixelFormat::Nv12,
@@ -42,6 +48,8 @@ impl PixelFormat {
         PixelFormat::Bgr24,
         PixelFormat::Grey,
         PixelFormat::Mjpeg,
+        PixelFormat::Xrgb32,
+        PixelFormat::Xbgr32,
     ];
 
     /// The formats our own kernels convert, with a path per instruction set
@@ -60,11 +68,17 @@ impl PixelFormat {
             PixelFormat::Bgr24 => *b"BGR3",
             PixelFormat::Grey => *b"GREY",
             PixelFormat::Mjpeg => *b"MJPG",
+            PixelFormat::Xrgb32 => *b"XR24",
+            PixelFormat::Xbgr32 => *b"XB24",
         }
     }
 
     pub fn from_fourcc(fourcc: [u8; 4]) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.fourcc() == fourcc)
+        match &fourcc {
+            b"AR24" => Some(PixelFormat::Xrgb32),
+            b"AB24" => Some(PixelFormat::Xbgr32),
+            _ => Self::ALL.into_iter().find(|f| f.fourcc() == fourcc),
+        }
     }
 
     /// The name the wire, the stats line and `--wire` use: the fourcc, but `I420` for
@@ -80,6 +94,8 @@ impl PixelFormat {
             PixelFormat::I420 => "I420",
             PixelFormat::Grey => "GREY",
             PixelFormat::Mjpeg => "JPEG",
+            PixelFormat::Xrgb32 => "XR24",
+            PixelFormat::Xbgr32 => "XB24",
         }
     }
 
@@ -100,6 +116,7 @@ impl PixelFormat {
             PixelFormat::Nv12 | PixelFormat::Nv21 => w.div_ceil(2) * 2,
             PixelFormat::I420 | PixelFormat::Grey => w,
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => w * 3,
+            PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => w * 4,
             PixelFormat::Mjpeg => 0,
         }
     }
@@ -125,6 +142,7 @@ impl PixelFormat {
             PixelFormat::I420 => Some(w * h + 2 * cw * ch),
             PixelFormat::Bgr24 | PixelFormat::Rgb24 => Some(w * h * 3),
             PixelFormat::Grey => Some(w * h),
+            PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => Some(w * h * 4),
             PixelFormat::Mjpeg => None,
         }
     }

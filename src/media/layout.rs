@@ -93,6 +93,7 @@ impl Layout {
             PixelFormat::I420 => self.v_offset() + self.chroma_stride() * self.chroma_rows(),
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => self.stride * (h - 1) + 3 * w,
             PixelFormat::Grey => self.stride * (h - 1) + w,
+            PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => self.stride * (h - 1) + 4 * w,
             PixelFormat::Mjpeg => 0,
         }
     }

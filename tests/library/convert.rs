@@ -421,6 +421,8 @@ mod opencv_compare {
             PixelFormat::I420 => (mat_over(src, h * 3 / 2, w, cv::CV_8UC1, s), imgproc::COLOR_YUV2BGR_I420),
             PixelFormat::Rgb24 => (mat_over(src, h, w, cv::CV_8UC3, s), imgproc::COLOR_RGB2BGR),
             PixelFormat::Grey => (mat_over(src, h, w, cv::CV_8UC1, s), imgproc::COLOR_GRAY2BGR),
+            PixelFormat::Xrgb32 => (mat_over(src, h, w, cv::CV_8UC4, s), imgproc::COLOR_BGRA2BGR),
+            PixelFormat::Xbgr32 => (mat_over(src, h, w, cv::CV_8UC4, s), imgproc::COLOR_RGBA2BGR),
             _ => unreachable!(),
         };
         let mut out = Mat::default();

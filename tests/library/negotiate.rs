@@ -65,12 +65,12 @@ fn the_legacy_pi_camera_driver_gives_bgr_at_exactly_the_requested_size() {
 }
 
 #[test]
-fn a_pi_camera_on_unicam_is_refused_with_the_libcamerify_fix() {
+fn a_pi_camera_on_unicam_is_refused_with_the_rpicam_and_libcamerify_fixes() {
     let unicam = fixture("pi-unicam.txt");
     let err = choose("/dev/video0", &unicam, &request(640, 480, 30.0)).unwrap_err();
     assert!(matches!(err, NegotiationError::OnlyBayer { .. }));
     let text = err.to_string();
-    assert!(text.contains("libcamerify pistream camera") && text.contains("USB (UVC) camera"), "{text}");
+    assert!(text.contains("--source rpicam") && text.contains("libcamerify pistream camera"), "{text}");
     assert!(text.contains("pRAA, RG10, RGGB"), "{text}");
 }
 

@@ -150,6 +150,10 @@ fn convert_raw(isa: Isa, layout: &Layout, src: &[u8], dst: &mut [u8]) -> Result<
             packed::bgr_copy(layout, src, dst);
             Ok(())
         }
+        PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => {
+            packed::rgb32_to_bgr(layout, src, dst);
+            Ok(())
+        }
         PixelFormat::Grey => {
             packed::grey_to_bgr(isa, layout, src, dst);
             Ok(())

@@ -89,7 +89,11 @@ pub fn bgr_to(format: PixelFormat, width: u32, height: u32, bgr: &[u8], out: &mu
             }
         }
         PixelFormat::Bgr24 => out[..w * h * 3].copy_from_slice(&bgr[..w * h * 3]),
-        PixelFormat::Rgb24 | PixelFormat::Grey | PixelFormat::Mjpeg => {
+        PixelFormat::Rgb24
+        | PixelFormat::Grey
+        | PixelFormat::Mjpeg
+        | PixelFormat::Xrgb32
+        | PixelFormat::Xbgr32 => {
             unreachable!("bgr_to is asked only for YUYV, UYVY, NV12, NV21, YU12 and BGR3")
         }
     }

@@ -118,6 +118,19 @@ pub(super) fn bgr_copy(layout: &Layout, src: &[u8], dst: &mut [u8]) {
     }
 }
 
+/// 32-bit XR24 (B G R X in memory) or XB24 (R G B X) to BGR24, dropping the fourth byte;
+/// the caller has checked the sizes. Plain Rust: LLVM vectorises the fixed-size chunks, and
+/// these formats come only through libcamera's V4L2 adapter, whose own copy dominates.
+pub(super) fn rgb32_to_bgr(layout: &Layout, src: &[u8], dst: &mut [u8]) {
+    let (w, swap) = (layout.width as usize, layout.format == crate::media::PixelFormat::Xbgr32);
+    for (y, out) in dst.chunks_exact_mut(w * 3).enumerate() {
+        let row = &src[y * layout.stride..][..w * 4];
+        for (o, p) in out.chunks_exact_mut(3).zip(row.chunks_exact(4)) {
+            o.copy_from_slice(&if swap { [p[2], p[1], p[0]] } else { [p[0], p[1], p[2]] });
+        }
+    }
+}
+
 /// GREY to BGR24; the caller has checked the frame and output sizes.
 pub(super) fn grey_to_bgr(isa: Isa, layout: &Layout, src: &[u8], dst: &mut [u8]) {
     let w = layout.width as usize;

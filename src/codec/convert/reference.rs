@@ -66,6 +66,8 @@ pub fn to_bgr(layout: &Layout, src: &[u8]) -> Vec<u8> {
                 PixelFormat::Rgb24 => [row[3 * x + 2], row[3 * x + 1], row[3 * x]],
                 PixelFormat::Bgr24 => [row[3 * x], row[3 * x + 1], row[3 * x + 2]],
                 PixelFormat::Grey => [row[x]; 3],
+                PixelFormat::Xrgb32 => [row[4 * x], row[4 * x + 1], row[4 * x + 2]],
+                PixelFormat::Xbgr32 => [row[4 * x + 2], row[4 * x + 1], row[4 * x]],
                 PixelFormat::Mjpeg => panic!("the reference has no JPEG decoder"),
             };
             out.extend_from_slice(&px);

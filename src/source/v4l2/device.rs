@@ -40,6 +40,12 @@ pub struct Device {
     fd: OwnedFd,
 }
 
+/// A driver's fixed-size, NUL-terminated text field, read lossily.
+fn text(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
 /// A zeroed V4L2 argument struct.
 fn zeroed<T>() -> T {
     // SAFETY: used only for the C structs of the V4L2 API (plain integers, arrays, unions
@@ -85,7 +91,18 @@ impl Device {
     pub fn capabilities(&self) -> io::Result<Capabilities> {
         let mut caps: v4l2_capability = zeroed();
         self.ioctl(vidioc::VIDIOC_QUERYCAP, &mut caps)?;
-        Ok(Capabilities::from(caps))
+        // Our own conversion: the crate's unwraps text that is not UTF-8 (a camera's name
+        // must not be able to panic pistream), and reads only `device_caps`, which a driver
+        // without V4L2_CAP_DEVICE_CAPS leaves at 0.
+        const DEVICE_CAPS: u32 = 0x8000_0000;
+        let flags = if caps.capabilities & DEVICE_CAPS != 0 { caps.device_caps } else { caps.capabilities };
+        Ok(Capabilities {
+            driver: text(&caps.driver),
+            card: text(&caps.card),
+            bus: text(&caps.bus_info),
+            version: ((caps.version >> 16) as u8, (caps.version >> 8) as u8, caps.version as u8),
+            capabilities: v4l::capability::Flags::from(flags),
+        })
     }
 
     /// Every capture format (`VIDIOC_ENUM_FMT` until the driver says no more).
@@ -94,7 +111,13 @@ impl Device {
         for index in 0.. {
             let mut desc = v4l2_fmtdesc { index, type_: VIDEO_CAPTURE, ..zeroed() };
             match self.ioctl(vidioc::VIDIOC_ENUM_FMT, &mut desc) {
-                Ok(()) => out.push(Description::from(desc)),
+                Ok(()) => out.push(Description {
+                    index: desc.index,
+                    typ: desc.type_,
+                    flags: v4l::format::description::Flags::from(desc.flags),
+                    description: text(&desc.description),
+                    fourcc: FourCC::from(desc.pixelformat),
+                }),
                 Err(e) if index == 0 && e.raw_os_error() != Some(libc::EINVAL) => return Err(e),
                 Err(_) => break,
             }

@@ -141,7 +141,7 @@ const RATE_SHORTFALL: f64 = 0.75;
 fn conversion_rank(format: PixelFormat) -> u32 {
     match format {
         PixelFormat::Bgr24 => 0,
-        PixelFormat::Rgb24 => 1,
+        PixelFormat::Rgb24 | PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => 1,
         PixelFormat::Yuyv | PixelFormat::Uyvy => 2,
         PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420 => 3,
         PixelFormat::Mjpeg => 4,
