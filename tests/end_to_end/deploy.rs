@@ -79,3 +79,20 @@ fn install_pi_explains_itself_and_refuses_unknown_options() {
     let bad = Command::new(script).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn install_pi_installs_rpicam_apps_when_the_source_is_a_camera_module() {
+    let _machine = crate::support::shared();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
+    for (source, wanted) in [("rpicam", true), ("rpicam:1", true), ("/dev/video0", false), ("pattern", false)] {
+        let out = Command::new(script)
+            .args(["--print-packages", "--source", source, BIN])
+            .env("PATH", "/usr/bin:/bin") // no rpicam-vid installed
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let packages = String::from_utf8_lossy(&out.stdout);
+        assert!(packages.contains("libturbojpeg0"), "{source}: {packages}");
+        assert_eq!(packages.split_whitespace().any(|p| p == "rpicam-apps"), wanted, "{source}: {packages}");
+    }
+}
