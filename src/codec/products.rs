@@ -75,12 +75,17 @@ pub struct Picture<'a> {
     pub native: Option<(PixelFormat, &'a [u8])>,
     /// The range of the native Y'CbCr planes.
     pub range: YuvRange,
+    /// Bytes per luma row of the native planes when padded (0: tight).
+    pub stride: usize,
 }
 
 impl Picture<'_> {
-    /// The native bytes when they are Y'CbCr planes.
-    fn planes(&self) -> Option<(PixelFormat, &[u8])> {
-        self.native.filter(|(format, _)| format.is_yuv())
+    /// The native bytes when they are Y'CbCr planes, with their layout.
+    fn planes(&self) -> Option<(Layout, &[u8])> {
+        let (format, bytes) = self.native.filter(|(format, _)| format.is_yuv())?;
+        let tight = Layout::tight(format, self.geometry.width, self.geometry.height);
+        let stride = if self.stride > 0 { self.stride } else { tight.stride };
+        Some((Layout { stride, ..tight }, bytes))
     }
 }
 
@@ -98,8 +103,8 @@ pub fn make(
             let len = PixelFormat::I420.tight_len(g.width, g.height).expect("a raw format");
             grow(out, len);
             match (picture.planes(), picture.bgr) {
-                (Some((format, planes)), _) => {
-                    encode::to_i420(&Layout::tight(format, g.width, g.height), planes, out);
+                (Some((layout, planes)), _) => {
+                    encode::to_i420(&layout, planes, out);
                     // Receivers read I420 as limited range.
                     convert_range(
                         &mut out[..len],
@@ -116,12 +121,12 @@ pub fn make(
         // From the camera's own Y'CbCr planes when this frame kept them (no BGR needed, and
         // libjpeg skips its colour conversion), else from BGR.
         Product::Jpeg(quality) => match (picture.planes(), picture.bgr) {
-            (Some((format, planes)), _) => {
+            (Some((layout, planes)), _) => {
                 let max = Encoder::max_len(g);
                 let i420_len = PixelFormat::I420.tight_len(g.width, g.height).expect("a raw format");
                 grow(out, max + i420_len);
                 let (jpeg, i420) = out.split_at_mut(max);
-                encode::to_i420(&Layout::tight(format, g.width, g.height), planes, &mut i420[..i420_len]);
+                encode::to_i420(&layout, planes, &mut i420[..i420_len]);
                 Ok(encoder.encode_i420(&mut i420[..i420_len], g, picture.range, quality, jpeg)?)
             }
             (None, Some(bgr)) => {

@@ -51,6 +51,7 @@ fn run(source: &mut dyn Source, hub: &Hub, stats: &Stats, shutdown: &Shutdown) -
     let continuous = source.read_continuously();
     let native_format = source.native_format();
     let native_range = source.native_range();
+    let native_stride = source.native_stride().unwrap_or(0);
     let paced_by_consumer = source.paced_by_consumer();
     let mut seq = 0u64;
     let mut was_watched = false;
@@ -88,6 +89,7 @@ fn run(source: &mut dyn Source, hub: &Hub, stats: &Stats, shutdown: &Shutdown) -
                 frame.has_bgr = make_bgr;
                 frame.source_native = native_format;
                 frame.native_range = native_range;
+                frame.native_stride = native_stride;
                 (frame.native_format, frame.native_len) =
                     if keep_native { (native_format, native_len) } else { (None, 0) };
                 frame.seq = seq;

@@ -17,8 +17,9 @@ pub struct Target<'a> {
     pub seq: u64,
     /// Packed BGR24 of the source's geometry, when wanted.
     pub bgr: Option<&'a mut [u8]>,
-    /// The capture's own bytes, tightly packed (or the camera's JPEG), when wanted and the
-    /// source has them ([`Source::native_format`]). Grows once to the largest frame.
+    /// The capture's own bytes, tightly packed (or with the rows [`Source::native_stride`]
+    /// says; or the camera's JPEG), when wanted and the source has them
+    /// ([`Source::native_format`]). Grows once to the largest frame.
     pub native: Option<&'a mut Vec<u8>>,
 }
 
@@ -55,6 +56,12 @@ pub trait Source: Send {
     /// as webcams send them, or full (rpicam-vid's sYCC).
     fn native_range(&self) -> YuvRange {
         YuvRange::Limited
+    }
+
+    /// Bytes per luma row of the native bytes when they keep the camera's row padding (a
+    /// camera module's frames, as its ISP laid them out); `None` when they are tight.
+    fn native_stride(&self) -> Option<usize> {
+        None
     }
 
     /// The V4L2 fourcc of how frames are captured (the hello tells receivers).

@@ -84,7 +84,8 @@ fn install_pi_explains_itself_and_refuses_unknown_options() {
 fn install_pi_installs_rpicam_apps_when_the_source_is_a_camera_module() {
     let _machine = crate::support::shared();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-pi");
-    for (source, wanted) in [("rpicam", true), ("rpicam:1", true), ("/dev/video0", false), ("pattern", false)] {
+    for (source, wanted) in [("rpicam", true), ("rpicam:1", true), ("/dev/video0", false), ("pattern", false)]
+    {
         let out = Command::new(script)
             .args(["--print-packages", "--source", source, BIN])
             .env("PATH", "/usr/bin:/bin") // no rpicam-vid installed

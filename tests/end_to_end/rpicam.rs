@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::support::fake_rpicam::{check_raw_frames, FakeOnPath};
+use crate::support::fake_rpicam::{check_raw_frames, stamp_of, FakeOnPath};
 use crate::support::{frame_log_path, free_port, read_frame_log, Proc, SECS};
 
 /// A listening camera on the fake rpicam-vid, once it listens.
 fn rpicam_camera(fake: &FakeOnPath, port: u16, args: &[&str], env: &[(&str, &str)]) -> Proc {
     let listen = format!("127.0.0.1:{port}");
-    let mut all =
-        vec!["camera", "--listen", &listen, "--source", "rpicam", "--stats", "off", "--wire", "bgr"];
+    let mut all = vec!["camera", "--listen", &listen, "--source", "rpicam", "--stats", "off"];
+    if !args.contains(&"--wire") {
+        all.extend(["--wire", "bgr"]);
+    }
     all.extend_from_slice(args);
     let mut env = env.to_vec();
     env.push(("PATH", &fake.path));
@@ -400,4 +402,40 @@ fn the_mirrors_turn_the_pattern_pixel_for_pixel() {
             camera.wait_exit(10 * SECS);
         }
     }
+}
+
+/// A camera module's padded, full-range planes made into what other viewers take: the I420
+/// wire (squeezed to limited range: within 2 of the frame sent, after the way back to BGR)
+/// and the web's JPEG (decoded by a third-party decoder).
+#[test]
+fn padded_full_range_planes_reach_i420_and_jpeg_viewers() {
+    use crate::support::fake_rpicam::expected_bgr;
+    use crate::support::http;
+    let _machine = crate::support::shared();
+    let fake = FakeOnPath::new("products");
+    let port = free_port();
+    let (w, h) = (1456u32, 240u32); // rows of 1536 bytes on a Pi 5
+    let mut camera =
+        rpicam_camera(&fake, port, &["--size", "1456x240", "--wire", "i420"], &[("FAKE_RPICAM_ISP", "pi5")]);
+    let (raw, log) = raw_display(port, 4, "products");
+    let data = std::fs::read(&raw).unwrap();
+    let _ = std::fs::remove_file(&raw);
+    let shown = read_frame_log(&log);
+    assert!(shown.iter().all(|f| f.wire == "I420"), "{shown:?}");
+    let frame_len = (w * h * 3) as usize;
+    for frame in data.chunks_exact(frame_len) {
+        let index = stamp_of(frame, w);
+        let expected = expected_bgr(w, h, index);
+        let worst = frame.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 2, "frame {index} via I420: off by {worst}");
+    }
+    let snapshot = http::get(port, "/snapshot", "");
+    assert_eq!(snapshot.status, 200);
+    let (sw, sh, pixels) = http::decode_bgr(&snapshot.body);
+    assert_eq!((sw, sh), (w as usize, h as usize));
+    let index = stamp_of(&pixels, w);
+    let db = http::psnr(&pixels, &expected_bgr(w, h, index));
+    assert!(db > 30.0, "the snapshot of frame {index}: {db:.1} dB");
+    camera.signal(Signal::SIGTERM);
+    camera.wait_exit(10 * SECS);
 }

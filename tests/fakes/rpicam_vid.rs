@@ -157,6 +157,9 @@ fn main() {
             eprintln!("ERROR: *** failed to start camera ***");
             std::process::exit(255);
         }
+        if sent == 0 {
+            log("INFO fake: first frame");
+        }
         if stdout.write_all(&frame).and_then(|()| stdout.flush()).is_err() {
             return; // the reader went away
         }

@@ -39,6 +39,8 @@ pub struct SharedFrame {
     pub source_native: Option<PixelFormat>,
     /// The range of the native bytes when they are Y'CbCr (full for rpicam-vid's sYCC).
     pub native_range: YuvRange,
+    /// Bytes per luma row of the native planes when they keep the camera's padding (0: tight).
+    pub native_stride: usize,
     products: [ProductSlot; PRODUCTS],
 }
 
@@ -56,15 +58,16 @@ impl SharedFrame {
             native_format: None,
             source_native: None,
             native_range: YuvRange::Limited,
+            native_stride: 0,
             products: Default::default(),
         }
     }
 
     /// The native bytes, if this frame kept them in `format`, as they may go out as they are:
-    /// Y'CbCr in the limited range receivers assume (a full-range camera's planes are made
-    /// into products instead, which fit them to the limited range).
+    /// tight, and Y'CbCr in the limited range receivers assume (a camera module's padded,
+    /// full-range planes are made into products instead, which fit them to the wire).
     pub fn native_as(&self, format: PixelFormat) -> Option<&[u8]> {
-        let fits = !format.is_yuv() || self.native_range == YuvRange::Limited;
+        let fits = !format.is_yuv() || (self.native_range == YuvRange::Limited && self.native_stride == 0);
         (self.native_format == Some(format) && fits).then(|| &self.native[..self.native_len])
     }
 
@@ -75,6 +78,7 @@ impl SharedFrame {
             bgr: self.has_bgr.then_some(&self.bgr[..]),
             native: self.native_format.map(|format| (format, &self.native[..self.native_len])),
             range: self.native_range,
+            stride: self.native_stride,
         }
     }
 

@@ -1,5 +1,4 @@
-//! How `rpicam-vid --codec yuv420` lays out a frame on its stdout, per Raspberry Pi ISP, and
-//! the row-by-row plan that reads one straight into tight I420 (row padding skipped).
+//! How `rpicam-vid --codec yuv420` lays out a frame on its stdout, per Raspberry Pi ISP.
 //!
 //! rpicam-vid writes each frame as one `fwrite` of the whole ISP buffer: no header, no
 //! delimiter, the same size every frame, Y then U then V, each row padded to the ISP's
@@ -19,6 +18,8 @@
 //! A wrong assumption shows as frames of another length; `reader.rs` catches that.
 
 use std::fmt;
+
+use crate::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 
 /// The ISP whose buffers rpicam-vid writes out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,41 +101,14 @@ impl FrameLayout {
         self.stride * self.height * 3 / 2
     }
 
-    /// Bytes of the same frame as tight I420.
-    pub fn tight_len(&self) -> usize {
-        self.width * self.height * 3 / 2
-    }
-
-    /// Whether rows carry padding (the width is not a multiple of the alignment).
-    pub fn padded(&self) -> bool {
-        self.stride != self.width
-    }
-
-    /// The frame as runs of bytes in pipe order: each row's pixels (kept, with where they
-    /// go in the tight frame) and its padding (skipped), merged where they touch, so an
-    /// unpadded frame is a single run.
-    pub fn runs(&self) -> Vec<Run> {
-        let mut runs: Vec<Run> = Vec::new();
-        let mut push = |run: Run| match (runs.last_mut(), run) {
-            (Some(Run::Keep { to, len }), Run::Keep { to: next, len: more }) if *to + *len == next => {
-                *len += more
-            }
-            (Some(Run::Skip(len)), Run::Skip(more)) => *len += more,
-            _ => runs.push(run),
-        };
-        let (w, h, s) = (self.width, self.height, self.stride);
-        let planes = [(h, w, s), (h / 2, w / 2, s / 2), (h / 2, w / 2, s / 2)];
-        let mut to = 0;
-        for (rows, row, stride) in planes {
-            for _ in 0..rows {
-                push(Run::Keep { to, len: row });
-                to += row;
-                if stride > row {
-                    push(Run::Skip(stride - row));
-                }
-            }
+    /// The frame as pistream's [`Layout`] describes planes: I420 with this stride (its
+    /// chroma rows half of it, the planes one after another), full range (sYCC), BT.601.
+    pub fn planes(&self) -> Layout {
+        Layout {
+            stride: self.stride,
+            ..Layout::tight(PixelFormat::I420, self.width as u32, self.height as u32)
+                .with_yuv(YuvRange::Full, YuvMatrix::Bt601)
         }
-        runs
     }
 }
 
@@ -149,23 +123,6 @@ impl fmt::Display for FrameLayout {
             self.stride,
             self.frame_len()
         )
-    }
-}
-
-/// A stretch of a frame on the pipe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Run {
-    /// Pixels that go to `to..to + len` of the tight I420 frame.
-    Keep { to: usize, len: usize },
-    /// Row padding, read and dropped.
-    Skip(usize),
-}
-
-impl Run {
-    pub fn len(&self) -> usize {
-        match *self {
-            Run::Keep { len, .. } | Run::Skip(len) => len,
-        }
     }
 }
 
@@ -197,27 +154,13 @@ mod tests {
     }
 
     #[test]
-    fn runs_cover_the_pipe_frame_and_fill_the_tight_frame_in_order() {
-        for isp in [Isp::Vc4, Isp::Pisp] {
-            for (w, h) in [(640, 480), (800, 600), (2028, 1520), (64, 2)] {
-                let layout = FrameLayout::new(isp, w, h);
-                let runs = layout.runs();
-                assert_eq!(runs.iter().map(Run::len).sum::<usize>(), layout.frame_len());
-                let kept: Vec<(usize, usize)> = runs
-                    .iter()
-                    .filter_map(|r| if let Run::Keep { to, len } = *r { Some((to, len)) } else { None })
-                    .collect();
-                assert_eq!(kept.iter().map(|k| k.1).sum::<usize>(), layout.tight_len());
-                assert!(kept.windows(2).all(|p| p[0].0 + p[0].1 < p[1].0 + 1), "in order, never overlapping");
-                if !layout.padded() {
-                    assert_eq!(runs, [Run::Keep { to: 0, len: layout.tight_len() }], "{w}x{h}: one run");
-                }
-            }
-        }
-        // 800x600 on a Pi 4: a row of 800 then 32 bytes of padding; chroma 400 then 16.
-        let runs = FrameLayout::new(Isp::Vc4, 800, 600).runs();
-        assert_eq!(runs[..2], [Run::Keep { to: 0, len: 800 }, Run::Skip(32)]);
-        assert_eq!(runs[1200..1202], [Run::Keep { to: 480_000, len: 400 }, Run::Skip(16)]);
+    fn the_planes_are_where_the_isp_puts_them() {
+        // 800x600 on a Pi 4: rows of 832 bytes, U at 832 * 600, V a quarter plane later.
+        let planes = FrameLayout::new(Isp::Vc4, 800, 600).planes();
+        assert_eq!((planes.stride, planes.chroma_stride()), (832, 416));
+        assert_eq!((planes.chroma_offset(), planes.v_offset()), (499_200, 624_000));
+        assert_eq!(planes.min_frame_len(), FrameLayout::new(Isp::Vc4, 800, 600).frame_len());
+        assert_eq!(planes.range, YuvRange::Full);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! `rpicam-vid`, run as a child process (`super::child`) that writes raw YUV420 frames to its
 //! stdout, as Raspberry Pi recommends over translation layers, and as go2rtc drives Pi
 //! cameras. The camera's ISP does the demosaic, white balance, exposure, autofocus and the
-//! mirrors; pistream reads whole frames into its pooled buffers as tight I420 (full range,
-//! BT.601: the sYCC rpicam-vid asks libcamera for) and hands them to every viewer as a YUV
-//! camera's planes.
+//! mirrors; pistream reads whole frames into its pooled buffers as the ISP laid them out
+//! (I420 with padded rows, full range, BT.601: the sYCC rpicam-vid asks libcamera for) and
+//! hands them to every viewer as a YUV camera's planes, with their stride.
 //!
 //! `options.rs` builds rpicam-vid's command line and checks `--camera-option`; `layout.rs`
 //! knows each ISP's frame layout; `reader.rs` reads frames off the pipe; `messages.rs`
@@ -29,7 +29,7 @@ pub use options::{CameraOption, Request};
 use super::capture::{Captured, Source, SourceError, Target};
 use super::child::{find_program, ChildProcess, SpawnError};
 use crate::codec::convert::Converter;
-use crate::media::{Geometry, Layout, PixelFormat, YuvMatrix, YuvRange};
+use crate::media::{Geometry, PixelFormat, YuvRange};
 use crate::runtime::Backoff;
 use messages::Message;
 use reader::{FrameReader, Step};
@@ -40,8 +40,9 @@ pub const PROGRAMS: [&str; 2] = ["rpicam-vid", "libcamera-vid"];
 /// What to install when neither is there.
 pub const PACKAGE_HINT: &str = "install it with `sudo apt install rpicam-apps` (Raspberry Pi OS)";
 /// How long a new rpicam-vid may take to send its first frame (the camera starts, the
-/// ISP's algorithms settle; a Zero 2 W is slow).
-const FIRST_FRAME: Duration = Duration::from_secs(10);
+/// ISP's algorithms settle: 1-3 s on a Pi; a Zero 2 W, and libcamera under emulation in the
+/// VM rig, are much slower).
+const FIRST_FRAME: Duration = Duration::from_secs(30);
 /// No frame for this long from a running rpicam-vid counts as a stall: it is restarted.
 pub const STALL_LIMIT: Duration = Duration::from_secs(5);
 /// A frame that started arriving must finish within this.
@@ -66,7 +67,7 @@ struct Heard {
 struct Running {
     child: ChildProcess,
     heard: Arc<Mutex<Heard>>,
-    reader: Option<FrameReader>,
+    reader: FrameReader,
     started: Instant,
     frames: u64,
     last_frame: Instant,
@@ -81,11 +82,12 @@ pub struct RpicamSource {
     local_isp: Option<Isp>,
     running: Option<Running>,
     restart: Backoff,
-    /// The layout frames came in, once known (a restart must keep it).
-    layout: Option<FrameLayout>,
-    converter: Converter,
+    /// The layout frames come in, decided when the first one begins (a restart keeps it).
+    layout: FrameLayout,
+    /// Its planes to BGR (made with the layout).
+    converter: Option<Converter>,
     /// Where a frame is read when the viewers want only BGR.
-    tight: Vec<u8>,
+    frame: Vec<u8>,
 }
 
 /// The rpicam-vid (or libcamera-vid) on `PATH`.
@@ -114,9 +116,6 @@ impl RpicamSource {
             ))
         })?;
         let output = Geometry::new(request.width, request.height);
-        let layout = Layout::tight(PixelFormat::I420, output.width, output.height)
-            .with_yuv(YuvRange::Full, YuvMatrix::Bt601);
-        let converter = Converter::new(layout, output).map_err(|e| SourceError::Failed(e.to_string()))?;
         let mut source = RpicamSource {
             program,
             request,
@@ -124,12 +123,22 @@ impl RpicamSource {
             local_isp: local_isp(),
             running: None,
             restart: Backoff::reopen(),
-            layout: None,
-            converter,
-            tight: Vec::new(),
+            layout: FrameLayout::new(Isp::Vc4, output.width, output.height),
+            converter: None,
+            frame: Vec::new(),
         };
         source.start().map_err(SourceError::Failed)?;
         source.await_first_bytes()?;
+        let mut running = source.running.take().expect("started");
+        let decided = source.decide_layout(&running);
+        if let Ok(layout) = decided {
+            running.reader = FrameReader::new(layout);
+        }
+        source.running = Some(running);
+        let layout = decided?;
+        let converter =
+            Converter::new(layout.planes(), output).map_err(|e| SourceError::Failed(e.to_string()))?;
+        (source.layout, source.converter) = (layout, Some(converter));
         Ok(source)
     }
 
@@ -169,10 +178,11 @@ impl RpicamSource {
             SpawnError::NotFound { .. } => format!("rpicam-vid is not installed: {PACKAGE_HINT}"),
             e => e.to_string(),
         })?;
-        enlarge_pipe(child.stdout_raw());
+        reader::nonblocking(child.stdout_raw()).map_err(|e| format!("setting up rpicam-vid's pipe: {e}"))?;
         log::debug!("started {} (pid {}): {}", self.name(), child.pid(), self.request.args().join(" "));
         let now = Instant::now();
-        self.running = Some(Running { child, heard, reader: None, started: now, frames: 0, last_frame: now });
+        let reader = FrameReader::new(self.layout);
+        self.running = Some(Running { child, heard, reader, started: now, frames: 0, last_frame: now });
         Ok(())
     }
 
@@ -183,14 +193,21 @@ impl RpicamSource {
         let fd = running.child.stdout_raw();
         let deadline = Instant::now() + FIRST_FRAME;
         while Instant::now() < deadline {
-            if poll_readable(fd, Duration::from_millis(50)) {
-                // Data, or the pipe closed: which one, the first read tells; an exit is
-                // told apart below.
-                std::thread::sleep(Duration::from_millis(20));
-                if let Some(status) = running.child.exited() {
-                    return Err(self.failed_to_start(&format!("exited ({status})")));
+            match poll_pipe(fd, Duration::from_millis(50)) {
+                Pipe::Data => return Ok(()),
+                Pipe::Closed => {
+                    // The program closed its stdout: it is ending; give it a moment to.
+                    let until = Instant::now() + Duration::from_secs(1);
+                    while running.child.exited().is_none() && Instant::now() < until {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    let how = running
+                        .child
+                        .exited()
+                        .map_or("closed its output".to_string(), |s| format!("exited ({s})"));
+                    return Err(self.failed_to_start(&how));
                 }
-                return Ok(());
+                Pipe::Empty => {}
             }
             if let Some(status) = running.child.exited() {
                 return Err(self.failed_to_start(&format!("exited ({status})")));
@@ -239,10 +256,7 @@ impl RpicamSource {
     /// The layout frames come in, decided when the first bytes arrive: the ISP named on
     /// rpicam-vid's stderr, else the one found on this machine. Widths that are a multiple
     /// of 128 are laid out alike by every ISP.
-    fn decide_layout(&mut self, running: &Running) -> Result<FrameLayout, SourceError> {
-        if let Some(layout) = self.layout {
-            return Ok(layout);
-        }
+    fn decide_layout(&self, running: &Running) -> Result<FrameLayout, SourceError> {
         let (w, h) = (self.request.width, self.request.height);
         let deadline = Instant::now() + ISP_HINT_WAIT;
         let isp = loop {
@@ -283,7 +297,6 @@ impl RpicamSource {
         }
         let layout = FrameLayout::new(isp, w, h);
         log::info!("{}: {layout}", self.name());
-        self.layout = Some(layout);
         Ok(layout)
     }
 }
@@ -309,26 +322,19 @@ impl Source for RpicamSource {
             }
         }
         let mut running = self.running.take().expect("started above");
-        if running.reader.is_none() {
-            if !poll_readable(running.child.stdout_raw(), WAIT) {
-                return self.after(running, Step::NotYet);
-            }
-            let layout = self.decide_layout(&running)?;
-            running.reader = Some(FrameReader::new(layout));
-        }
-        let tight_len = self.layout.expect("decided above").tight_len();
+        let frame_len = self.layout.frame_len();
         let native_wanted = target.native.is_some();
         let dst: &mut Vec<u8> = match target.native.as_deref_mut() {
             Some(native) => native,
-            None => &mut self.tight,
+            None => &mut self.frame,
         };
-        if dst.len() < tight_len {
-            dst.resize(tight_len, 0);
+        if dst.len() < frame_len {
+            dst.resize(frame_len, 0);
         }
         let fd = running.child.stdout_raw();
-        let reader = running.reader.as_mut().expect("made above");
-        let step = reader
-            .read(fd, &mut dst[..tight_len], WAIT, MID_FRAME_LIMIT)
+        let step = running
+            .reader
+            .read(fd, &mut dst[..frame_len], WAIT, MID_FRAME_LIMIT)
             .map_err(|e| SourceError::Failed(format!("reading {}'s frames: {e}", self.program.display())));
         let step = match step {
             Ok(step) => step,
@@ -339,12 +345,12 @@ impl Source for RpicamSource {
             }
         };
         if step == Step::Frame {
-            if let Some(bgr) = target.bgr.as_deref_mut() {
+            if let (Some(bgr), Some(converter)) = (target.bgr.as_deref_mut(), self.converter.as_mut()) {
                 let planes = match target.native.as_deref() {
-                    Some(native) => &native[..tight_len],
-                    None => &self.tight[..tight_len],
+                    Some(native) => &native[..frame_len],
+                    None => &self.frame[..frame_len],
                 };
-                if let Err(e) = self.converter.convert(planes, bgr) {
+                if let Err(e) = converter.convert(planes, bgr) {
                     self.running = Some(running);
                     return Ok(Captured::Bad(e.to_string()));
                 }
@@ -357,7 +363,7 @@ impl Source for RpicamSource {
             self.running = Some(running);
             return Ok(Captured::Frame {
                 driver_time: None,
-                native_len: if native_wanted { tight_len } else { 0 },
+                native_len: if native_wanted { frame_len } else { 0 },
             });
         }
         self.after(running, step)
@@ -387,6 +393,10 @@ impl Source for RpicamSource {
 
     fn native_range(&self) -> YuvRange {
         YuvRange::Full
+    }
+
+    fn native_stride(&self) -> Option<usize> {
+        Some(self.layout.stride)
     }
 
     fn read_continuously(&self) -> bool {
@@ -447,22 +457,26 @@ impl RpicamSource {
     }
 }
 
-/// Whether `fd` is readable (or closed) within `timeout`.
-fn poll_readable(fd: std::os::fd::RawFd, timeout: Duration) -> bool {
+/// What a pipe holds.
+enum Pipe {
+    Data,
+    /// Its writer closed it and nothing is left to read.
+    Closed,
+    Empty,
+}
+
+/// Waits up to `timeout` for bytes (or the end) on a pipe.
+fn poll_pipe(fd: std::os::fd::RawFd, timeout: Duration) -> Pipe {
     use nix::libc;
     let mut pollfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd for the duration of the call.
-    unsafe { libc::poll(&mut pollfd, 1, timeout.as_millis() as libc::c_int) > 0 }
-}
-
-/// Asks for a 1 MiB pipe (the default 64 KiB makes a frame many small reads); without
-/// privileges Linux grants up to `/proc/sys/fs/pipe-max-size`, 1 MiB by default.
-fn enlarge_pipe(fd: std::os::fd::RawFd) {
-    use nix::libc;
-    // SAFETY: F_SETPIPE_SZ takes an integer and changes only the pipe's capacity.
-    let granted = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20) };
-    if granted < 0 {
-        log::debug!("the camera pipe keeps its size ({})", std::io::Error::last_os_error());
+    let n = unsafe { libc::poll(&mut pollfd, 1, timeout.as_millis() as libc::c_int) };
+    if n <= 0 {
+        Pipe::Empty
+    } else if pollfd.revents & libc::POLLIN != 0 {
+        Pipe::Data
+    } else {
+        Pipe::Closed
     }
 }
 

@@ -8,6 +8,7 @@
 //!                          [--burst KIND,KIND,...] [--hold SECONDS]
 //! v4l2-writer frame [--format MJPG|YUYV] [--size WxH] [--kind KIND] > FILE
 //! v4l2-writer sample --size WxH FILE
+//! v4l2-writer pad --size WxH --align N -- PROGRAM ARGS...
 //! ```
 //!
 //! `write` starts the device's output stream (so v4l2loopback treats it as the writer) and
@@ -20,10 +21,12 @@
 //! prints one line when streaming, one per burst frame, one when the burst is done, and a
 //! summary at exit, all starting with `v4l2-writer:`.
 //! `frame` prints one frame's bytes (what `write` sends). `sample` prints pixels of every
-//! frame of a packed BGR24 file (see sample.rs).
+//! frame of a packed BGR24 file (see sample.rs). `pad` runs PROGRAM and writes its tight
+//! I420 frames with padded rows, as a Raspberry Pi's rpicam-vid does (see pad.rs).
 
 mod bars;
 mod frames;
+mod pad;
 mod sample;
 
 use std::path::PathBuf;
@@ -108,8 +111,9 @@ fn main() -> ExitCode {
         Some("write") => parse(&args[1..]).and_then(|o| write(&o)),
         Some("frame") => parse(&args[1..]).and_then(|o| frame(&o)),
         Some("sample") => parse(&args[1..]).and_then(|o| sample_file(&o)),
+        Some("pad") => pad_command(&args[1..]),
         _ => Err("usage: v4l2-writer write DEVICE [options] | frame [options] | sample --size WxH FILE \
-                  (see the source's first lines)"
+                  | pad --size WxH --align N -- PROGRAM ARGS... (see the source's first lines)"
             .into()),
     };
     match result {
@@ -119,6 +123,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `pad --size WxH --align N -- PROGRAM ARGS...`.
+fn pad_command(args: &[String]) -> Result<(), String> {
+    let split = args.iter().position(|a| a == "--").ok_or("pad needs -- before the program")?;
+    let (mut size, mut align) = (None, 64usize);
+    let mut it = args[..split].iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--size" => {
+                let (w, h) = value.split_once('x').ok_or("--size takes WxH")?;
+                size = Some((w.parse().map_err(|_| "bad width")?, h.parse().map_err(|_| "bad height")?));
+            }
+            "--align" => align = value.parse().map_err(|_| "--align takes a number of bytes")?,
+            other => return Err(format!("pad: unknown option {other}")),
+        }
+    }
+    let (width, height): (usize, usize) = size.ok_or("pad needs --size")?;
+    pad::run(width, height, align.max(1), &args[split + 1..])
 }
 
 fn frame(o: &Options) -> Result<(), String> {
