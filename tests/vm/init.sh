@@ -13,10 +13,14 @@
 #             those the table does not run on this architecture)
 #   NETEM_ARGS  the netem qdisc's parameters
 #   LOOPBACK  1 when v4l2loopback.ko and /bin/v4l2-writer are in the initramfs
-#   FULL      1 when /dev/vda is an ext4 drive with the full-feature (OpenCV) pistream as
-#             usr/bin/pistream and its arm64 libraries as on Debian (usr/lib/ld-linux-*,
-#             usr/lib/aarch64-linux-gnu/); it runs as `pistream-full` for the cases `full`
-#             and `url`
+#   DRIVE     1 when /dev/vda is an ext4 drive (scripts/vm-rig, make_drive) laid out as on
+#             Debian (usr/lib/ld-linux-*, usr/lib/TRIPLET/...), mounted at /full, with /usr/lib
+#             and /usr/share linked there
+#   FULL      1 when the drive holds the full-feature (OpenCV) pistream as usr/bin/pistream
+#             and its arm64 libraries; it runs as `pistream-full` for the cases `full` and `url`
+#   LIBCAMERA 1 when vimc.ko is in the initramfs and the drive holds libcamera (cam,
+#             libcamerify, GStreamer's libcamerasrc), the dynamic pistream (usr/bin/pistream-dyn)
+#             and the stand-in rpicam-vid: the cases `libcamera`, `libcamerify`, `rpicam`
 #   BENCH     ustreamer: run the benchmark of /bench-ustreamer.sh (BENCH_SECS, BENCH_WARMUP,
 #             BENCH_RUNS, BENCH_CLIENTS) instead of the cases, for scripts/bench-ustreamer
 
@@ -52,25 +56,35 @@ else
 fi
 say "pistream $(pistream --version 2>&1 | head -n 1)"
 
-# The full-feature binary: its drive mounted read-only at /full, and the libraries where its
-# loader (PT_INTERP /lib/ld-linux-aarch64.so.1) and the loader's default search path
-# (/usr/lib/aarch64-linux-gnu, /usr/lib) look, as on Raspberry Pi OS; no LD_LIBRARY_PATH.
-if [ "$FULL" = 1 ]; then
+# The drive mounted read-only at /full, and the libraries where the loaders (PT_INTERP
+# /lib/ld-linux-aarch64.so.1; /lib64/ld-linux-x86-64.so.2, which the x86_64 initramfs has for
+# tc) and their default search path (/usr/lib/TRIPLET, /usr/lib) look, as on Raspberry Pi OS;
+# no LD_LIBRARY_PATH.
+if [ "${DRIVE:-0}" = 1 ]; then
     for m in virtio_blk crc32c_generic ext4; do modprobe $m 2>> /tmp/modprobe.log; done
     i=0
     while [ ! -e /dev/vda ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     mkdir -p /full
-    if mount -t ext4 -o ro /dev/vda /full 2>> /tmp/modprobe.log && [ -x /full/usr/bin/pistream ]; then
-        ln -s /full/usr/lib/ld-linux-aarch64.so.1 /lib/ld-linux-aarch64.so.1
+    if mount -t ext4 -o ro /dev/vda /full 2>> /tmp/modprobe.log; then
+        [ -e /full/usr/lib/ld-linux-aarch64.so.1 ] && ln -s /full/usr/lib/ld-linux-aarch64.so.1 /lib/ld-linux-aarch64.so.1
         rmdir /usr/lib 2>/dev/null; ln -s /full/usr/lib /usr/lib
+        ln -s /full/usr/share /usr/share
+    else
+        show drive /tmp/modprobe.log
+        say "fatal cannot mount the drive /dev/vda (block devices: $(echo /dev/vd*))"
+        FULL=0 LIBCAMERA=0
+    fi
+fi
+# The full-feature binary, from the drive.
+if [ "$FULL" = 1 ]; then
+    if [ -x /full/usr/bin/pistream ]; then
         ln -s /full/usr/bin/pistream /bin/pistream-full
         t0=$(uptime_cs)
         pistream-full --version > /tmp/version.txt 2>&1
         rc=$?
         say "full version $(head -n 1 /tmp/version.txt) (exit $rc, $(($(uptime_cs) - t0))0 ms)"
     else
-        show full /tmp/modprobe.log
-        say "fatal full: cannot mount the full binary's drive /dev/vda (block devices: $(echo /dev/vd*))"
+        say "fatal full: the drive has no usr/bin/pistream"
         FULL=0
     fi
 fi
@@ -108,6 +122,40 @@ if [ "$LOOPBACK" = 1 ]; then
     fi
 fi
 
+# libcamera's camera: vimc, after vivid (which keeps /dev/video0); its "RGB/YUV Capture" node
+# is the one libcamerify and pistream open (VIMC), found by name.
+VIMC=""
+case "$ARCH" in x86_64) TRIPLET=x86_64-linux-gnu ;; *) TRIPLET=aarch64-linux-gnu ;; esac
+if [ "${LIBCAMERA:-0}" = 1 ]; then
+    if modprobe vimc 2> /tmp/modprobe.log; then
+        i=0
+        while [ -z "$VIMC" ] && [ $i -lt 100 ]; do
+            for n in /sys/class/video4linux/video*; do
+                [ "$(cat "$n/name" 2>/dev/null)" = "RGB/YUV Capture" ] && VIMC=/dev/${n##*/}
+            done
+            [ -n "$VIMC" ] || sleep 0.1
+            i=$((i + 1))
+        done
+        # libcamera finds cameras through libudev, which without udevd hides every device
+        # node that has no entry in udev's database: give each media and video4linux node one.
+        mkdir -p /run/udev/data
+        for d in /sys/bus/media/devices/* /sys/class/video4linux/*; do
+            [ -r "$d/dev" ] && echo "I:1" > "/run/udev/data/c$(cat "$d/dev")"
+        done
+        say "vimc ${VIMC:-missing}"
+    else
+        show modprobe /tmp/modprobe.log
+        say "fatal modprobe vimc failed"
+        LIBCAMERA=0
+    fi
+    # Errors only (Debian's IPA folder holds v4l2-compat.so too, which libcamera reports as
+    # a module without IPA info at every start: not an error of ours); only vimc's pipeline.
+    export LIBCAMERA_LOG_LEVELS='*:ERROR,IPAModule:FATAL' LIBCAMERA_LOG_NO_COLOR=1 LIBCAMERA_PIPELINES_MATCH_LIST=vimc
+    # GStreamer: its plugins from the drive, a registry in /tmp, no scanner process.
+    export GST_PLUGIN_SYSTEM_PATH_1_0=/usr/lib/$TRIPLET/gstreamer-1.0 GST_REGISTRY_1_0=/tmp/gst-registry.bin GST_REGISTRY_FORK=no
+    ln -s /full/usr/bin/pistream-dyn /bin/pistream-dyn
+fi
+
 port=5700
 CAM_PID=""
 # The camera's device: vivid's capture node, or $LOOP for the loopback cases.
@@ -127,10 +175,10 @@ start_camera() {
     $CAM_BIN camera --source $CAM_DEV --listen 127.0.0.1:$PORT "$@" > "$log" 2>&1 &
     CAM_PID=$!
     i=0
-    while [ $i -lt 300 ]; do
+    while [ $i -lt "${START_TRIES:-300}" ]; do
         grep -q "pistream: chose" "$log" && { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; }
-        # A URL or pattern camera has no "chose" line.
-        case $CAM_DEV in http:* | pattern) grep -q "pistream: listening on" "$log" &&
+        # A URL, pattern or rpicam camera has no "chose" line.
+        case $CAM_DEV in http:* | pattern | rpicam) grep -q "pistream: listening on" "$log" &&
             { START_CENTIS=$(($(uptime_cs) - START_CENTIS)); return 0; } ;; esac
         kill -0 $CAM_PID 2>/dev/null || return 1
         sleep 0.1; i=$((i + 1))
@@ -173,7 +221,7 @@ arrived() {
 # with its stats lines on, so the case line says which wire formats arrived (wire=...).
 capture_case() {
     name=$1; w=$2; h=$3; wire=$4; shift 4
-    secs=5 dstats="--stats off"
+    secs=${CASE_SECS:-5} dstats="--stats off"
     if [ "$wire" != - ]; then
         set -- --wire "$wire" "$@"
         secs=3 dstats=""
@@ -186,7 +234,7 @@ capture_case() {
     fi
     t0=$(uptime_cs)
     # shellcheck disable=SC2086 # $dstats: no word or one
-    timeout 30 pistream display --connect 127.0.0.1:$PORT --sink null --seconds $secs $dstats > /tmp/disp.log 2>&1
+    timeout "${CASE_TIMEOUT:-30}" pistream display --connect 127.0.0.1:$PORT --sink null --seconds $secs $dstats > /tmp/disp.log 2>&1
     rc=$?
     t1=$(uptime_cs)
     show "disp $name" /tmp/disp.log
@@ -195,7 +243,7 @@ capture_case() {
     rm -f /tmp/f.bgr /tmp/raw.log
     # A camera that has died (e.g. a conversion error) would leave the display retrying.
     kill -0 $CAM_PID 2>/dev/null &&
-        timeout 30 pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/f.bgr --frames 3 --stats off > /tmp/raw.log 2>&1
+        timeout "${CASE_TIMEOUT:-30}" pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/f.bgr --frames 3 --stats off > /tmp/raw.log 2>&1
     rawrc=$?
     show "raw $name" /tmp/raw.log
     rawframes=$(shown /tmp/raw.log)
@@ -606,5 +654,49 @@ restart_case() {
 # x86_64 only (tests/vm/cases): the recovery logic is the same on both architectures, and
 # aarch64 keeps vivid's unbind/bind case (this one adds about 17 s).
 [ "$LOOPBACK" = 1 ] && wants restart && restart_case
+
+# libcamera (Debian's 0.3.2) with vimc. `libcamera`: cam -l lists vimc's sensor.
+# `libcamerify`: the dynamic pistream under libcamera's V4L2 adapter captures vimc's node.
+# `rpicam`: the static pistream's --source rpicam with the stand-in rpicam-vid (libcamerasrc,
+# rows padded as a Pi 4's). At 640x480 and 800x600 (vimc's sensor is 1920x1080, scaled by vimc):
+# frames over 10 s and three raw frames, as capture_case; vimc manages a few frames a second
+# under emulation, and libcamera takes a while to start.
+vimc_case() {
+    CASE_SECS=10 CASE_TIMEOUT=120 START_TRIES=1200
+    tv=$(uptime_cs)
+    capture_case "$@"
+    say "took $1 $(($(uptime_cs) - tv))"
+    unset CASE_SECS CASE_TIMEOUT START_TRIES
+}
+if [ "${LIBCAMERA:-0}" = 1 ]; then
+    if wants libcamera; then
+        t0=$(uptime_cs)
+        timeout 120 /full/usr/bin/cam -l > /tmp/cam-l.txt 2>&1
+        rc=$?
+        show cam-l /tmp/cam-l.txt
+        say "libcamera list exit=$rc centis=$(($(uptime_cs) - t0)) sensor=$(grep -c "Sensor B" /tmp/cam-l.txt)"
+        if ! grep -q "Sensor B" /tmp/cam-l.txt; then
+            # Why not: libcamera's own account of the devices it found.
+            LIBCAMERA_LOG_LEVELS='*:DEBUG' timeout 120 /full/usr/bin/cam -l > /tmp/cam-l.txt 2>&1
+            show cam-l-debug /tmp/cam-l.txt
+            ls -l /run/udev/data /dev/media* > /tmp/nodes.txt 2>&1
+            show nodes /tmp/nodes.txt
+        fi
+    fi
+    if wants libcamerify && [ -n "$VIMC" ]; then
+        CAM_BIN="/full/usr/bin/libcamerify pistream-dyn" CAM_DEV=$VIMC
+        vimc_case libcamerify 640 480 - --size 640x480
+        CAM_BIN=pistream CAM_DEV=/dev/video0
+    fi
+    if wants rpicam; then
+        old_path=$PATH
+        export PATH=/full/usr/bin:$PATH
+        CAM_DEV=rpicam
+        # 800 pixels: rows padded to 832 bytes, as a Pi 4's ISP pads them.
+        vimc_case rpicam 800 600 - --size 800x600
+        CAM_DEV=/dev/video0
+        export PATH=$old_path
+    fi
+fi
 
 finish
