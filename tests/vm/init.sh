@@ -655,6 +655,50 @@ restart_case() {
 # aarch64 keeps vivid's unbind/bind case (this one adds about 17 s).
 [ "$LOOPBACK" = 1 ] && wants restart && restart_case
 
+# --rotate 180, --hflip and --vflip on vivid: a raw frame upright, then one each way, which
+# must be the upright one mirrored (v4l2-writer mirror; the middle half of the rows, below
+# vivid's changing text). Twice: by pistream's own conversion (YUYV, vivid's mirror controls
+# held at 0 with --control, so pistream mirrors), pixel for pixel; and by vivid's mirror
+# controls (BGR3), at the bars' centres (vivid's mirror moves the bar edges a pixel or two).
+# Prints "mirror WAY driver=N RESULT" per way, N the camera's "by the driver" lines.
+mirror_case() {
+    for how in "soft YUYV --control horizontal_flip=0 --control vertical_flip=0" "driver BGR3"; do
+        # shellcheck disable=SC2086 # the words of $how, split
+        set -- $how
+        mode=$1 format=$2
+        shift 2
+        keep="$*"
+        compare=""
+        [ "$mode" = driver ] && compare=--bars
+        rm -f /tmp/up.bgr
+        # shellcheck disable=SC2086 # $keep: the --control options, split
+        if ! start_camera /tmp/cam.log --fps 25 --size 640x480 --format "$format" --wire bgr --stats off $keep; then
+            stop_camera
+            show "cam mirror" /tmp/cam.log
+            say "mirror $mode-up camera=failed"
+            continue
+        fi
+        timeout 30 pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/up.bgr --frames 1 --stats off > /tmp/raw.log 2>&1
+        stop_camera
+        for way in "hv --rotate 180" "h --hflip" "v --vflip"; do
+            # shellcheck disable=SC2086 # the flip and the options, split
+            set -- $way
+            flip=$1
+            shift
+            rm -f /tmp/turned.bgr
+            # shellcheck disable=SC2086 # $keep, split
+            if start_camera /tmp/cam.log --fps 25 --size 640x480 --format "$format" --wire bgr --stats off $keep "$@"; then
+                timeout 30 pistream display --connect 127.0.0.1:$PORT --sink raw:/tmp/turned.bgr --frames 1 --stats off > /tmp/raw.log 2>&1
+            fi
+            driver=$(grep -c "by the driver" /tmp/cam.log)
+            stop_camera
+            show "cam mirror-$mode-$flip" /tmp/cam.log
+            say "mirror $mode-$flip driver=$driver $(v4l2-writer mirror --size 640x480 --flip "$flip" $compare /tmp/up.bgr /tmp/turned.bgr 2>&1 | tail -n 1)"
+        done
+    done
+}
+wants mirror && mirror_case
+
 # libcamera (Debian's 0.3.2) with vimc. `libcamera`: cam -l lists vimc's sensor.
 # `libcamerify`: the dynamic pistream under libcamera's V4L2 adapter captures vimc's node.
 # `rpicam`: the static pistream's --source rpicam with the stand-in rpicam-vid (libcamerasrc,
@@ -689,8 +733,12 @@ if [ "${LIBCAMERA:-0}" = 1 ]; then
         CAM_BIN=pistream CAM_DEV=/dev/video0
     fi
     if wants rpicam; then
+        # The stand-in and the gst-launch it runs, first on PATH (not the whole of the drive's
+        # usr/bin, whose pistream is the full binary's).
+        mkdir -p /opt/standin
+        ln -sf /full/usr/bin/rpicam-vid /full/usr/bin/gst-launch-1.0 /opt/standin/
         old_path=$PATH
-        export PATH=/full/usr/bin:$PATH
+        export PATH=/opt/standin:$PATH
         CAM_DEV=rpicam
         # 800 pixels: rows padded to 832 bytes, as a Pi 4's ISP pads them.
         vimc_case rpicam 800 600 - --size 800x600

@@ -186,11 +186,13 @@ pub fn value_for(control: &ControlInfo, setting: &ControlSetting) -> Result<i32,
     i32::try_from(value).or_else(|_| bad("too large".into()))
 }
 
-/// Sets every `--control` on `device`; an unknown name lists the ones it has.
-pub fn apply(device: &Device, device_name: &str, settings: &[ControlSetting]) -> Result<(), String> {
+/// Sets every `--control` on `device`; an unknown name lists the ones it has. Returns the
+/// ids of the controls it set.
+pub fn apply(device: &Device, device_name: &str, settings: &[ControlSetting]) -> Result<Vec<u32>, String> {
     if settings.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut set = Vec::new();
     let controls = list(device).map_err(|e| format!("{device_name}: listing its controls: {e}"))?;
     for setting in settings {
         let Some(control) = controls.iter().find(|c| c.key == setting.name) else {
@@ -206,8 +208,9 @@ pub fn apply(device: &Device, device_name: &str, settings: &[ControlSetting]) ->
             format!("--control {}={}: {device_name} refused it: {e}", setting.name, setting.value)
         })?;
         log::info!("{device_name}: {} = {kept}", control.key);
+        set.push(control.id);
     }
-    Ok(())
+    Ok(set)
 }
 
 /// `pistream devices`' line for a control.

@@ -85,7 +85,14 @@ pub fn offers(device: &Device) -> io::Result<Vec<FormatOffer>> {
 
 fn rates(device: &Device, fourcc: FourCC, width: u32, height: u32) -> FpsOffer {
     let fps_of = |num: u32, den: u32| if num == 0 { 0.0 } else { den as f64 / num as f64 };
-    let Ok(intervals) = device.frame_intervals(fourcc, width, height) else { return FpsOffer::Unknown };
+    let intervals = match device.frame_intervals(fourcc, width, height) {
+        Ok(intervals) => intervals,
+        Err(e) => {
+            // libcamera's V4L2 adapter, for one, has no VIDIOC_ENUM_FRAMEINTERVALS.
+            log::debug!("{fourcc} {width}x{height}: no frame rates listed ({e}); the driver keeps its own");
+            return FpsOffer::Unknown;
+        }
+    };
     let mut discrete = Vec::new();
     for interval in intervals {
         match interval.interval {

@@ -127,8 +127,8 @@ impl Capture {
             }
         }
         let name = path.display().to_string();
-        controls::apply(&device, &name, &camera.controls).map_err(SourceError::Failed)?;
-        let mirrors = mirror(&device, &name, camera.orientation, quiet);
+        let user_set = controls::apply(&device, &name, &camera.controls).map_err(SourceError::Failed)?;
+        let mirrors = mirror(&device, &name, camera.orientation, &user_set, quiet);
         let layout = layout_of(&format, choice.format);
         let converter = Converter::new(layout, output)
             .map_err(|e| SourceError::Failed(format!("{}: {e}", path.display())))?
@@ -229,22 +229,32 @@ impl Capture {
 }
 
 /// Has the driver mirror the picture when it has both mirror controls (most sensors and
-/// vivid do; many USB cameras do not); returns the mirrors left to do in software.
-fn mirror(device: &Device, name: &str, orientation: Orientation, quiet: bool) -> Orientation {
-    if orientation.is_upright() {
-        return orientation;
-    }
-    let can = |id: u32| {
-        controls::list(device)
-            .ok()
-            .and_then(|list| list.into_iter().find(|c| c.id == id))
-            .is_some_and(|c| c.writable)
-    };
-    if can(controls::HFLIP) && can(controls::VFLIP) {
-        let set = |id, on: bool| device.set_control(id, i32::from(on));
-        match (set(controls::HFLIP, orientation.hflip), set(controls::VFLIP, orientation.vflip)) {
+/// vivid do; many USB cameras do not); returns the mirrors left to do in software. With the
+/// controls, pistream owns them: each is set to its default, flipped where `orientation`
+/// asks, also when upright (so a mirror an earlier run left set does not stay), unless
+/// `--control` set it (`user_set`).
+fn mirror(
+    device: &Device,
+    name: &str,
+    orientation: Orientation,
+    user_set: &[u32],
+    quiet: bool,
+) -> Orientation {
+    let list = controls::list(device).unwrap_or_else(|e| {
+        log::debug!("{name}: no controls listed ({e}): mirrors are done in pistream's conversion");
+        Vec::new()
+    });
+    let find = |id: u32| list.iter().find(|c| c.id == id && c.writable);
+    if let (Some(h), Some(v)) = (find(controls::HFLIP), find(controls::VFLIP)) {
+        if user_set.contains(&h.id) || user_set.contains(&v.id) {
+            return orientation;
+        }
+        let set = |c: &controls::ControlInfo, flip: bool| {
+            device.set_control(c.id, i32::from((c.default != 0) ^ flip))
+        };
+        match (set(h, orientation.hflip), set(v, orientation.vflip)) {
             (Ok(_), Ok(_)) => {
-                if !quiet {
+                if !quiet && !orientation.is_upright() {
                     log::info!("{name}: {orientation} by the driver");
                 }
                 return Orientation::UPRIGHT;
@@ -252,7 +262,7 @@ fn mirror(device: &Device, name: &str, orientation: Orientation, quiet: bool) ->
             (h, v) => log::debug!("{name}: the driver refused its mirror controls ({h:?}, {v:?})"),
         }
     }
-    if !quiet {
+    if !quiet && !orientation.is_upright() {
         log::info!("{name}: {orientation} in pistream's conversion (the driver has no mirror controls)");
     }
     orientation

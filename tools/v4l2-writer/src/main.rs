@@ -9,6 +9,7 @@
 //! v4l2-writer frame [--format MJPG|YUYV] [--size WxH] [--kind KIND] > FILE
 //! v4l2-writer sample --size WxH FILE
 //! v4l2-writer pad --size WxH --align N -- PROGRAM ARGS...
+//! v4l2-writer mirror --size WxH --flip h|v|hv [--bars] UPRIGHT TURNED
 //! ```
 //!
 //! `write` starts the device's output stream (so v4l2loopback treats it as the writer) and
@@ -22,10 +23,12 @@
 //! summary at exit, all starting with `v4l2-writer:`.
 //! `frame` prints one frame's bytes (what `write` sends). `sample` prints pixels of every
 //! frame of a packed BGR24 file (see sample.rs). `pad` runs PROGRAM and writes its tight
-//! I420 frames with padded rows, as a Raspberry Pi's rpicam-vid does (see pad.rs).
+//! I420 frames with padded rows, as a Raspberry Pi's rpicam-vid does (see pad.rs). `mirror`
+//! checks that the first frame of TURNED is that of UPRIGHT mirrored (see mirror.rs).
 
 mod bars;
 mod frames;
+mod mirror;
 mod pad;
 mod sample;
 
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Some("frame") => parse(&args[1..]).and_then(|o| frame(&o)),
         Some("sample") => parse(&args[1..]).and_then(|o| sample_file(&o)),
         Some("pad") => pad_command(&args[1..]),
+        Some("mirror") => mirror_command(&args[1..]),
         _ => Err("usage: v4l2-writer write DEVICE [options] | frame [options] | sample --size WxH FILE \
                   | pad --size WxH --align N -- PROGRAM ARGS... (see the source's first lines)"
             .into()),
@@ -123,6 +127,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `mirror --size WxH --flip h|v|hv [--bars] UPRIGHT TURNED`: prints `mirror ok: ...`, or fails.
+fn mirror_command(args: &[String]) -> Result<(), String> {
+    let (mut size, mut flip, mut files, mut bars) = (None, None, Vec::new(), false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--size" => {
+                let v = it.next().ok_or("--size needs WxH")?;
+                let (w, h) = v.split_once('x').ok_or("--size takes WxH")?;
+                size = Some((
+                    w.parse::<usize>().map_err(|_| "bad width")?,
+                    h.parse::<usize>().map_err(|_| "bad height")?,
+                ));
+            }
+            "--flip" => flip = Some(it.next().ok_or("--flip needs h, v or hv")?.clone()),
+            "--bars" => bars = true,
+            file => files.push(file.to_string()),
+        }
+    }
+    let ((w, h), flip) = (size.ok_or("mirror needs --size")?, flip.ok_or("mirror needs --flip")?);
+    let [upright, turned] = files.as_slice() else { return Err("mirror needs two files".into()) };
+    let read = |p: &String| std::fs::read(p).map_err(|e| format!("{p}: {e}"));
+    let verdict = mirror::compare(&read(upright)?, &read(turned)?, w, h, &flip, bars)?;
+    println!("mirror {verdict}");
+    Ok(())
 }
 
 /// `pad --size WxH --align N -- PROGRAM ARGS...`.
