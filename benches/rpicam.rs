@@ -72,6 +72,8 @@ fn cat(width: u32, height: u32, frames: u64) -> Reading {
         }
         panic!("the fake never said it sent its first frame")
     });
+    // Reaped by the wait4 below, which also reads its rusage.
+    #[allow(clippy::zombie_processes)]
     let reader = Command::new("cat").stdin(stdout).stdout(Stdio::null()).spawn().unwrap();
     let pid = reader.id() as nix::libc::pid_t;
     // wait4 for the reader's own rusage.

@@ -1,18 +1,18 @@
 //! Sources as the command line names them ([`SourceSpec`]: a V4L2 device, a camera module
 //! through rpicam-vid, a URL or file, the test pattern, or the first camera), the camera
-//! settings every source takes ([`CameraSettings`]), and opening the one named.
+//! settings every source takes ([`CameraSettings`], in `settings.rs`), and opening the one named.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::capture::{Source, SourceError};
-use super::rpicam::{self, CameraOption};
+use super::rpicam;
+use super::settings::CameraSettings;
 #[cfg(feature = "opencv")]
 use super::url;
 use super::v4l2::mode::Request;
-use super::v4l2::ControlSetting;
 use super::{pattern, v4l2};
-use crate::media::{Geometry, Orientation, PixelFormat};
+use crate::media::{Geometry, PixelFormat};
 
 /// A source as named on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,39 +78,6 @@ impl fmt::Display for SourceSpec {
             SourceSpec::Rpicam(index) => write!(f, "rpicam:{index}"),
             SourceSpec::Url(url) => f.write_str(url),
         }
-    }
-}
-
-/// What every source is asked besides its size and rate: which way up
-/// (`--rotate`/`--hflip`/`--vflip`), rpicam-vid's settings (`--camera-option`) and V4L2
-/// controls (`--control`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CameraSettings {
-    pub orientation: Orientation,
-    pub options: Vec<CameraOption>,
-    pub controls: Vec<ControlSetting>,
-}
-
-impl CameraSettings {
-    /// Refuses settings that belong to another kind of source than `kind`.
-    fn only_for(&self, kind: &str) -> Result<(), SourceError> {
-        if kind != "rpicam" && !self.options.is_empty() {
-            return Err(SourceError::Failed(format!(
-                "--camera-option sets rpicam-vid's settings, and this source is {kind}; {}",
-                if kind == "V4L2" {
-                    "use --control NAME=VALUE (`pistream devices` lists each camera's)"
-                } else {
-                    "leave it out"
-                }
-            )));
-        }
-        if kind != "V4L2" && !self.controls.is_empty() {
-            return Err(SourceError::Failed(format!(
-                "--control sets a V4L2 camera's controls, and this source is {kind}; {}",
-                if kind == "rpicam" { "use --camera-option KEY=VALUE" } else { "leave it out" }
-            )));
-        }
-        Ok(())
     }
 }
 

@@ -22,7 +22,7 @@ pub use discovery::{
 use stream::Capture;
 
 use super::capture::{Captured, Source, SourceError, Target};
-use super::spec::CameraSettings;
+use super::settings::CameraSettings;
 use crate::media::Geometry;
 use crate::runtime::Backoff;
 use mode::Request;

@@ -20,7 +20,7 @@ use crate::codec::convert::{encode, Converter};
 use crate::media::{Geometry, Orientation};
 use crate::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 use crate::source::capture::{Captured, SourceError, Target};
-use crate::source::spec::CameraSettings;
+use crate::source::settings::CameraSettings;
 use crate::source::v4l2::mode::{self, Choice, Request};
 
 const BUFFERS: u32 = 4;
