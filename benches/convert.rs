@@ -101,7 +101,9 @@ mod cv {
             PixelFormat::Rgb24 => (h, w, cvc::CV_8UC3, imgproc::COLOR_RGB2BGR),
             PixelFormat::Bgr24 => (h, w, cvc::CV_8UC3, -1),
             PixelFormat::Grey => (h, w, cvc::CV_8UC1, imgproc::COLOR_GRAY2BGR),
-            PixelFormat::Mjpeg => unreachable!(),
+            PixelFormat::Xrgb32 => (h, w, cvc::CV_8UC4, imgproc::COLOR_BGRA2BGR),
+            PixelFormat::Xbgr32 => (h, w, cvc::CV_8UC4, imgproc::COLOR_RGBA2BGR),
+            PixelFormat::Mjpeg | PixelFormat::H264 => unreachable!("coded formats are not converted"),
         };
         let step = PixelFormat::min_stride(format, w as u32);
         // SAFETY: `src` holds at least `rows * step` bytes (a packed frame of this format)
@@ -128,7 +130,10 @@ mod cv {
 /// `CONVERT_FORMATS=YUYV,RGB3` limits a run to those fourccs (for quick checks); all by
 /// default.
 fn wanted(format: PixelFormat) -> bool {
-    std::env::var("CONVERT_FORMATS").map_or(true, |list| list.split(',').any(|f| f == format.to_string()))
+    // H.264 is decoded, not converted: its cost is in benches/h264.rs.
+    format != PixelFormat::H264
+        && std::env::var("CONVERT_FORMATS")
+            .map_or(true, |list| list.split(',').any(|f| f == format.to_string()))
 }
 
 fn bench(c: &mut Criterion) {

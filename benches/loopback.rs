@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pistream::codec::h264::H264Settings;
 use pistream::media::Mailbox;
 use pistream::media::{Frame, Geometry};
 use pistream::net::tune_connected;
 use pistream::output::pistream::protocol::{Hello, Role, HEADER_LEN};
-use pistream::output::pistream::session::{self, Control, LocalSide, Sides};
+use pistream::output::pistream::session::{self, Control, H264Source, LocalSide, SendSide, Sides};
 use pistream::pipeline::hub::{FramePool, Hub, ViewerKind};
 use pistream::pipeline::stats::Stats;
 use pistream::runtime::Shutdown;
@@ -91,9 +92,12 @@ fn pistream_fps(geometry: Geometry, measure: Duration) -> f64 {
                 pistream::output::pistream::protocol::FormatSet::all(),
                 geometry,
                 0.0,
+                0,
+                0,
             )
             .unwrap();
-            let sides = Sides { send: Some((&*viewer, plan)), receive: None };
+            let h264 = H264Source { hub, settings: H264Settings::new(geometry, 30.0), native: None };
+            let sides = Sides { send: Some(SendSide { viewer: &viewer, plan, h264 }), receive: None };
             let hello = Hello::sender(geometry, 0.0);
             session::run(
                 &server,

@@ -10,6 +10,8 @@ use crate::net::BufferSizes;
 use crate::output::http::WebSettings;
 use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
+use crate::output::pistream::protocol::FormatSet;
+use crate::output::H264Options;
 pub use crate::output::PeerKind;
 pub use crate::pipeline::display::ShowConfig;
 pub use crate::runtime::Limits;
@@ -40,6 +42,8 @@ pub struct SendConfig {
     pub wire: WireChoice,
     /// `--rotate`, `--hflip`, `--vflip`, `--camera-option`, `--control`.
     pub camera: CameraSettings,
+    /// `--h264-bitrate`, `--keyframe-interval`.
+    pub h264: H264Options,
 }
 
 /// A camera (send only), a display (show only) or a call (both).
@@ -50,6 +54,8 @@ pub struct EndpointConfig {
     pub peer: PeerKind,
     pub send: Option<SendConfig>,
     pub show: Option<ShowConfig>,
+    /// `--accept`: the wire formats this side accepts when it shows a peer's video.
+    pub accept: FormatSet,
     pub limits: Limits,
     pub stats: bool,
     pub buffers: BufferSizes,

@@ -23,7 +23,7 @@ use error::AppError;
 use crate::media::Mailbox;
 use crate::net;
 use crate::output::pistream::adapt;
-use crate::output::pistream::protocol::Hello;
+use crate::output::pistream::protocol::{FormatSet, Hello};
 use crate::output::{Accepts, Endpoint};
 use crate::pipeline::capture;
 use crate::pipeline::display::{self, PeerName, PLACEHOLDER};
@@ -153,8 +153,8 @@ fn run_endpoint(
     let native = camera.as_ref().and_then(|c| c.source.native_format());
     let mut hello = match (&camera, &cfg.show) {
         (Some(c), None) => Hello::sender(c.source.geometry(), c.fps),
-        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps).decoding(adapt::decodable_formats()),
-        (None, _) => Hello::receiver().decoding(adapt::decodable_formats()),
+        (Some(c), Some(_)) => Hello::two_way(c.source.geometry(), c.fps).decoding(cfg.accept),
+        (None, _) => Hello::receiver().decoding(cfg.accept),
     };
     if let Some(c) = &camera {
         hello = hello.sending(adapt::offered_formats(native));
@@ -177,6 +177,7 @@ fn run_endpoint(
         source,
         native,
         wire: cfg.send.as_ref().map_or_else(Default::default, |s| s.wire),
+        h264: cfg.send.as_ref().map_or_else(Default::default, |s| s.h264),
         display: display_box.clone(),
         peer_name: peer_name.clone(),
         showing: Mutex::new(None),
@@ -275,6 +276,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         peer: Default::default(),
         send: Some(cfg.send.clone()),
         show: None,
+        accept: FormatSet::all(),
         limits: Limits::default(),
         stats: false,
         buffers: Default::default(),
@@ -304,6 +306,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
                 peer: Default::default(),
                 send: None,
                 show: Some(cfg.show.clone()),
+                accept: FormatSet::all(),
                 limits: cfg.limits,
                 stats: false,
                 buffers: Default::default(),

@@ -92,6 +92,11 @@ command! {
     )]
     pub struct DisplayArgs {
         use endpoint, show, watch, run, key;
+        /// the wire formats this display accepts: all (default: the camera picks, by the
+        /// link) or a list from bgr, yuyv, uyvy, nv12, i420, jpeg, h264, e.g. h264 to be
+        /// sent H.264 whatever the link carries
+        #[argh(option)]
+        pub accept: Option<String>,
         /// socket receive buffer in bytes (default: the kernel's autotuning, which measured best)
         #[argh(option)]
         pub rcvbuf: Option<usize>,

@@ -14,6 +14,8 @@ use crate::net::BufferSizes;
 use crate::output::http::{Credentials, WebSettings};
 use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
+use crate::output::pistream::protocol::FormatSet;
+use crate::output::H264Options;
 use crate::runtime::logging::Verbosity;
 use crate::sink::SinkSpec;
 use crate::source::rpicam::CameraOption;
@@ -125,6 +127,27 @@ fn parse_connection(
     }
 }
 
+/// `--accept`: `all` (the default) or a comma-separated list of wire formats.
+fn parse_accept(text: Option<&str>) -> Result<FormatSet, String> {
+    let Some(text) = text.filter(|t| !t.eq_ignore_ascii_case("all")) else { return Ok(FormatSet::all()) };
+    let bad = |item: &str| {
+        format!("--accept '{item}': use all, or a list of bgr, yuyv, uyvy, nv12, i420, jpeg, h264 (e.g. h264 or bgr,jpeg)")
+    };
+    text.split(',').map(str::trim).try_fold(FormatSet::EMPTY, |set, item| {
+        let format = match item.to_ascii_lowercase().as_str() {
+            "bgr" | "bgr3" | "raw" => PixelFormat::Bgr24,
+            "yuyv" => PixelFormat::Yuyv,
+            "uyvy" => PixelFormat::Uyvy,
+            "nv12" => PixelFormat::Nv12,
+            "i420" | "yu12" => PixelFormat::I420,
+            "jpeg" | "mjpeg" => PixelFormat::Mjpeg,
+            "h264" | "h.264" | "avc" => PixelFormat::H264,
+            _ => return Err(bad(item)),
+        };
+        Ok(set.with(format))
+    })
+}
+
 fn parse_format(text: Option<&str>) -> Result<Option<PixelFormat>, String> {
     let Some(text) = text else { return Ok(None) };
     let upper = text.to_ascii_uppercase();
@@ -135,8 +158,10 @@ fn parse_format(text: Option<&str>) -> Result<Option<PixelFormat>, String> {
         "MJPEG" => Some(*b"MJPG"),
         other => other.as_bytes().try_into().ok(),
     };
-    fourcc.and_then(PixelFormat::from_fourcc).map(Some).ok_or_else(|| {
-        let known: Vec<String> = PixelFormat::ALL.iter().map(ToString::to_string).collect();
+    let captured = |f: &PixelFormat| *f != PixelFormat::H264;
+    fourcc.and_then(PixelFormat::from_fourcc).filter(captured).map(Some).ok_or_else(|| {
+        let known: Vec<String> =
+            PixelFormat::ALL.iter().filter(|f| captured(f)).map(ToString::to_string).collect();
         format!("--format '{text}': use one of {}", known.join(", "))
     })
 }
@@ -174,6 +199,7 @@ struct SendArgs<'a> {
     format: Option<&'a str>,
     wire: Option<&'a str>,
     camera: CameraSettings,
+    h264: H264Options,
 }
 
 fn send_config(args: SendArgs<'_>) -> Result<SendConfig, String> {
@@ -184,7 +210,37 @@ fn send_config(args: SendArgs<'_>) -> Result<SendConfig, String> {
         format: parse_format(args.format)?,
         wire: args.wire.map(WireChoice::parse).transpose()?.unwrap_or_default(),
         camera: args.camera,
+        h264: args.h264,
     })
+}
+
+/// Parses a bitrate: bits per second, or with k/K or m/M (thousands, millions).
+fn parse_bitrate(text: &str) -> Result<u32, String> {
+    let bad =
+        || format!("--h264-bitrate '{text}': give bits per second, e.g. 2M, 1500k or 800000 (100k to 100M)");
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let bits = number.trim().parse::<f64>().map_err(|_| bad())? * scale;
+    if (100_000.0..=100_000_000.0).contains(&bits) {
+        Ok(bits.round() as u32)
+    } else {
+        Err(bad())
+    }
+}
+
+/// `--h264-bitrate` and `--keyframe-interval`.
+fn h264_options(bitrate: Option<&str>, keyframe_interval: Option<u32>) -> Result<H264Options, String> {
+    if keyframe_interval.is_some_and(|n| !(1..=3600).contains(&n)) {
+        return Err(format!(
+            "--keyframe-interval {}: give 1 to 3600 frames (the default is one second's)",
+            keyframe_interval.unwrap_or(0)
+        ));
+    }
+    Ok(H264Options { bitrate: bitrate.map(parse_bitrate).transpose()?, keyframe_interval })
 }
 
 /// Parses `--peer` and checks the options that go with it: the seed wire has no key, and
@@ -261,6 +317,7 @@ impl Args {
                     format: a.format.as_deref(),
                     wire: a.wire.as_deref(),
                     camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
+                    h264: h264_options(a.h264_bitrate.as_deref(), a.keyframe_interval)?,
                 })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
@@ -272,6 +329,7 @@ impl Args {
                     peer,
                     send: Some(send),
                     show: None,
+                    accept: FormatSet::all(),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
@@ -293,6 +351,7 @@ impl Args {
                     verify: a.verify,
                     frame_log: a.frame_log,
                 }),
+                accept: parse_accept(a.accept.as_deref())?,
                 limits: parse_limits(a.frames, a.seconds)?,
                 stats: parse_switch("stats", &a.stats)?,
                 buffers: BufferSizes { sndbuf: None, rcvbuf: a.rcvbuf },
@@ -313,6 +372,7 @@ impl Args {
                     format: a.format.as_deref(),
                     wire: a.wire.as_deref(),
                     camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
+                    h264: h264_options(a.h264_bitrate.as_deref(), a.keyframe_interval)?,
                 })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
@@ -324,6 +384,7 @@ impl Args {
                         verify: a.verify,
                         frame_log: a.frame_log,
                     }),
+                    accept: FormatSet::all(),
                     limits: parse_limits(a.frames, a.seconds)?,
                     stats: parse_switch("stats", &a.stats)?,
                     buffers: BufferSizes::default(),
@@ -351,6 +412,7 @@ impl Args {
                         format: None,
                         wire: None,
                         camera: CameraSettings::default(),
+                        h264: H264Options::default(),
                     })?,
                     show: ShowConfig { sink, verify: a.verify, frame_log: a.frame_log },
                     limits: parse_limits(a.frames, a.seconds)?,
@@ -402,6 +464,9 @@ mod tests {
             (&["camera", "--camera-option", "awb=sunny"][..], "--camera-option awb=sunny"),
             (&["camera", "--control", "brightness"][..], "--control 'brightness'"),
             (&["camera", "--source", "rpicam:x"][..], "--source 'rpicam:x'"),
+            (&["camera", "--h264-bitrate", "fast"][..], "--h264-bitrate 'fast'"),
+            (&["camera", "--h264-bitrate", "10"][..], "--h264-bitrate '10'"),
+            (&["camera", "--keyframe-interval", "0"][..], "--keyframe-interval 0"),
             (&["display", "--sink", "tv"][..], "unknown sink 'tv'"),
             (&["display", "--sink", "raw:"][..], "raw: needs a file path"),
             (&["display", "--frames", "0"][..], "--frames 0"),

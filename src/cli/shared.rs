@@ -5,8 +5,8 @@
 //! reads as the help text.
 //!
 //! Groups: `endpoint` (--listen, --connect, --peer), `send` (what a camera side captures and sends:
-//! --source, --size, --fps, --format, --max-viewers, --wire, --rotate, --hflip, --vflip,
-//! --camera-option, --control), `web` (--http, --http-password-file,
+//! --source, --size, --fps, --format, --max-viewers, --wire, --h264-bitrate,
+//! --keyframe-interval, --rotate, --hflip, --vflip, --camera-option, --control), `web` (--http, --http-password-file,
 //! --jpeg-quality), `show` (--sink), `watch` (--verify, --frames as frames shown, --frame-log), `key`
 //! (--key-file), `run` (--seconds, --stats) and `log` (-q, -v).
 
@@ -72,10 +72,20 @@ macro_rules! command {
             #[argh(option, default = "crate::app::config::DEFAULT_MAX_VIEWERS")]
             pub max_viewers: usize,
             /// how frames go on the wire: auto (default: raw BGR while the link carries it,
-            /// then the camera's own format, 4:2:0, JPEG, as measured), bgr, native, i420, jpeg
-            /// or jpeg:QUALITY
+            /// then the camera's own format, 4:2:0, JPEG, then H.264 at a bitrate fitted to
+            /// what the display measures arriving), bgr, native, i420, jpeg, jpeg:QUALITY or
+            /// h264
             #[argh(option)]
             pub wire: Option<String>,
+            /// the H.264 bitrate, e.g. 2M or 1500k (default 0.1 bit per pixel per frame: 0.9M at
+            /// 640x480 and 30 fps, 2.8M at 1280x720, 6.2M at 1920x1080); with --wire auto the
+            /// most a viewer gets (default there: four times that, where the link has room)
+            #[argh(option)]
+            pub h264_bitrate: Option<String>,
+            /// frames from one H.264 keyframe to the next (default: one second's, what
+            /// Frigate and NVRs want); viewers that join or miss a frame get one sooner
+            #[argh(option)]
+            pub keyframe_interval: Option<u32>,
             /// turn the picture: 0 (default) or 180 (a camera mounted upside down)
             #[argh(option, default = "0")]
             pub rotate: u32,

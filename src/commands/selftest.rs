@@ -170,7 +170,8 @@ fn h264_checks() -> Vec<Check> {
     for seq in 0..10 {
         pattern::fill(&mut bgr, g, seq);
         encode::bgr_to(PixelFormat::I420, g.width, g.height, &bgr, &mut planes);
-        let encoded = Planes::of(&layout, &planes).and_then(|p| encoder.encode(&p, false, &mut unit));
+        let encoded =
+            Planes::of(&layout, &planes).and_then(|p| encoder.encode(&p, false, seq * 33_333, &mut unit));
         let decoded = decoder.decode(&unit, &mut back);
         match (encoded, decoded) {
             (Ok(Some(e)), Ok(Some(_))) => {

@@ -35,10 +35,13 @@ pub enum PixelFormat {
     Xbgr32,
     /// One baseline JPEG image per frame (`MJPG`: a camera's motion JPEG, the wire's JPEG).
     Mjpeg,
+    /// H.264 access units, Annex B (`H264`: a camera's own, the wire's, an encoder's): not
+    /// pictures that stand alone, but a stream whose pictures refer to earlier ones.
+    H264,
 }
 
 impl PixelFormat {
-    pub const ALL: [PixelFormat; 11] = [
+    pub const ALL: [PixelFormat; 12] = [
         PixelFormat::Yuyv,
         PixelFormat::Uyvy,
         PixelFormat::Nv12,
@@ -50,6 +53,7 @@ impl PixelFormat {
         PixelFormat::Mjpeg,
         PixelFormat::Xrgb32,
         PixelFormat::Xbgr32,
+        PixelFormat::H264,
     ];
 
     /// The formats our own kernels convert, with a path per instruction set
@@ -70,6 +74,7 @@ impl PixelFormat {
             PixelFormat::Mjpeg => *b"MJPG",
             PixelFormat::Xrgb32 => *b"XR24",
             PixelFormat::Xbgr32 => *b"XB24",
+            PixelFormat::H264 => *b"H264",
         }
     }
 
@@ -96,7 +101,14 @@ impl PixelFormat {
             PixelFormat::Mjpeg => "JPEG",
             PixelFormat::Xrgb32 => "XR24",
             PixelFormat::Xbgr32 => "XB24",
+            PixelFormat::H264 => "H264",
         }
+    }
+
+    /// Whether the format is coded (JPEG, H.264): frames of varying length that must be
+    /// decoded to be seen.
+    pub const fn is_coded(self) -> bool {
+        matches!(self, PixelFormat::Mjpeg | PixelFormat::H264)
     }
 
     /// Whether the format carries Y'CbCr samples (so range and matrix apply).
@@ -117,7 +129,7 @@ impl PixelFormat {
             PixelFormat::I420 | PixelFormat::Grey => w,
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => w * 3,
             PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => w * 4,
-            PixelFormat::Mjpeg => 0,
+            PixelFormat::Mjpeg | PixelFormat::H264 => 0,
         }
     }
 
@@ -132,7 +144,7 @@ impl PixelFormat {
     }
 
     /// The length of a tightly packed frame (no row padding; chroma of odd sizes rounded
-    /// up), or `None` for JPEG, whose frames vary.
+    /// up), or `None` for JPEG and H.264, whose frames vary.
     pub fn tight_len(self, width: u32, height: u32) -> Option<usize> {
         let (w, h) = (width as usize, height as usize);
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
@@ -143,7 +155,7 @@ impl PixelFormat {
             PixelFormat::Bgr24 | PixelFormat::Rgb24 => Some(w * h * 3),
             PixelFormat::Grey => Some(w * h),
             PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => Some(w * h * 4),
-            PixelFormat::Mjpeg => None,
+            PixelFormat::Mjpeg | PixelFormat::H264 => None,
         }
     }
 }

@@ -94,7 +94,7 @@ impl Layout {
             PixelFormat::Rgb24 | PixelFormat::Bgr24 => self.stride * (h - 1) + 3 * w,
             PixelFormat::Grey => self.stride * (h - 1) + w,
             PixelFormat::Xrgb32 | PixelFormat::Xbgr32 => self.stride * (h - 1) + 4 * w,
-            PixelFormat::Mjpeg => 0,
+            PixelFormat::Mjpeg | PixelFormat::H264 => 0,
         }
     }
 
@@ -105,7 +105,7 @@ impl Layout {
                 return Err(format!("{} input {name} {v} is outside 1..={MAX_DIMENSION}", self.format));
             }
         }
-        if self.format == PixelFormat::Mjpeg {
+        if self.format.is_coded() {
             return Ok(());
         }
         let min = self.format.min_stride(self.width);

@@ -12,3 +12,4 @@ pub use socket::{
     sleep_unless, sndbuf_for_frame, tune_connected, tune_receiver, tune_seed_sender, tune_sender,
     BufferGrant, BufferSizes, POLL_INTERVAL,
 };
+pub use tcp_info::bytes_waiting;

@@ -1,10 +1,10 @@
-//! What the kernel knows about a connection's link (`TCP_INFO`), for `--wire auto`'s probes:
-//! whether the link is idle, and how fast a probe frame drains from it.
+//! What the kernel knows about a connection's link (`TCP_INFO`), for `--wire auto`: whether
+//! the link is idle (a probe waits for that) and how many bytes the next hop acknowledged;
+//! and how many bytes wait to be read (`FIONREAD`), for the receiver's reports.
 
 use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
 
 use nix::libc;
 
@@ -106,32 +106,15 @@ pub fn state(stream: &TcpStream) -> io::Result<LinkState> {
     })
 }
 
-/// After a probe of `bytes` was written when `before` was taken (on an idle link), waits
-/// until the peer has acknowledged it all (polling each millisecond, at most `limit`);
-/// returns the rate it drained at, bytes per second.
-pub fn drain_rate(
-    stream: &TcpStream,
-    before: LinkState,
-    started: Instant,
-    bytes: usize,
-    limit: Duration,
-) -> Option<f64> {
-    let target = before.bytes_acked + bytes as u64;
-    loop {
-        let now = state(stream).ok()?;
-        let elapsed = started.elapsed();
-        if now.bytes_acked >= target {
-            // One round trip of the time is the ACK of the last byte coming back, not the
-            // link carrying bytes: leave out the path's own (smallest) round trip, or a short
-            // probe on a fast link looks slow. Not the smoothed one: queues inflate it.
-            let rtt = Duration::from_micros(u64::from(before.min_rtt_us));
-            let carrying = elapsed.saturating_sub(rtt).max(Duration::from_micros(500));
-            return Some(bytes as f64 / carrying.as_secs_f64());
-        }
-        if elapsed >= limit {
-            return Some((now.bytes_acked - before.bytes_acked) as f64 / elapsed.as_secs_f64());
-        }
-        std::thread::sleep(Duration::from_millis(1));
+/// Bytes that have arrived on `stream` and wait to be read (0 if the kernel will not say).
+pub fn bytes_waiting(stream: &TcpStream) -> usize {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which is valid for the call.
+    let result = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut waiting) };
+    if result == 0 {
+        usize::try_from(waiting).unwrap_or(0)
+    } else {
+        0
     }
 }
 
@@ -139,22 +122,28 @@ pub fn drain_rate(
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
 
     #[test]
-    fn a_loopback_connection_reports_acked_bytes_and_goes_idle() {
+    fn a_loopback_connection_reports_acked_bytes_goes_idle_and_counts_bytes_waiting() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (mut server, _) = listener.accept().unwrap();
         let before = state(&client).unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut buf = vec![0u8; 1 << 20];
-            server.read_exact(&mut buf).unwrap();
-        });
-        let started = Instant::now();
-        client.write_all(&vec![7u8; 1 << 20]).unwrap();
-        let rate = drain_rate(&client, before, started, 1 << 20, Duration::from_secs(5)).unwrap();
-        reader.join().unwrap();
-        assert!(rate > 10e6, "loopback drains fast: {rate} B/s");
-        assert!(state(&client).unwrap().idle());
+        client.write_all(&[7u8; 1000]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while bytes_waiting(&server) < 1000 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(bytes_waiting(&server), 1000);
+        let mut buf = [0u8; 600];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(bytes_waiting(&server), 400);
+        while !state(&client).unwrap().idle() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let after = state(&client).unwrap();
+        assert!(after.idle());
+        assert_eq!(after.bytes_acked - before.bytes_acked, 1000);
     }
 }

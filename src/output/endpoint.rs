@@ -9,6 +9,7 @@ use super::http::settings::WebSettings;
 use super::pistream::adapt::choice::WireChoice;
 use super::pistream::protocol::keys::Psk;
 use super::pistream::protocol::Hello;
+use crate::codec::h264::H264Settings;
 use crate::media::{Mailbox, PixelFormat};
 use crate::net::BufferSizes;
 use crate::pipeline::display::PeerName;
@@ -57,6 +58,8 @@ pub struct Endpoint {
     /// The format of the capture's own bytes, and what `--wire` asks for.
     pub native: Option<PixelFormat>,
     pub wire: WireChoice,
+    /// `--h264-bitrate`, `--keyframe-interval`.
+    pub h264: H264Options,
     /// Where received frames go, when it shows.
     pub display: Option<Arc<Mailbox>>,
     pub peer_name: Arc<PeerName>,
@@ -68,8 +71,37 @@ pub struct Endpoint {
     pub shutdown: Arc<Shutdown>,
 }
 
+/// What `--h264-bitrate` and `--keyframe-interval` ask for (the defaults follow the size and
+/// rate: `codec::h264::H264Settings::new`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct H264Options {
+    pub bitrate: Option<u32>,
+    pub keyframe_interval: Option<u32>,
+}
+
 impl Endpoint {
     pub(super) fn lock_showing(&self) -> MutexGuard<'_, Option<SocketAddr>> {
         self.showing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most H.264 bitrate `--wire auto` gives a viewer: `--h264-bitrate`, else
+    /// [`auto_ceiling`](crate::codec::h264::auto_ceiling).
+    pub fn h264_ceiling(&self) -> Option<u32> {
+        let geometry = self.hello.geometry?;
+        let fps = self.hello.fps_millihz as f64 / 1000.0;
+        Some(self.h264.bitrate.unwrap_or_else(|| crate::codec::h264::auto_ceiling(geometry, fps)))
+    }
+
+    /// The H.264 settings of this side's camera: its size and rate, the options' bitrate and
+    /// keyframe interval or their defaults.
+    pub fn h264_settings(&self) -> Option<H264Settings> {
+        let geometry = self.hello.geometry?;
+        let fps = self.hello.fps_millihz as f64 / 1000.0;
+        let defaults = H264Settings::new(geometry, fps);
+        Some(H264Settings {
+            bitrate: self.h264.bitrate.unwrap_or(defaults.bitrate),
+            keyframe_interval: self.h264.keyframe_interval.unwrap_or(defaults.keyframe_interval),
+            ..defaults
+        })
     }
 }

@@ -23,5 +23,5 @@ pub mod rtsp;
 pub mod seed;
 
 pub use ending::{after, Ending, Failure, Next, SessionError};
-pub use endpoint::{Endpoint, PeerKind};
+pub use endpoint::{Endpoint, H264Options, PeerKind};
 pub use opening::{classify_opening, peer_connection, serve, Accepts, Output};

@@ -52,6 +52,10 @@ pub struct Stats {
     pub bad_frames: AtomicU64,
     /// Drops of viewers that have left (the hub keeps only current viewers' counters).
     pub viewer_drops_gone: AtomicU64,
+    /// H.264 units received, and those that did not decode (not shown; a keyframe was
+    /// asked for).
+    pub received_h264: AtomicU64,
+    pub undecodable: AtomicU64,
     latency: LatencyHistogram,
 }
 
@@ -70,6 +74,9 @@ impl Stats {
 
     /// Records the format a frame was received in.
     pub fn received_as(&self, format: PixelFormat) {
+        if format == PixelFormat::H264 {
+            Stats::add(&self.received_h264, 1);
+        }
         let index = PixelFormat::ALL.iter().position(|f| *f == format).unwrap_or(0);
         self.received_format.store(index as u8 + 1, Ordering::Relaxed);
     }
@@ -262,6 +269,11 @@ impl Reporter {
             t.push_str(" | ");
             write_latency(t, &self.interval);
         }
+        if self.shape.shows
+            && (s.last_received_as() == Some(PixelFormat::H264) || Stats::get(&s.undecodable) > 0)
+        {
+            let _ = write!(t, " | undecodable {}", Stats::get(&s.undecodable));
+        }
         if self.shape.verifies {
             let _ = write!(t, " | corrupt {}", Stats::get(&s.corrupt));
         }
@@ -301,6 +313,9 @@ impl Reporter {
         if self.shape.shows {
             let _ = write!(t, "display {display_drops}, ");
             write_latency(t, &self.whole_run);
+            if Stats::get(&s.received_h264) > 0 || Stats::get(&s.undecodable) > 0 {
+                let _ = write!(t, ", {} H.264 units undecodable", Stats::get(&s.undecodable));
+            }
         }
         &self.text
     }

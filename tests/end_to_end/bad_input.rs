@@ -4,6 +4,8 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
+use pistream::output::pistream::protocol::PROTOCOL_VERSION;
+
 use crate::support::{free_port, summary_counts, Proc, SECS};
 
 /// A version-2 hello as the protocol document lays it out, built by hand: a camera's
@@ -109,7 +111,7 @@ fn a_listening_camera_names_each_problem_and_keeps_listening() {
         &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off", "--size", "64x48"],
     );
     cam.wait_for("listening on", 10 * SECS);
-    let display_hello = hello(b"PISTREAM", 2, DISPLAY_HELLO_DIRECTIONS, 0, 0);
+    let display_hello = hello(b"PISTREAM", PROTOCOL_VERSION, DISPLAY_HELLO_DIRECTIONS, 0, 0);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
     for (i, (name, bytes, problem)) in
         cases(display_hello, frame, "sent a frame although it was not agreed").into_iter().enumerate()
@@ -140,7 +142,7 @@ fn a_listening_display_names_each_problem_and_keeps_listening() {
         &["display", "--listen", &listen, "--sink", "null", "--verify", "--frames", "5", "--stats", "off"],
     );
     disp.wait_for("listening on", 10 * SECS);
-    let camera_hello = hello(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48);
+    let camera_hello = hello(b"PISTREAM", PROTOCOL_VERSION, CAMERA_HELLO_DIRECTIONS, 64, 48);
     let frame = message_with_len(2, &[], 64 * 48 * 3 + 1, 0);
     for (i, (name, bytes, problem)) in
         cases(camera_hello, frame, "frame message has length 9217 bytes, expected 9216")
@@ -174,7 +176,8 @@ fn a_listening_display_names_each_bad_wire_format_frame_and_shows_none_of_it() {
         &["display", "--listen", &listen, "--sink", "null", "--verify", "--frames", "5", "--stats", "off"],
     );
     disp.wait_for("listening on", 10 * SECS);
-    let offering = |formats| hello_with_formats(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48, formats);
+    let offering =
+        |formats| hello_with_formats(b"PISTREAM", PROTOCOL_VERSION, CAMERA_HELLO_DIRECTIONS, 64, 48, formats);
     let bgr_size = 64 * 48 * 3;
     // Starts like a JPEG (SOI, then an APP0 marker) and then is noise.
     let mut garbage_jpeg = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10];
@@ -266,9 +269,11 @@ fn an_oversized_length_never_sizes_an_allocation() {
     let listen = format!("127.0.0.1:{port}");
     let disp = Proc::spawn("display", &["display", "--listen", &listen, "--sink", "null", "--stats", "off"]);
     disp.wait_for("listening on", 10 * SECS);
-    let bytes =
-        [hello(b"PISTREAM", 2, CAMERA_HELLO_DIRECTIONS, 64, 48), message_with_len(2, &[], u32::MAX, 1)]
-            .concat();
+    let bytes = [
+        hello(b"PISTREAM", PROTOCOL_VERSION, CAMERA_HELLO_DIRECTIONS, 64, 48),
+        message_with_len(2, &[], u32::MAX, 1),
+    ]
+    .concat();
     let bye = send_and_read_bye(port, &bytes);
     assert!(bye.contains("length 4294967295 bytes, expected 9216"), "{bye}");
 }
@@ -295,7 +300,8 @@ fn a_version_1_peer_is_refused_with_both_versions_named_on_either_end() {
         Proc::spawn("camera", &["camera", "--listen", &listen, "--source", "pattern", "--stats", "off"]);
     cam.wait_for("listening on", 10 * SECS);
     let bye = send_and_read_bye(port, &v1(DISPLAY_HELLO_DIRECTIONS, 0, 0));
-    assert!(bye.contains("peer speaks protocol version 1, this pistream speaks version 2"), "{bye}");
+    let both = format!("peer speaks protocol version 1, this pistream speaks version {PROTOCOL_VERSION}");
+    assert!(bye.contains(&both), "{bye}");
     cam.wait_for("protocol version 1", 5 * SECS);
 
     // A version-1 camera (which, as version 1 did, sends its hello the moment a display
@@ -313,11 +319,7 @@ fn a_version_1_peer_is_refused_with_both_versions_named_on_either_end() {
     assert_eq!(disp.wait_exit(10 * SECS).code(), Some(1), "{}", disp.output());
     let errors: Vec<&str> = disp.output().lines().filter(|l| l.contains("error")).map(|_| "").collect();
     assert_eq!(errors.len(), 1, "{}", disp.output());
-    assert!(
-        disp.output().contains("peer speaks protocol version 1, this pistream speaks version 2"),
-        "{}",
-        disp.output()
-    );
+    assert!(disp.output().contains(&both), "{}", disp.output());
     drop(disp);
     old_camera.join().unwrap();
 }

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use pistream::output::pistream::protocol::PROTOCOL_VERSION;
+
 use crate::support::{free_port, pattern_camera, summary_counts, Proc, SECS};
 
 fn key_file(name: &str, secret: &[u8]) -> PathBuf {
@@ -33,10 +35,11 @@ fn keyed_display(port: u16, key: &std::path::Path, extra: &[&str]) -> Proc {
     Proc::spawn("display", &args)
 }
 
-/// A hand-made hello (version 2 layout, docs/PROTOCOL.md §4): a display that wants BGR3,
+/// A hand-made hello (this version's layout, docs/PROTOCOL.md §4): a display that wants BGR3,
 /// holding a key (ChaCha20-Poly1305 only), with this nonce.
 fn keyed_display_hello(nonce: [u8; 16]) -> Vec<u8> {
-    let mut body = b"PISTREAM\x00\x02".to_vec();
+    let mut body = b"PISTREAM".to_vec();
+    body.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     body.extend_from_slice(&[0b110, 0b01]);
     body.extend_from_slice(&[0; 12]); // width, height, fps
     body.extend_from_slice(&[0, 0, 0, 1]); // sends nothing, decodes BGR3

@@ -22,6 +22,7 @@ mod cli;
 mod deploy;
 mod e2e;
 mod faults;
+mod h264;
 mod keys;
 mod rpicam;
 mod seed;

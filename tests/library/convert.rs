@@ -14,9 +14,9 @@ use pistream::media::{Layout, PixelFormat, YuvMatrix, YuvRange};
 /// YU12) and our packed 4:2:2 kernels work in fixed point, within 1-2 levels.
 const REFERENCE_TOLERANCE: u8 = 2;
 
-/// Every format but MJPEG.
+/// Every format but the coded ones (JPEG, H.264).
 fn raw_formats() -> impl Iterator<Item = PixelFormat> {
-    PixelFormat::ALL.into_iter().filter(|&f| f != PixelFormat::Mjpeg)
+    PixelFormat::ALL.into_iter().filter(|&f| !f.is_coded())
 }
 
 /// Width, height, extra bytes of row padding.

@@ -10,7 +10,9 @@ use pistream::output::pistream::protocol::{
     encode_frame_header, encode_hello, ByeReason, Hello, MessageKind, BYE_MAX_LEN, HEADER_LEN, HELLO_LEN,
     HELLO_MAX_LEN, NOISE_MAX_LEN, PROLOGUE_LABEL, PROTOCOL_VERSION,
 };
-use pistream::output::pistream::protocol::{from_wire_code, max_len, WIRE_FORMATS};
+use pistream::output::pistream::protocol::{
+    from_wire_code, max_len, H264_MIN_BOUND, REPORT_LEN, WIRE_FORMATS,
+};
 
 fn doc() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md")).unwrap()
@@ -36,12 +38,12 @@ fn rows(text: &str) -> Vec<Vec<String>> {
 #[test]
 fn the_kind_table_matches_the_code() {
     let rows = rows(&section(&doc(), 3));
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 7);
     for row in rows {
         let kind = MessageKind::from_byte(row[0].parse().unwrap()).expect("a known kind");
         assert_eq!(kind.name(), row[1], "{row:?}");
     }
-    assert_eq!(MessageKind::from_byte(6), None, "the table lists every kind");
+    assert_eq!(MessageKind::from_byte(8), None, "the table lists every kind");
 }
 
 #[test]
@@ -59,6 +61,12 @@ fn the_wire_format_table_matches_the_code_including_the_lengths() {
             "exactly ceil(W/2) * 4 * H" => cw * 4 * h,
             "exactly W * H + ceil(W/2) * 2 * ceil(H/2)" => w * h + cw * 2 * ch,
             "exactly W * H + 2 * ceil(W/2) * ceil(H/2)" => w * h + 2 * cw * ch,
+            other if other.starts_with("1..=max(W * H * 3, 65536)") => {
+                assert_eq!(format.tight_len(5, 3), None);
+                assert_eq!(max_len(format, 5, 3), 65536);
+                assert_eq!(max_len(format, 640, 480), 640 * 480 * 3);
+                continue;
+            }
             other if other.starts_with("1..=W * H * 3") => {
                 assert_eq!(format.tight_len(5, 3), None);
                 assert_eq!(max_len(format, 5, 3), w * h * 3);
@@ -94,6 +102,8 @@ fn every_quoted_constant_has_the_codes_value() {
         ("RECORD_MAX", RECORD_MAX),
         ("TAG_LEN", TAG_LEN),
         ("SEALED_HEADER_LEN", SEALED_HEADER_LEN),
+        ("REPORT_LEN", REPORT_LEN),
+        ("H264_MIN_BOUND", H264_MIN_BOUND),
     ];
     let mut seen = 0;
     for quoted in doc.split('`').skip(1).step_by(2) {

@@ -36,19 +36,40 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
 
     #[test]
-    fn arbitrary_headers_are_accepted_only_within_bounds(bytes in proptest::array::uniform24(any::<u8>()), formats in 0u16..64) {
+    fn arbitrary_headers_are_accepted_only_within_bounds(bytes in proptest::array::uniform24(any::<u8>()), formats in 1u16..128) {
         let state = display_inbound(FormatSet::from_bits(formats).unwrap());
         let header: [u8; HEADER_LEN] = bytes;
         match state.on_header(&header) {
             Ok(Inbound::Frame { len, format, .. }) => {
-                prop_assert!(format == PixelFormat::Bgr24 || formats & (1 << (u16::from(wire_code(format).unwrap()) - 1)) != 0);
-                match format.tight_len(64, 48) {
-                    Some(exact) => prop_assert_eq!(len, exact),
-                    None => prop_assert!((1..=64 * 48 * 3).contains(&len)),
+                prop_assert!(formats & (1 << (u16::from(wire_code(format).unwrap()) - 1)) != 0);
+                match format {
+                    PixelFormat::H264 => prop_assert!((1..=64 * 1024).contains(&len)),
+                    _ => match format.tight_len(64, 48) {
+                        Some(exact) => prop_assert_eq!(len, exact),
+                        None => prop_assert!((1..=64 * 48 * 3).contains(&len)),
+                    },
                 }
             }
             Ok(Inbound::Bye { len }) => prop_assert!((1..=BYE_MAX_LEN).contains(&len)),
             Ok(Inbound::Heartbeat) | Err(_) => {}
+            // A display sends no video: nothing may report on it or ask it for keyframes.
+            Ok(other @ (Inbound::KeyframeRequest | Inbound::Report { .. })) => {
+                prop_assert!(false, "a display accepted {:?}", other)
+            }
+        }
+    }
+
+    /// On the camera's side, the display's feedback is accepted and frames are not.
+    #[test]
+    fn a_camera_accepts_feedback_but_no_frames(bytes in proptest::array::uniform24(any::<u8>())) {
+        let display = Hello::receiver().decoding(FormatSet::all());
+        let camera = Hello::sender(Geometry::new(64, 48), 30.0).sending(FormatSet::all());
+        let state = InboundState::new(&negotiate(&camera, &display).unwrap());
+        let header: [u8; HEADER_LEN] = bytes;
+        match state.on_header(&header) {
+            Ok(Inbound::Frame { .. }) => prop_assert!(false, "a camera accepted a frame"),
+            Ok(Inbound::Bye { len }) => prop_assert!((1..=BYE_MAX_LEN).contains(&len)),
+            Ok(Inbound::Heartbeat | Inbound::KeyframeRequest | Inbound::Report { .. }) | Err(_) => {}
         }
     }
 
@@ -82,7 +103,8 @@ proptest! {
 
     #[test]
     fn hellos_that_start_right_but_are_random_after_never_panic(rest in proptest::collection::vec(any::<u8>(), 38)) {
-        let mut body = b"PISTREAM\x00\x02".to_vec();
+        let mut body = b"PISTREAM".to_vec();
+        body.extend_from_slice(&pistream::output::pistream::protocol::PROTOCOL_VERSION.to_be_bytes());
         body.extend_from_slice(&rest);
         let _ = Hello::decode(&body);
     }
@@ -93,7 +115,7 @@ proptest! {
     }
 
     #[test]
-    fn every_valid_hello_round_trips(w in 1u32..=8192, h in 1u32..=8192, fps in 0.0f64..1000.0, role in 0..3, formats in 0u16..64) {
+    fn every_valid_hello_round_trips(w in 1u32..=8192, h in 1u32..=8192, fps in 0.0f64..1000.0, role in 0..3, formats in 1u16..128) {
         let formats = FormatSet::from_bits(formats).unwrap();
         let hello = match role {
             0 => Hello::two_way(Geometry::new(w, h), fps).sending(formats).decoding(formats),

@@ -158,7 +158,7 @@ fn convert_raw(isa: Isa, layout: &Layout, src: &[u8], dst: &mut [u8]) -> Result<
             packed::grey_to_bgr(isa, layout, src, dst);
             Ok(())
         }
-        PixelFormat::Mjpeg => Err(ConvertError::Unsupported { format: layout.format }),
+        PixelFormat::Mjpeg | PixelFormat::H264 => Err(ConvertError::Unsupported { format: layout.format }),
     }
 }
 

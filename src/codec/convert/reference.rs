@@ -68,7 +68,7 @@ pub fn to_bgr(layout: &Layout, src: &[u8]) -> Vec<u8> {
                 PixelFormat::Grey => [row[x]; 3],
                 PixelFormat::Xrgb32 => [row[4 * x], row[4 * x + 1], row[4 * x + 2]],
                 PixelFormat::Xbgr32 => [row[4 * x + 2], row[4 * x + 1], row[4 * x]],
-                PixelFormat::Mjpeg => panic!("the reference has no JPEG decoder"),
+                PixelFormat::Mjpeg | PixelFormat::H264 => panic!("the reference decodes no coded format"),
             };
             out.extend_from_slice(&px);
         }

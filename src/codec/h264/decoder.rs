@@ -12,8 +12,28 @@ use openh264::OpenH264API;
 pub enum DecodeError {
     #[error("the H.264 decoder could not start: {0}")]
     Start(String),
-    #[error("an H.264 unit that does not decode ({0}); waiting for a keyframe")]
+    #[error("an H.264 unit that does not decode ({0})")]
     Undecodable(String),
+}
+
+/// OpenH264's decoding state flags (codec_app_def.h `DECODING_STATE`) in words.
+fn decoding_state(code: i64) -> String {
+    const FLAGS: [(i64, &str); 8] = [
+        (0x01, "frame pending"),
+        (0x02, "reference lost"),
+        (0x04, "bitstream error"),
+        (0x08, "dependent layer lost"),
+        (0x10, "no parameter sets"),
+        (0x20, "concealed"),
+        (0x40, "reference list null"),
+        (0x1000, "invalid argument"),
+    ];
+    let words: Vec<&str> = FLAGS.iter().filter(|(bit, _)| code & bit != 0).map(|(_, w)| *w).collect();
+    if words.is_empty() {
+        format!("decoder state {code:#x}")
+    } else {
+        words.join(", ")
+    }
 }
 
 /// An H.264 decoder that writes tight I420.
@@ -35,7 +55,7 @@ impl Decoder {
         let picture = match self.decoder.decode(unit) {
             Ok(Some(picture)) => picture,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(DecodeError::Undecodable(e.to_string())),
+            Err(e) => return Err(DecodeError::Undecodable(decoding_state(e.native_code()))),
         };
         let (w, h) = picture.dimensions();
         let (sy, su, sv) = picture.strides();

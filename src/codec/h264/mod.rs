@@ -17,4 +17,4 @@ mod settings;
 pub use annexb::{nal_units, AccessUnits, NalType};
 pub use decoder::{DecodeError, Decoder};
 pub use encoder::{Encoded, H264Encoder, H264Error, Planes, SoftwareEncoder};
-pub use settings::{default_bitrate, H264Settings};
+pub use settings::{auto_ceiling, default_bitrate, H264Settings};

@@ -38,6 +38,14 @@ pub fn default_bitrate(geometry: Geometry, fps: f64) -> u32 {
     bits.clamp(250_000.0, 50_000_000.0) as u32
 }
 
+/// The most `--wire auto` gives a viewer without `--h264-bitrate`: four times the
+/// default (0.4 bit per pixel per frame: 3.7 Mbit/s at 640x480 and 30 fps, 11 at 1280x720,
+/// 25 at 1920x1080), where the link has room for it (H.264 near transparent); the default
+/// itself is where a fixed `--wire h264` stays.
+pub fn auto_ceiling(geometry: Geometry, fps: f64) -> u32 {
+    default_bitrate(geometry, fps).saturating_mul(4).min(50_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

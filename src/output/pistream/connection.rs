@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::adapt::plan::SendPlan;
 use super::protocol::{ByeReason, Negotiated, Role, HEADER_MAGIC};
-use super::session::{self, Control, LocalSide, Sides};
+use super::session::{self, Control, H264Source, LocalSide, SendSide, Sides};
 use crate::media::Frame;
 use crate::net::demux::Claim;
 use crate::output::ending::{after, Failure, Next};
@@ -57,10 +57,19 @@ pub fn connection(
         Err(e) => return after(endpoint, peer, role, false, Err(e)),
     };
     let negotiated = established.negotiated;
-    let plan = match (negotiated.sends(), endpoint.hello.geometry) {
-        (true, Some(geometry)) => {
+    let h264 = endpoint.h264_settings();
+    let plan = match (negotiated.sends(), endpoint.hello.geometry, h264) {
+        (true, Some(geometry), Some(h264)) => {
             let fps = endpoint.hello.fps_millihz as f64 / 1000.0;
-            match SendPlan::new(endpoint.wire, endpoint.native, negotiated.send_formats, geometry, fps) {
+            match SendPlan::new(
+                endpoint.wire,
+                endpoint.native,
+                negotiated.send_formats,
+                geometry,
+                fps,
+                h264.bitrate,
+                endpoint.h264_ceiling().unwrap_or(h264.bitrate),
+            ) {
                 Ok(plan) => Some(plan),
                 Err(e) => return Next::Fail(Failure::Internal(format!("cannot start a JPEG encoder: {e}"))),
             }
@@ -92,10 +101,16 @@ pub fn connection(
     admitted.store(true, Ordering::Relaxed);
     log_streaming(peer, &negotiated);
     let mut back = negotiated.receive.map(|_| Frame::new(PLACEHOLDER));
-    let sides = Sides {
-        send: watcher.as_deref().map(|w| &**w).zip(plan),
-        receive: endpoint.display.as_deref().zip(back.as_mut()),
+    let h264_source = endpoint.hub.clone().zip(h264).map(|(hub, settings)| H264Source {
+        hub,
+        settings,
+        native: endpoint.native,
+    });
+    let send = match (watcher.as_deref(), plan, h264_source) {
+        (Some(viewer), Some(plan), Some(h264)) => Some(SendSide { viewer, plan, h264 }),
+        _ => None,
     };
+    let sides = Sides { send, receive: endpoint.display.as_deref().zip(back.as_mut()) };
     let result = session::serve(stream, established, sides, endpoint.buffers, &ctl, &endpoint.stats);
     let showed = shower.is_some();
     drop((shower, watcher));

@@ -330,6 +330,16 @@ impl Subscription {
         unit
     }
 
+    /// Whether a unit waits to be taken (after subscribing: the first keyframe is there).
+    pub fn ready(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Units waiting to be taken.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Asks the encoder for a keyframe (the viewer's decoder lost its place, say).
     pub fn request_keyframe(&self) {
         self.stage.request_keyframe();

@@ -4,7 +4,7 @@
 //! with references gets its units through a [`super::Subscription`] instead.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -61,38 +61,58 @@ impl Needs {
     }
 }
 
-/// How a viewer's frames go out: a format, a JPEG quality (0 for other formats), and
-/// whether every other frame is skipped.
+/// How a viewer's frames go out: a format, a JPEG quality (0 for other formats), whether
+/// every other frame is skipped, and H.264's bitrate (kbit/s; 0 for other formats).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
     pub format: PixelFormat,
     pub quality: u8,
     pub half_rate: bool,
+    pub kbps: u32,
 }
 
 impl Delivery {
-    pub const BGR: Delivery = Delivery { format: PixelFormat::Bgr24, quality: 0, half_rate: false };
+    pub const BGR: Delivery = Delivery { format: PixelFormat::Bgr24, quality: 0, half_rate: false, kbps: 0 };
 
     pub fn new(format: PixelFormat) -> Delivery {
-        Delivery { format, quality: 0, half_rate: false }
+        Delivery { format, quality: 0, half_rate: false, kbps: 0 }
     }
 
     pub fn jpeg(quality: u8) -> Delivery {
-        Delivery { format: PixelFormat::Mjpeg, quality, half_rate: false }
+        Delivery { format: PixelFormat::Mjpeg, quality, half_rate: false, kbps: 0 }
     }
 
-    /// Packed into 32 bits (for an atomic): format index, quality, half rate.
-    fn bits(self) -> u32 {
-        let index = PixelFormat::ALL.iter().position(|f| *f == self.format).unwrap_or(0) as u32;
-        1 << 31 | index << 16 | u32::from(self.quality) << 1 | u32::from(self.half_rate)
+    /// H.264 at `bitrate` bits per second.
+    pub fn h264(bitrate: u32) -> Delivery {
+        Delivery { format: PixelFormat::H264, quality: 0, half_rate: false, kbps: bitrate.div_ceil(1000) }
     }
 
-    fn from_bits(bits: u32) -> Option<Delivery> {
+    /// H.264's bitrate in bits per second.
+    pub fn bitrate(self) -> u32 {
+        self.kbps.saturating_mul(1000)
+    }
+
+    /// Packed into 64 bits (for an atomic): bitrate, format index, quality, half rate.
+    fn bits(self) -> u64 {
+        let index = PixelFormat::ALL.iter().position(|f| *f == self.format).unwrap_or(0) as u64;
+        u64::from(self.kbps) << 32
+            | 1 << 31
+            | index << 16
+            | u64::from(self.quality) << 1
+            | u64::from(self.half_rate)
+    }
+
+    fn from_bits(bits: u64) -> Option<Delivery> {
         if bits & 1 << 31 == 0 {
             return None;
         }
         let format = *PixelFormat::ALL.get(((bits >> 16) & 0xff) as usize)?;
-        Some(Delivery { format, quality: ((bits >> 1) & 0x7f) as u8, half_rate: bits & 1 != 0 })
+        Some(Delivery {
+            format,
+            quality: ((bits >> 1) & 0x7f) as u8,
+            half_rate: bits & 1 != 0,
+            kbps: (bits >> 32) as u32,
+        })
     }
 }
 
@@ -101,6 +121,11 @@ impl fmt::Display for Delivery {
         f.write_str(self.format.name())?;
         if self.format == PixelFormat::Mjpeg && self.quality > 0 {
             write!(f, " q{}", self.quality)?;
+        }
+        if self.format == PixelFormat::H264 && self.kbps >= 1000 {
+            write!(f, " {:.1} Mbit/s", f64::from(self.kbps) / 1000.0)?;
+        } else if self.format == PixelFormat::H264 && self.kbps > 0 {
+            write!(f, " {} kbit/s", self.kbps)?;
         }
         if self.half_rate {
             f.write_str(" at half rate")?;
@@ -127,7 +152,7 @@ pub struct Viewer {
     /// What it needs of each frame ([`Needs`] bits); none while it takes units only.
     needs: AtomicU8,
     /// How its frames go out now ([`Delivery`] bits; 0 before the first).
-    delivery: AtomicU32,
+    delivery: AtomicU64,
 }
 
 impl Viewer {
@@ -142,7 +167,7 @@ impl Viewer {
             sent_bytes: AtomicU64::new(0),
             since: Instant::now(),
             needs: AtomicU8::new(needs.bits()),
-            delivery: AtomicU32::new(0),
+            delivery: AtomicU64::new(0),
         }
     }
 

@@ -146,7 +146,14 @@ fn conversion_rank(format: PixelFormat) -> u32 {
         PixelFormat::Nv12 | PixelFormat::Nv21 | PixelFormat::I420 => 3,
         PixelFormat::Mjpeg => 4,
         PixelFormat::Grey => 5,
+        // Decoded for every picture viewer; taken only when forced or nothing else is offered.
+        PixelFormat::H264 => 6,
     }
+}
+
+/// Whether pistream captures `format` from a V4L2 camera.
+fn captured(format: PixelFormat) -> bool {
+    format != PixelFormat::H264
 }
 
 /// Whether a fourcc is a raw Bayer (or other raw sensor) format.
@@ -166,8 +173,11 @@ fn list(offers: &[FormatOffer]) -> String {
 
 /// Picks the capture mode for `request` from what `device` offers.
 pub fn choose(device: &str, offers: &[FormatOffer], request: &Request) -> Result<Choice, NegotiationError> {
-    let usable: Vec<(PixelFormat, &FormatOffer)> =
-        offers.iter().filter_map(|o| PixelFormat::from_fourcc(o.fourcc).map(|f| (f, o))).collect();
+    let usable: Vec<(PixelFormat, &FormatOffer)> = offers
+        .iter()
+        .filter_map(|o| PixelFormat::from_fourcc(o.fourcc).map(|f| (f, o)))
+        .filter(|(f, _)| captured(*f))
+        .collect();
     if let Some(forced) = request.forced {
         if !usable.iter().any(|(f, _)| *f == forced) {
             return Err(NegotiationError::ForcedNotOffered {
@@ -181,7 +191,12 @@ pub fn choose(device: &str, offers: &[FormatOffer], request: &Request) -> Result
         if !offers.is_empty() && offers.iter().all(|o| is_bayer(o.fourcc)) {
             return Err(NegotiationError::OnlyBayer { device: device.into(), offered: list(offers) });
         }
-        let supported = PixelFormat::ALL.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let supported = PixelFormat::ALL
+            .iter()
+            .filter(|f| captured(**f))
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(NegotiationError::NothingSupported {
             device: device.into(),
             offered: list(offers),

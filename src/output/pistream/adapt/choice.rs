@@ -19,17 +19,21 @@ pub enum WireChoice {
     I420,
     /// JPEG at this quality.
     Jpeg(u8),
+    /// H.264 (at `--h264-bitrate`).
+    H264,
 }
 
 impl WireChoice {
     pub fn parse(text: &str) -> Result<WireChoice, String> {
-        let bad = || format!("--wire '{text}': use auto, bgr, native, i420, jpeg or jpeg:QUALITY (1-100)");
+        let bad =
+            || format!("--wire '{text}': use auto, bgr, native, i420, jpeg, jpeg:QUALITY (1-100) or h264");
         Ok(match text.to_ascii_lowercase().as_str() {
             "auto" => WireChoice::Auto,
             "bgr" | "raw" => WireChoice::Bgr,
             "native" => WireChoice::Native,
             "i420" | "yu12" | "420" => WireChoice::I420,
             "jpeg" | "mjpeg" => WireChoice::Jpeg(DEFAULT_JPEG_QUALITY),
+            "h264" | "h.264" | "avc" => WireChoice::H264,
             other => match other.strip_prefix("jpeg:").map(str::parse::<u8>) {
                 Some(Ok(q)) if (1..=100).contains(&q) => WireChoice::Jpeg(q),
                 _ => return Err(bad()),
@@ -46,6 +50,7 @@ impl fmt::Display for WireChoice {
             WireChoice::Native => f.write_str("native"),
             WireChoice::I420 => f.write_str("i420"),
             WireChoice::Jpeg(q) => write!(f, "jpeg:{q}"),
+            WireChoice::H264 => f.write_str("h264"),
         }
     }
 }
@@ -63,10 +68,12 @@ mod tests {
             ("i420", WireChoice::I420),
             ("jpeg", WireChoice::Jpeg(85)),
             ("jpeg:40", WireChoice::Jpeg(40)),
+            ("h264", WireChoice::H264),
+            ("H264", WireChoice::H264),
         ] {
             assert_eq!(WireChoice::parse(text), Ok(choice), "{text}");
         }
-        for bad in ["jpeg:0", "jpeg:101", "h264", ""] {
+        for bad in ["jpeg:0", "jpeg:101", "h265", ""] {
             assert!(WireChoice::parse(bad).unwrap_err().contains("--wire"), "{bad}");
         }
         assert_eq!(WireChoice::Jpeg(60).to_string(), "jpeg:60");

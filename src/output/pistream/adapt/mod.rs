@@ -7,6 +7,7 @@
 pub mod choice;
 pub mod controller;
 pub mod ladder;
+pub mod link;
 pub mod plan;
 
 pub use choice::{WireChoice, DEFAULT_JPEG_QUALITY};

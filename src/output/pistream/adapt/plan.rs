@@ -1,9 +1,11 @@
 //! One viewer's sending plan: which wire format each frame goes out in (fixed by `--wire`,
-//! or chosen by the `auto` controller), the bytes of that format (made once per frame and
-//! shared: [`wire_bytes`]), and the bandwidth probes of `auto`.
+//! or chosen by the `auto` controller from the viewer's counters and the receiver's
+//! reports), the bytes of that format (made once per frame and shared: [`wire_bytes`]),
+//! the bandwidth probes of `auto`, and the level frames keep going out at while a switch
+//! to H.264 waits for its first keyframe.
 
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::choice::WireChoice;
 use super::controller::{Action, Adapt, Counters, TICK};
@@ -12,11 +14,8 @@ use crate::codec::jpeg::Encoder;
 use crate::codec::products::{Product, ProductError};
 use crate::media::{Geometry, PixelFormat};
 use crate::net::tcp_info as link;
-use crate::output::pistream::protocol::FormatSet;
+use crate::output::pistream::protocol::{FormatSet, Report};
 use crate::pipeline::hub::{Delivery, Needs, SharedFrame};
-
-/// The longest a probe frame is given to drain.
-const PROBE_LIMIT: Duration = Duration::from_millis(400);
 
 /// What the send loop should do after a tick.
 #[derive(Debug, PartialEq)]
@@ -33,6 +32,8 @@ pub enum Change {
 /// How one viewer's frames go on the wire.
 pub struct SendPlan {
     level: Delivery,
+    /// The frame level before a switch to H.264, kept until H.264's first unit goes out.
+    bridge: Option<Delivery>,
     native: Option<PixelFormat>,
     adapt: Option<Adapt>,
     encoder: Encoder,
@@ -47,21 +48,27 @@ pub struct SendPlan {
 
 impl SendPlan {
     /// A plan for frames of `geometry` at `fps` whose capture's own format is `native`,
-    /// to a peer that agreed to `agreed`. `auto` runs only for a paced source (`fps` > 0):
-    /// unpaced frames (benchmarks) stay raw BGR.
+    /// to a peer that agreed to `agreed`; H.264 at `h264_bitrate` (`auto`: at most
+    /// `h264_ceiling`).
+    /// `auto` runs only for a paced source (`fps` > 0): unpaced frames (benchmarks) stay
+    /// raw BGR.
     pub fn new(
         choice: WireChoice,
         native: Option<PixelFormat>,
         agreed: FormatSet,
         geometry: Geometry,
         fps: f64,
+        h264_bitrate: u32,
+        h264_ceiling: u32,
     ) -> Result<SendPlan, crate::codec::jpeg::JpegError> {
         let adapt = (choice == WireChoice::Auto && fps > 0.0)
-            .then(|| Adapt::new(ladder(native, agreed), geometry, fps));
-        let level = adapt.as_ref().map_or_else(|| fixed_level(choice, native, agreed), Adapt::level);
+            .then(|| Adapt::new(ladder(native, agreed, h264_ceiling), geometry, fps));
+        let level =
+            adapt.as_ref().map_or_else(|| fixed_level(choice, native, agreed, h264_bitrate), Adapt::level);
         let now = Instant::now();
         Ok(SendPlan {
             level,
+            bridge: None,
             native,
             adapt,
             encoder: Encoder::new()?,
@@ -73,68 +80,101 @@ impl SendPlan {
         })
     }
 
-    /// What the capture stage must make of each frame for this viewer now.
-    pub fn needs(&self) -> Needs {
-        let level = needs(self.level, self.native);
-        match self.probe {
-            Some(probe) => level.and(needs(probe, self.native)),
-            None => level,
-        }
+    /// The level frames go out at now (a probe aside).
+    pub fn level(&self) -> Delivery {
+        self.level
     }
 
-    /// The level the next frame goes out at: a pending probe once the link is idle.
-    fn level_for_next(&mut self, stream: &TcpStream) -> (Delivery, Option<link::LinkState>) {
+    /// The frame level that bridges a switch to H.264 until its first unit, if any.
+    pub fn bridge(&self) -> Option<Delivery> {
+        self.bridge
+    }
+
+    /// Whether a probe waits to go out.
+    pub fn probing(&self) -> bool {
+        self.probe.is_some()
+    }
+
+    /// H.264's first unit went out: no more bridge frames.
+    pub fn h264_started(&mut self) {
+        self.bridge = None;
+    }
+
+    /// Takes the peer's report of what arrived.
+    pub fn report(&mut self, report: Report) -> Change {
+        let Some(adapt) = self.adapt.as_mut() else { return Change::None };
+        let at = self.started.elapsed();
+        let was_probing = adapt.probing();
+        let action = adapt.report(at, report);
+        if was_probing && !adapt.probing() && action == Action::Stay {
+            log::debug!("auto: the probe of a better level failed ({})", adapt.describe(at));
+        }
+        self.apply(action)
+    }
+
+    /// What the capture stage must make of each frame for this viewer now.
+    pub fn needs(&self) -> Needs {
+        let mut wanted = needs(self.level, self.native);
+        for extra in [self.probe, self.bridge].into_iter().flatten() {
+            wanted = wanted.and(needs(extra, self.native));
+        }
+        wanted
+    }
+
+    /// The level the next frame goes out at: a pending probe once the link is idle, else
+    /// the level (or the bridge level while H.264 has not started).
+    fn level_for_next(&mut self, stream: &TcpStream) -> (Delivery, bool) {
         if let Some(probe) = self.probe {
-            if let Some(state) = link::state(stream).ok().filter(link::LinkState::idle) {
-                return (probe, Some(state));
+            if link::state(stream).is_ok_and(|state| state.idle()) {
+                return (probe, true);
             }
         }
-        (self.level, None)
+        (self.bridge.unwrap_or(self.level), false)
     }
 
     /// The bytes to send for `frame` and their format, or `None` to skip it (every other
     /// frame at half rate, or a frame that lacks what this level is made from, which
-    /// happens for a frame or two after a switch). Also returns the probe's starting state
-    /// when this frame is a probe.
+    /// happens for a frame or two after a switch). Also says whether the frame is a probe.
     pub fn payload<'f>(
         &mut self,
         frame: &'f SharedFrame,
         stream: &TcpStream,
-    ) -> Option<(PixelFormat, &'f [u8], Delivery, Option<link::LinkState>)> {
-        let (level, probe_from) = self.level_for_next(stream);
-        if level.half_rate && frame.seq % 2 == 1 {
+    ) -> Option<(PixelFormat, &'f [u8], Delivery, bool)> {
+        let (level, probe) = self.level_for_next(stream);
+        if level.format == PixelFormat::H264 || (level.half_rate && frame.seq % 2 == 1) {
             return None;
         }
         let bytes = wire_bytes(frame, level.format, level.quality, &mut self.encoder).ok()?;
         if level.format == PixelFormat::Mjpeg && bytes.len() > self.bgr_len {
-            return frame.has_bgr.then(|| (PixelFormat::Bgr24, &frame.bgr[..], Delivery::BGR, None));
+            return frame.has_bgr.then(|| (PixelFormat::Bgr24, &frame.bgr[..], Delivery::BGR, false));
         }
-        Some((level.format, bytes, level, probe_from))
+        Some((level.format, bytes, level, probe))
     }
 
-    /// Records a frame sent; for a probe, measures how fast it drained and lets `auto` decide.
-    pub fn sent(
+    /// Records a frame (or unit) of `bytes` sent at `level`, a probe or not; `wire_total`
+    /// is the frame bytes this viewer has put on the wire in all.
+    pub fn sent(&mut self, level: Delivery, bytes: usize, probe: bool, wire_total: u64) {
+        self.sent_frames += 1;
+        let Some(adapt) = self.adapt.as_mut() else { return };
+        let at = self.started.elapsed();
+        adapt.sent(level, bytes, at, wire_total);
+        if probe {
+            self.probe = None;
+            adapt.probe_sent(self.sent_frames, at);
+        }
+    }
+
+    /// Every [`TICK`], feeds this viewer's counters to `auto`: frames offered and dropped,
+    /// H.264 units waiting, and the bytes the next hop acknowledged (`TCP_INFO`; `written`,
+    /// the bytes put into the socket, stands in if the kernel will not say).
+    pub fn tick(
         &mut self,
-        level: Delivery,
-        bytes: usize,
-        probe_from: Option<(link::LinkState, Instant)>,
+        offered: u64,
+        dropped: u64,
+        backlog: u64,
+        written: u64,
         stream: &TcpStream,
     ) -> Change {
-        self.sent_frames += 1;
-        let Some(adapt) = self.adapt.as_mut() else { return Change::None };
-        adapt.sent(level, bytes);
-        let Some((before, started)) = probe_from else { return Change::None };
-        self.probe = None;
-        let rate = link::drain_rate(stream, before, started, bytes, PROBE_LIMIT);
-        let action = adapt.probe_result(self.started.elapsed(), rate);
-        self.apply(action)
-    }
-
-    /// Every [`TICK`], feeds this viewer's counters to `auto`. The bytes are those the peer
-    /// has acknowledged (`TCP_INFO`), which follow the link smoothly; `written` (bytes put
-    /// into the socket) stands in if the kernel will not say: written bytes arrive in lumps
-    /// as large as the send buffer, so they make a slow link look fast for a while.
-    pub fn tick(&mut self, offered: u64, dropped: u64, written: u64, stream: &TcpStream) -> Change {
         let now = Instant::now();
         if now < self.next_tick {
             return Change::None;
@@ -142,7 +182,7 @@ impl SendPlan {
         self.next_tick = now + TICK;
         let Some(adapt) = self.adapt.as_mut() else { return Change::None };
         let bytes = link::state(stream).map_or(written, |state| state.bytes_acked);
-        let action = adapt.tick(Counters { at: now - self.started, offered, dropped, bytes });
+        let action = adapt.tick(Counters { at: now - self.started, offered, dropped, bytes, backlog });
         self.apply(action)
     }
 
@@ -150,6 +190,9 @@ impl SendPlan {
         match action {
             Action::Stay => Change::None,
             Action::Probe(level) => {
+                if let Some(adapt) = &self.adapt {
+                    log::debug!("auto: probing {level} ({})", adapt.describe(self.started.elapsed()));
+                }
                 self.probe = Some(level);
                 Change::None
             }
@@ -158,6 +201,12 @@ impl SendPlan {
                 self.level = to;
                 // A probe chosen for the old level is stale.
                 self.probe = None;
+                // Frames keep going out at the old level until H.264 starts.
+                self.bridge = match (from.format == PixelFormat::H264, to.format == PixelFormat::H264) {
+                    (false, true) => Some(from),
+                    (true, true) => self.bridge,
+                    _ => None,
+                };
                 Change::Switched { from, to, mbit }
             }
         }

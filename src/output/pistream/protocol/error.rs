@@ -45,10 +45,17 @@ pub enum ProtocolError {
     SecondHello,
     #[error("peer sent a frame although it was not agreed that it sends video to this side")]
     UnexpectedFrame,
+    #[error("peer sent a {kind} message, but this side sends it no video")]
+    NotSending { kind: &'static str },
     #[error("hello field {field} is {got}: {why}")]
     BadHelloField { field: &'static str, got: String, why: &'static str },
     #[error("no video either way: {why}")]
     NothingToStream { why: &'static str },
+    #[error(
+        "no wire format in common: the receiving end accepts {accepts}, the sending end sends {sends} \
+         (let the display accept more: --accept all)"
+    )]
+    NoCommonFormat { sends: FormatSet, accepts: FormatSet },
     #[error("authentication required: this side has --key-file and the peer has none (start it with the same --key-file)")]
     PeerHasNoKey,
     #[error(

@@ -3,21 +3,23 @@
 //! stands for the format in a hello's format sets ([`FormatSet`]).
 //!
 //! Raw formats are tightly packed (no row padding) at the sender's geometry
-//! ([`PixelFormat::tight_len`]); JPEG is one baseline JPEG image of that geometry. The
-//! receiver converts every one of them into the packed BGR frame it shows.
+//! ([`PixelFormat::tight_len`]); JPEG is one baseline JPEG image of that geometry; H.264 is
+//! one access unit (Annex B) of a stream that starts at an IDR. The receiver converts or
+//! decodes every one of them into the packed BGR frame it shows.
 
 use std::fmt;
 
 use crate::media::PixelFormat;
 
 /// The wire's formats and their codes (docs/PROTOCOL.md §8).
-pub const WIRE_FORMATS: [(PixelFormat, u8); 6] = [
+pub const WIRE_FORMATS: [(PixelFormat, u8); 7] = [
     (PixelFormat::Bgr24, 1),
     (PixelFormat::Yuyv, 2),
     (PixelFormat::Uyvy, 3),
     (PixelFormat::Nv12, 4),
     (PixelFormat::I420, 5),
     (PixelFormat::Mjpeg, 6),
+    (PixelFormat::H264, 7),
 ];
 
 /// The wire code of `format`, if it can travel.
@@ -31,13 +33,20 @@ pub fn from_wire_code(code: u8) -> Option<PixelFormat> {
 }
 
 /// The longest payload of `format` at `width` x `height`: a raw frame's exact tight size;
-/// a JPEG may be at most as long as the raw BGR frame (a sender whose encode comes out
-/// larger sends BGR instead).
+/// a JPEG may be at most as long as the raw BGR frame (a sender whose JPEG comes out
+/// larger sends BGR instead); an H.264 unit as long as the raw BGR frame or
+/// [`H264_MIN_BOUND`], whichever is more (its parameter sets and macroblock headers
+/// outweigh a tiny picture; at any sane bitrate a unit stays far below the bound).
 pub fn max_len(format: PixelFormat, width: u32, height: u32) -> usize {
-    format
-        .tight_len(width, height)
-        .unwrap_or_else(|| PixelFormat::Bgr24.tight_len(width, height).unwrap_or(0))
+    let bgr = PixelFormat::Bgr24.tight_len(width, height).unwrap_or(0);
+    match format {
+        PixelFormat::H264 => bgr.max(H264_MIN_BOUND),
+        _ => format.tight_len(width, height).unwrap_or(bgr),
+    }
 }
+
+/// The bound of an H.264 unit's length at any geometry.
+pub const H264_MIN_BOUND: usize = 64 * 1024;
 
 /// A set of wire formats, as carried in a hello (bit `code - 1` per format).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -45,7 +54,7 @@ pub struct FormatSet(u16);
 
 impl FormatSet {
     pub const EMPTY: FormatSet = FormatSet(0);
-    /// Every bit a version-2 hello may set.
+    /// Every bit a version-3 hello may set.
     pub const KNOWN_BITS: u16 = (1 << WIRE_FORMATS.len()) - 1;
 
     /// The set of one format (empty for a format the wire does not carry).
@@ -119,12 +128,12 @@ mod tests {
             assert!(FormatSet::only(format).contains(format));
         }
         assert_eq!(from_wire_code(0), None);
-        assert_eq!(from_wire_code(7), None);
+        assert_eq!(from_wire_code(8), None);
         assert!(!FormatSet::all().contains(PixelFormat::Rgb24), "RGB3 does not travel");
         let set = FormatSet::of(&[PixelFormat::Bgr24, PixelFormat::Mjpeg]);
         assert_eq!(set.bits(), 0b100001);
         assert_eq!(set.to_string(), "BGR3,JPEG");
-        assert_eq!(FormatSet::from_bits(0b1000000), None, "an unknown format bit is refused");
+        assert_eq!(FormatSet::from_bits(0b1000_0000), None, "an unknown format bit is refused");
     }
 
     #[test]

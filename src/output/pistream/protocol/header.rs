@@ -3,7 +3,8 @@
 //! ```text
 //! offset size field
 //!      0    2 magic "PS"
-//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye, 5 handshake)
+//!      2    1 kind (1 hello, 2 frame, 3 heartbeat, 4 bye, 5 handshake, 6 keyframe request,
+//!             7 report)
 //!      3    1 frame: its wire format code (see format.rs); every other kind: 0
 //!      4    4 body length, bytes (u32 big-endian)
 //!      8    8 sequence number (frame; 0 otherwise)
@@ -26,6 +27,11 @@ pub enum MessageKind {
     Bye = 4,
     /// A Noise handshake message (only when both sides hold a key).
     Handshake = 5,
+    /// A receiver of H.264 asks the sender for a keyframe (its decoder lost its place).
+    KeyframeRequest = 6,
+    /// A receiver of video says what arrived and when ([`super::Report`]), so the sender
+    /// fits its wire format to the link end to end.
+    Report = 7,
 }
 
 impl MessageKind {
@@ -36,6 +42,8 @@ impl MessageKind {
             3 => Some(MessageKind::Heartbeat),
             4 => Some(MessageKind::Bye),
             5 => Some(MessageKind::Handshake),
+            6 => Some(MessageKind::KeyframeRequest),
+            7 => Some(MessageKind::Report),
             _ => None,
         }
     }
@@ -47,6 +55,8 @@ impl MessageKind {
             MessageKind::Heartbeat => "heartbeat",
             MessageKind::Bye => "bye",
             MessageKind::Handshake => "handshake",
+            MessageKind::KeyframeRequest => "keyframe request",
+            MessageKind::Report => "report",
         }
     }
 }

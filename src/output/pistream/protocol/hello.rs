@@ -4,7 +4,7 @@
 //! ```text
 //! offset size field
 //!      0    8 magic "PISTREAM"
-//!      8    2 protocol version (u16 big-endian, currently 2)
+//!      8    2 protocol version (u16 big-endian, currently 3)
 //!     10    1 flags: bit 0 = sends video, bit 1 = wants video, bit 2 = holds a key (a Noise
 //!             handshake follows the hellos); other bits 0
 //!     11    1 ciphers a keyed side can run fast: bit 0 = ChaCha20-Poly1305 (always set
@@ -14,7 +14,7 @@
 //!     20    4 nominal frame rate, millihertz (u32; 0 = unknown/unpaced)
 //!     24    2 wire formats this side can send (bit code-1 per format; BGR3 always; 0 when
 //!             it sends no video)
-//!     26    2 wire formats this side can decode (BGR3 always; 0 when it wants no video)
+//!     26    2 wire formats this side accepts (at least one; 0 when it wants no video)
 //!     28   16 nonce: random in every hello (makes every keyed transcript unique)
 //!     44    4 capture fourcc: how the sender's frames were captured ("YUYV", "MJPG",
 //!             "BGR3" for the test pattern...), four printable ASCII bytes; zeros when it
@@ -22,7 +22,9 @@
 //! ```
 //! Magic and version come first so that a peer of another version is told so even if the
 //! rest of its hello has another layout; the header's length may be up to
-//! [`HELLO_MAX_LEN`] for that reason, and version 2 requires exactly [`HELLO_LEN`].
+//! [`HELLO_MAX_LEN`] for that reason, and version 3 requires exactly [`HELLO_LEN`].
+//! (Version 3 has the same layout as version 2 and adds H.264 to the format sets and the
+//! keyframe request and report messages: a version-2 peer is told the versions differ.)
 
 use super::error::show_bytes;
 use super::error::ProtocolError;
@@ -32,7 +34,7 @@ use crate::media::PixelFormat;
 use crate::media::{Geometry, MAX_DIMENSION};
 
 pub const HELLO_MAGIC: [u8; 8] = *b"PISTREAM";
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 pub const HELLO_LEN: usize = 48;
 /// Longest hello body accepted, so a newer peer's longer hello still reaches the version check.
 pub const HELLO_MAX_LEN: usize = 1024;
@@ -114,9 +116,10 @@ impl Hello {
         Hello { sends: formats.with(PixelFormat::Bgr24), ..self }
     }
 
-    /// The same hello decoding these formats (BGR3 is always added).
+    /// The same hello accepting these formats (a display may accept only some: H.264
+    /// alone, say).
     pub fn decoding(self, formats: FormatSet) -> Self {
-        Hello { decodes: formats.with(PixelFormat::Bgr24), ..self }
+        Hello { decodes: formats, ..self }
     }
 
     pub fn encode(&self) -> [u8; HELLO_LEN] {
@@ -215,8 +218,8 @@ impl Hello {
             }
             None
         };
-        let sends = format_set("send formats", send_bits, directions.sends)?;
-        let decodes = format_set("decode formats", decode_bits, directions.wants)?;
+        let sends = format_set("send formats", send_bits, directions.sends, true)?;
+        let decodes = format_set("decode formats", decode_bits, directions.wants, false)?;
         let fps_millihz = u32_at(20);
         if fps_millihz > MAX_FPS_MILLIHZ {
             return Err(bad("fps", format!("{:.3}", fps_millihz as f64 / 1000.0), "must be at most 1000"));
@@ -227,8 +230,14 @@ impl Hello {
     }
 }
 
-/// A hello's format set: known bits with BGR3 when the direction is on, 0 when it is off.
-fn format_set(field: &'static str, bits: u16, direction: bool) -> Result<FormatSet, ProtocolError> {
+/// A hello's format set: known bits when the direction is on (a sender's with BGR3, which
+/// every pistream sends; a receiver's not empty), 0 when it is off.
+fn format_set(
+    field: &'static str,
+    bits: u16,
+    direction: bool,
+    sending: bool,
+) -> Result<FormatSet, ProtocolError> {
     let shown = || format!("{bits:#06x}");
     if !direction {
         return if bits == 0 {
@@ -239,8 +248,11 @@ fn format_set(field: &'static str, bits: u16, direction: bool) -> Result<FormatS
     }
     let set = FormatSet::from_bits(bits)
         .ok_or_else(|| bad(field, shown(), "names a wire format this pistream does not know"))?;
-    if !set.contains(PixelFormat::Bgr24) {
-        return Err(bad(field, shown(), "must include BGR3 (bit 0), which every pistream speaks"));
+    if sending && !set.contains(PixelFormat::Bgr24) {
+        return Err(bad(field, shown(), "must include BGR3 (bit 0), which every pistream sends"));
+    }
+    if set.is_empty() {
+        return Err(bad(field, shown(), "must name at least one wire format"));
     }
     Ok(set)
 }
@@ -280,23 +292,25 @@ mod tests {
     fn layout_is_big_endian_at_documented_offsets() {
         let bytes = Hello::sender(Geometry::new(640, 480), 30.0).sending(FormatSet::all()).encode();
         assert_eq!(&bytes[0..8], b"PISTREAM");
-        assert_eq!(&bytes[8..10], &[0, 2]);
+        assert_eq!(&bytes[8..10], &[0, 3]);
         assert_eq!(bytes[10], 0b01);
         assert_eq!(&bytes[12..16], &[0, 0, 2, 128]);
         assert_eq!(&bytes[16..20], &[0, 0, 1, 224]);
         assert_eq!(&bytes[20..24], &30_000u32.to_be_bytes());
-        assert_eq!(&bytes[24..28], &[0, 0b11_1111, 0, 0]);
+        assert_eq!(&bytes[24..28], &[0, 0b111_1111, 0, 0]);
     }
 
     #[test]
-    fn version_1_is_named_with_both_versions_before_layout_checks() {
-        let mut body = vec![0u8; 48];
-        body[0..8].copy_from_slice(b"PISTREAM");
-        body[8..10].copy_from_slice(&1u16.to_be_bytes());
-        let err = Hello::decode(&body).unwrap_err();
-        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 1, ours: 2 });
-        let text = err.to_string();
-        assert!(text.contains("version 1") && text.contains("version 2"), "{text}");
+    fn older_versions_are_named_with_both_versions_before_layout_checks() {
+        for old in [1u16, 2] {
+            let mut body = vec![0u8; 48];
+            body[0..8].copy_from_slice(b"PISTREAM");
+            body[8..10].copy_from_slice(&old.to_be_bytes());
+            let err = Hello::decode(&body).unwrap_err();
+            assert_eq!(err, ProtocolError::UnsupportedVersion { got: old, ours: 3 });
+            let text = err.to_string();
+            assert!(text.contains(&format!("version {old}")) && text.contains("version 3"), "{text}");
+        }
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //!
 //! [`InboundState`] checks every header before a single body byte is read, so a
 //! peer-supplied length never sizes an allocation or a read: a raw frame's body must be
-//! exactly its format's size at the negotiated geometry, a JPEG at most the raw BGR
-//! frame's size, everything else fits a small fixed buffer.
+//! exactly its format's size at the negotiated geometry, a JPEG or an H.264 unit at most
+//! the raw BGR frame's size, everything else fits a small fixed buffer. Keyframe requests and
+//! reports come only from a peer this side sends video to.
 
 use super::error::ProtocolError;
 use super::formats::{max_len, FormatSet};
 use super::header::{Header, MessageKind, HEADER_LEN};
 use super::message::BYE_MAX_LEN;
 use super::negotiate::Negotiated;
+use super::report::REPORT_LEN;
 use crate::media::Geometry;
 use crate::media::PixelFormat;
 
@@ -29,6 +31,12 @@ pub enum Inbound {
     Bye {
         len: usize,
     },
+    /// The peer, a receiver of this side's H.264, wants a keyframe.
+    KeyframeRequest,
+    /// Read [`REPORT_LEN`] bytes and pass them, with `at_us`, to `Report::decode`.
+    Report {
+        at_us: u64,
+    },
 }
 
 /// Validation state for messages from the peer after the handshake.
@@ -36,11 +44,16 @@ pub enum Inbound {
 pub struct InboundState {
     /// The geometry and formats of frames the peer may send (none: it sends none).
     frames: Option<(Geometry, FormatSet)>,
+    /// Whether this side sends video (so the peer may report on it and ask for keyframes).
+    sends: bool,
 }
 
 impl InboundState {
     pub fn new(negotiated: &Negotiated) -> Self {
-        InboundState { frames: negotiated.receive.map(|g| (g, negotiated.receive_formats)) }
+        InboundState {
+            frames: negotiated.receive.map(|g| (g, negotiated.receive_formats)),
+            sends: negotiated.sends(),
+        }
     }
 
     /// Checks a header against what may come now. The caller reads the body only on `Ok`.
@@ -63,6 +76,21 @@ impl InboundState {
                     return Err(bad_len("0".into()));
                 }
                 Ok(Inbound::Heartbeat)
+            }
+            MessageKind::KeyframeRequest | MessageKind::Report if !self.sends => {
+                Err(ProtocolError::NotSending { kind: header.kind.name() })
+            }
+            MessageKind::KeyframeRequest => {
+                if len != 0 {
+                    return Err(bad_len("0".into()));
+                }
+                Ok(Inbound::KeyframeRequest)
+            }
+            MessageKind::Report => {
+                if len as usize != REPORT_LEN {
+                    return Err(bad_len(REPORT_LEN.to_string()));
+                }
+                Ok(Inbound::Report { at_us: header.timestamp_us })
             }
             MessageKind::Frame => {
                 let (geometry, formats) = self.frames.ok_or(ProtocolError::UnexpectedFrame)?;
@@ -140,5 +168,26 @@ mod tests {
         assert_eq!(state.on_header(&noise.encode()), Err(ProtocolError::UnexpectedHandshake));
         let bye = Header { kind: MessageKind::Bye, body_len: 100_000, ..hello };
         assert!(matches!(state.on_header(&bye.encode()), Err(ProtocolError::BadLength { .. })));
+    }
+
+    #[test]
+    fn only_a_receiver_of_this_sides_video_may_report_or_ask_for_keyframes() {
+        let camera = Hello::sender(Geometry::new(64, 48), 30.0).sending(FormatSet::all());
+        let display = Hello::receiver().decoding(FormatSet::all());
+        let at_camera = InboundState::new(&negotiate(&camera, &display).unwrap());
+        let at_display = InboundState::new(&negotiate(&display, &camera).unwrap());
+        let report = crate::output::pistream::protocol::Report::default().encode();
+        let report_header: [u8; HEADER_LEN] = report[..HEADER_LEN].try_into().unwrap();
+        assert_eq!(at_camera.on_header(&report_header), Ok(Inbound::Report { at_us: 0 }));
+        let request = crate::output::pistream::protocol::encode_keyframe_request(5);
+        assert_eq!(at_camera.on_header(&request), Ok(Inbound::KeyframeRequest));
+        assert!(matches!(at_display.on_header(&request), Err(ProtocolError::NotSending { .. })));
+        assert!(matches!(at_display.on_header(&report_header), Err(ProtocolError::NotSending { .. })));
+        let long = Header { kind: MessageKind::Report, format: None, body_len: 21, seq: 0, timestamp_us: 0 };
+        assert!(matches!(at_camera.on_header(&long.encode()), Err(ProtocolError::BadLength { .. })));
+        // H.264 units are bounded by the BGR size or 64 KiB, whichever is more.
+        let h264 = encode_frame_header(1, 2, PixelFormat::H264, 64 * 1024 + 1);
+        assert!(matches!(at_display.on_header(&h264), Err(ProtocolError::BadLength { .. })));
+        assert!(at_display.on_header(&encode_frame_header(1, 2, PixelFormat::H264, 900)).is_ok());
     }
 }

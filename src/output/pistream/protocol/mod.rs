@@ -1,5 +1,5 @@
-//! The pistream wire protocol, sans I/O: message headers, the hello, bye and heartbeat,
-//! wire formats, negotiation, the handshake state machine (with its Noise key exchange),
+//! The pistream wire protocol, sans I/O: message headers, the hello, bye and heartbeat, a
+//! receiver's keyframe requests and reports, wire formats, negotiation, the handshake state machine (with its Noise key exchange),
 //! validation of what arrives after it, and the sealed records of keyed sessions.
 //!
 //! Nothing here touches a socket or reads the clock: bytes and times go in, messages and
@@ -15,9 +15,10 @@ pub mod keys;
 mod message;
 mod negotiate;
 pub mod record;
+mod report;
 
 pub use error::{ProtocolError, RecordError};
-pub use formats::{from_wire_code, max_len, wire_code, FormatSet, WIRE_FORMATS};
+pub use formats::{from_wire_code, max_len, wire_code, FormatSet, H264_MIN_BOUND, WIRE_FORMATS};
 pub use handshake::{
     run_in_memory, Established, Handshake, HandshakeError, Role, NOISE_MAX_LEN, PROLOGUE_LABEL,
 };
@@ -26,3 +27,4 @@ pub use hello::{Directions, Hello, HELLO_LEN, HELLO_MAGIC, HELLO_MAX_LEN, PROTOC
 pub use inbound::{Inbound, InboundState};
 pub use message::{encode_bye, encode_frame_header, encode_heartbeat, encode_hello, ByeReason, BYE_MAX_LEN};
 pub use negotiate::{negotiate, Negotiated};
+pub use report::{encode_keyframe_request, Report, REPORT_LEN};

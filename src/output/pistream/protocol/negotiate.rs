@@ -57,11 +57,17 @@ pub fn negotiate(local: &Hello, peer: &Hello) -> Result<Negotiated, ProtocolErro
         };
         return Err(ProtocolError::NothingToStream { why });
     }
-    // Both hellos were validated to include BGR3 in every set they announce, so neither
-    // intersection is empty when its direction is on.
+    // A receiver may accept only some formats (an H.264-only display): a direction with
+    // none in common cannot flow.
     let send_formats = if send { local.sends.intersect(peer.decodes) } else { FormatSet::EMPTY };
     let receive_formats =
         if receive.is_some() { peer.sends.intersect(local.decodes) } else { FormatSet::EMPTY };
+    if send && send_formats.is_empty() {
+        return Err(ProtocolError::NoCommonFormat { sends: local.sends, accepts: peer.decodes });
+    }
+    if receive.is_some() && receive_formats.is_empty() {
+        return Err(ProtocolError::NoCommonFormat { sends: peer.sends, accepts: local.decodes });
+    }
     Ok(Negotiated { send_formats, receive, receive_formats, peer_fps_millihz: peer.fps_millihz, cipher })
 }
 
@@ -89,8 +95,26 @@ mod tests {
             .sending(FormatSet::of(&[PixelFormat::Yuyv, PixelFormat::Mjpeg]));
         let display = Hello::receiver().decoding(FormatSet::of(&[PixelFormat::Mjpeg, PixelFormat::Nv12]));
         let at_camera = negotiate(&camera, &display).unwrap();
-        assert_eq!(at_camera.send_formats, FormatSet::of(&[PixelFormat::Bgr24, PixelFormat::Mjpeg]));
+        assert_eq!(
+            at_camera.send_formats,
+            FormatSet::only(PixelFormat::Mjpeg),
+            "what both name, BGR3 or not"
+        );
         assert_eq!(negotiate(&display, &camera).unwrap().receive_formats, at_camera.send_formats);
+    }
+
+    #[test]
+    fn a_display_may_accept_h264_alone_but_not_what_the_camera_does_not_send() {
+        let camera = Hello::sender(Geometry::new(64, 48), 30.0)
+            .sending(FormatSet::of(&[PixelFormat::I420, PixelFormat::H264]));
+        let h264_only = Hello::receiver().decoding(FormatSet::only(PixelFormat::H264));
+        assert_eq!(negotiate(&camera, &h264_only).unwrap().send_formats, FormatSet::only(PixelFormat::H264));
+        let uyvy_only = Hello::receiver().decoding(FormatSet::only(PixelFormat::Uyvy));
+        for err in [negotiate(&camera, &uyvy_only).unwrap_err(), negotiate(&uyvy_only, &camera).unwrap_err()]
+        {
+            let text = err.to_string();
+            assert!(text.contains("accepts UYVY") && text.contains("sends BGR3,I420,H264"), "{text}");
+        }
     }
 
     #[test]

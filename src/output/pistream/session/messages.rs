@@ -1,5 +1,5 @@
 //! Messages after the handshake, plain or sealed: [`MessageWriter`] puts frames,
-//! heartbeats and byes on the socket, [`MessageReader`] takes validated messages off it.
+//! heartbeats, keyframe requests, reports and byes on the socket, [`MessageReader`] takes validated messages off it.
 //!
 //! Plain: a header and its body go out in one `writev`, straight from the frame buffer; a
 //! frame body is read straight into the buffer that will be shown. Sealed (keyed
@@ -20,7 +20,8 @@ use crate::output::pistream::protocol::record::{
     sealed_body_len, Opener, Sealer, RECORD_MAX, SEALED_HEADER_LEN, TAG_LEN,
 };
 use crate::output::pistream::protocol::{
-    encode_bye, encode_heartbeat, ByeReason, Inbound, InboundState, ProtocolError, BYE_MAX_LEN, HEADER_LEN,
+    encode_bye, encode_heartbeat, encode_keyframe_request, ByeReason, Inbound, InboundState, ProtocolError,
+    Report, BYE_MAX_LEN, HEADER_LEN,
 };
 
 /// Writes messages to the peer.
@@ -67,6 +68,21 @@ impl MessageWriter {
 
     pub fn heartbeat(&mut self, stream: &TcpStream, ctl: &Control) -> Result<usize, SessionError> {
         self.write(stream, &encode_heartbeat(now_us()), &[], ctl)
+    }
+
+    pub fn keyframe_request(&mut self, stream: &TcpStream, ctl: &Control) -> Result<usize, SessionError> {
+        self.write(stream, &encode_keyframe_request(now_us()), &[], ctl)
+    }
+
+    pub fn report(
+        &mut self,
+        stream: &TcpStream,
+        report: &Report,
+        ctl: &Control,
+    ) -> Result<usize, SessionError> {
+        let message = report.encode();
+        let (header, body) = message.split_at(HEADER_LEN);
+        self.write(stream, header.try_into().expect("24 bytes"), body, ctl)
     }
 
     pub fn bye(

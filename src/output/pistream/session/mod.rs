@@ -26,5 +26,5 @@ pub use control::Control;
 pub use handshake::{handshake, refuse, turn_away, LocalSide};
 pub use messages::{MessageReader, MessageWriter};
 pub use receive::receive_loop;
-pub use send::send_loop;
+pub use send::{send_loop, H264Source, SendSide};
 pub use serve::{run, serve, OnNegotiated, Sides};

@@ -9,7 +9,10 @@
 //!   direction made none for [`PEER_SILENCE_LIMIT`] (a peer that neither sends nor reads);
 //! - the send loop sends whatever [`Rules::poll_transmit`] says is due: the bye it owes (a
 //!   protocol error the receive loop found, or "finished" once the run stops), else a
-//!   heartbeat when nothing went out for [`HEARTBEAT_INTERVAL`];
+//!   keyframe request the receive loop wants (its H.264 decoder lost its place; at most one
+//!   per [`KEYFRAME_REQUEST_GAP`]), else a side that receives video reports what arrived
+//!   every [`REPORT_INTERVAL`], else a heartbeat when nothing went out for
+//!   [`HEARTBEAT_INTERVAL`];
 //! - [`Rules::poll_timeout`] is when the next rule comes due (the loops wake at least that
 //!   often; their sockets' 100 ms timeouts are shorter);
 //! - [`outcome`] picks, from the receive and send loops' results, how the session ended.
@@ -22,12 +25,22 @@ use crate::output::pistream::protocol::ByeReason;
 
 /// A side with nothing else to send sends a heartbeat this often.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// A side that receives video reports what arrived this often (the sender's `auto`
+/// decides every quarter second).
+pub const REPORT_INTERVAL: Duration = Duration::from_millis(250);
+/// The shortest time between two keyframe requests (the sender's encoder honours one per
+/// half second anyway; a lost unit makes every later one fail until the keyframe arrives).
+pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(250);
 
 /// What the send loop must send now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Transmit {
     /// A bye, and then the session is over for this side.
     Bye(ByeReason, String),
+    /// A keyframe request: this side's H.264 decoder lost its place.
+    KeyframeRequest,
+    /// A report of what arrived ([`REPORT_INTERVAL`]).
+    Report,
     /// A heartbeat (nothing else went out for [`HEARTBEAT_INTERVAL`]).
     Heartbeat,
 }
@@ -45,12 +58,51 @@ pub struct Rules {
     pending_bye: Option<(ByeReason, String)>,
     /// The bye was handed out: nothing more to send.
     said_bye: bool,
+    /// This side receives video: it reports, and sends when the last report went out.
+    reports: bool,
+    last_report: Instant,
+    /// The receive loop wants a keyframe; when the last request went out.
+    keyframe_wanted: bool,
+    last_keyframe_request: Option<Instant>,
 }
 
 impl Rules {
     /// A session established at `now`.
     pub fn new(now: Instant) -> Rules {
-        Rules { read_progress: now, write_progress: None, last_sent: now, pending_bye: None, said_bye: false }
+        Rules {
+            read_progress: now,
+            write_progress: None,
+            last_sent: now,
+            pending_bye: None,
+            said_bye: false,
+            reports: false,
+            last_report: now,
+            keyframe_wanted: false,
+            last_keyframe_request: None,
+        }
+    }
+
+    /// This side receives video: from now on it reports what arrived.
+    pub fn receives_video(&mut self) {
+        self.reports = true;
+    }
+
+    /// The receive loop's decoder lost its place: ask the sender for a keyframe.
+    pub fn want_keyframe(&mut self) {
+        self.keyframe_wanted = true;
+    }
+
+    /// `transmit` (from [`Rules::poll_transmit`]) went out at `now`.
+    pub fn transmitted(&mut self, transmit: &Transmit, now: Instant) {
+        match transmit {
+            Transmit::KeyframeRequest => {
+                self.keyframe_wanted = false;
+                self.last_keyframe_request = Some(now);
+            }
+            Transmit::Report => self.last_report = now,
+            Transmit::Bye(..) | Transmit::Heartbeat => {}
+        }
+        self.message_sent(now);
     }
 
     /// A read began, or bytes arrived.
@@ -91,6 +143,14 @@ impl Rules {
             self.said_bye = true;
             return Some(Transmit::Bye(ByeReason::Finished, why));
         }
+        let request_allowed =
+            self.last_keyframe_request.is_none_or(|last| now.duration_since(last) >= KEYFRAME_REQUEST_GAP);
+        if self.keyframe_wanted && request_allowed {
+            return Some(Transmit::KeyframeRequest);
+        }
+        if self.reports && now.duration_since(self.last_report) >= REPORT_INTERVAL {
+            return Some(Transmit::Report);
+        }
         (now.duration_since(self.last_sent) >= HEARTBEAT_INTERVAL).then_some(Transmit::Heartbeat)
     }
 
@@ -103,6 +163,9 @@ impl Rules {
     /// write under way.
     pub fn poll_timeout(&self) -> Instant {
         let mut at = (self.last_sent + HEARTBEAT_INTERVAL).min(self.read_progress + PEER_SILENCE_LIMIT);
+        if self.reports {
+            at = at.min(self.last_report + REPORT_INTERVAL);
+        }
         if let Some(write) = self.write_progress {
             at = at.min(write + PEER_SILENCE_LIMIT);
         }
@@ -162,6 +225,35 @@ mod tests {
         assert_eq!(rules.poll_transmit(at(2400), None), None, "a frame counts as something sent");
         assert_eq!(rules.poll_transmit(at(2500), None), Some(Transmit::Heartbeat));
         assert_eq!(rules.poll_timeout(), at(2500));
+    }
+
+    #[test]
+    fn a_receiver_reports_four_times_a_second_and_asks_for_keyframes_at_most_that_often() {
+        let at = clock();
+        let mut rules = Rules::new(at(0));
+        assert_eq!(rules.poll_transmit(at(300), None), None, "a sender does not report");
+        rules.receives_video();
+        assert_eq!(rules.poll_transmit(at(300), None), Some(Transmit::Report));
+        rules.transmitted(&Transmit::Report, at(300));
+        assert_eq!(rules.poll_transmit(at(549), None), None);
+        assert_eq!(rules.poll_timeout(), at(550));
+        rules.want_keyframe();
+        assert_eq!(rules.poll_transmit(at(400), None), Some(Transmit::KeyframeRequest), "before the report");
+        rules.transmitted(&Transmit::KeyframeRequest, at(400));
+        rules.want_keyframe();
+        assert_eq!(rules.poll_transmit(at(600), None), Some(Transmit::Report), "the next request waits");
+        rules.transmitted(&Transmit::Report, at(600));
+        assert_eq!(
+            rules.poll_transmit(at(650), Some("stopping".into())),
+            Some(Transmit::Bye(ByeReason::Finished, "stopping".into())),
+            "a bye first"
+        );
+        let mut rules = Rules::new(at(0));
+        rules.want_keyframe();
+        rules.transmitted(&Transmit::KeyframeRequest, at(10));
+        rules.want_keyframe();
+        assert_eq!(rules.poll_transmit(at(259), None), None);
+        assert_eq!(rules.poll_transmit(at(260), None), Some(Transmit::KeyframeRequest));
     }
 
     #[test]

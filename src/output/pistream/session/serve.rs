@@ -10,21 +10,18 @@ use super::handshake::{handshake, LocalSide};
 use super::messages::{MessageReader, MessageWriter};
 use super::receive::receive_loop;
 use super::rules::outcome;
-use super::send::send_loop;
+use super::send::{send_loop, SendSide};
 use crate::media::{Frame, Mailbox};
 use crate::net::BufferGrant;
 use crate::output::ending::{Ending, SessionError};
-use crate::output::pistream::adapt::plan::SendPlan;
 use crate::output::pistream::protocol::{Established, InboundState, Negotiated, Role};
-use crate::pipeline::hub::Viewer;
 use crate::pipeline::stats::Stats;
 use crate::runtime::stage::panic_message;
 
-/// What this side brings to an established session: the viewer slot it sends from, the
-/// mailbox and buffer it receives into.
+/// What this side brings to an established session: the viewer place it sends from (with
+/// its plan and H.264), the mailbox and buffer it receives into.
 pub struct Sides<'m> {
-    /// The viewer slot frames come from, and how they go on the wire.
-    pub send: Option<(&'m Viewer, SendPlan)>,
+    pub send: Option<SendSide<'m>>,
     pub receive: Option<(&'m Mailbox, &'m mut Frame)>,
 }
 
@@ -72,6 +69,9 @@ pub fn serve(
         let grant = crate::net::tune_receiver(stream, buffers.rcvbuf)
             .map_err(SessionError::io("sizing the receive buffer"))?;
         warn_once_if_capped(grant, "receive", "rmem_max", "--rcvbuf");
+    }
+    if receive.is_some() {
+        ctl.rules().receives_video();
     }
     let mut writer = MessageWriter::new(sealer, frame_len);
     let mut reader = MessageReader::new(opener, InboundState::new(&negotiated));

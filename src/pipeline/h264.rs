@@ -1,0 +1,121 @@
+//! H.264 as a stage of the hub: one encoder per bitrate in use, fed every captured frame
+//! while anyone subscribes, its units shared by every viewer of that bitrate (nothing is
+//! encoded per viewer). The encoder takes each frame's I420: a Y'CbCr camera's own tight
+//! planes in the limited range as they are, otherwise the I420 product (made once per frame
+//! from the planes, which fits full-range or padded ones to the limited range, or from BGR),
+//! which I420 wire viewers share too.
+
+use std::sync::Arc;
+
+use crate::codec::h264::{H264Encoder, H264Settings, Planes, SoftwareEncoder};
+use crate::codec::jpeg::Encoder as JpegEncoder;
+use crate::codec::products::Product;
+use crate::media::{EncodedUnit, Layout, PixelFormat};
+use crate::pipeline::hub::keyframe::MIN_GAP;
+use crate::pipeline::hub::{Hub, Needs, SharedFrame, StageSpec, StatefulEncoder, Subscription, ViewerGuard};
+
+/// An H.264 encoder as the hub drives it.
+pub struct H264Stage {
+    encoder: Box<dyn H264Encoder>,
+    /// What the capture must make: the camera's planes when it has Y'CbCr, else BGR.
+    needs: Needs,
+    /// Products need an encoder argument; I420 never uses it.
+    jpeg: Option<JpegEncoder>,
+}
+
+impl H264Stage {
+    /// The software encoder at `settings`, for a camera whose own bytes are `native`.
+    pub fn software(settings: H264Settings, native: Option<PixelFormat>) -> Result<H264Stage, String> {
+        let encoder = SoftwareEncoder::new(settings).map_err(|e| e.to_string())?;
+        Ok(H264Stage {
+            encoder: Box::new(encoder),
+            needs: if native.is_some_and(|f| f.is_yuv()) { Needs::NATIVE } else { Needs::BGR },
+            jpeg: None,
+        })
+    }
+}
+
+impl StatefulEncoder for H264Stage {
+    fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    fn encode(
+        &mut self,
+        frame: &SharedFrame,
+        keyframe: bool,
+        unit: &mut EncodedUnit,
+    ) -> Result<bool, String> {
+        let g = frame.geometry;
+        let layout = Layout::tight(PixelFormat::I420, g.width, g.height);
+        let planes = match frame.native_as(PixelFormat::I420) {
+            Some(planes) => planes,
+            None => {
+                let jpeg = match self.jpeg.as_mut() {
+                    Some(jpeg) => jpeg,
+                    None => self.jpeg.insert(JpegEncoder::new().map_err(|e| e.to_string())?),
+                };
+                frame.product(Product::I420, jpeg).map_err(|e| e.to_string())?
+            }
+        };
+        let planes = Planes::of(&layout, planes).map_err(|e| e.to_string())?;
+        match self
+            .encoder
+            .encode(&planes, keyframe, frame.captured_us, &mut unit.data)
+            .map_err(|e| e.to_string())?
+        {
+            Some(encoded) => {
+                unit.keyframe = encoded.keyframe;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// The stage of H.264 at `settings`: one per bitrate and keyframe interval, shared.
+pub fn stage_spec(settings: &H264Settings) -> StageSpec {
+    StageSpec {
+        key: u64::from(settings.bitrate) << 32 | u64::from(settings.keyframe_interval),
+        name: format!("H.264 {:.1} Mbit/s", f64::from(settings.bitrate) / 1e6),
+        gop: settings.keyframe_interval as usize,
+        min_keyframe_gap: MIN_GAP,
+    }
+}
+
+/// Subscribes `viewer` to the H.264 stream of `settings` (starting its encoder if it is the
+/// first): units from the next keyframe on.
+pub fn subscribe(
+    hub: &Arc<Hub>,
+    viewer: &ViewerGuard,
+    settings: H264Settings,
+    native: Option<PixelFormat>,
+) -> Result<Subscription, String> {
+    let mut failure = None;
+    let subscription = hub
+        .subscribe(viewer, stage_spec(&settings), || match H264Stage::software(settings, native) {
+            Ok(stage) => Box::new(stage),
+            Err(e) => {
+                failure = Some(e);
+                Box::new(Failed)
+            }
+        })
+        .map_err(|e| format!("cannot start the H.264 encoder's thread: {e}"))?;
+    match failure {
+        Some(why) => Err(why),
+        None => Ok(subscription),
+    }
+}
+
+/// An encoder that could not start: makes nothing (its subscribers see no units).
+struct Failed;
+
+impl StatefulEncoder for Failed {
+    fn needs(&self) -> Needs {
+        Needs::NONE
+    }
+
+    fn encode(&mut self, _: &SharedFrame, _: bool, _: &mut EncodedUnit) -> Result<bool, String> {
+        Err("the H.264 encoder did not start".into())
+    }
+}
