@@ -8,7 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use pistream::media::Geometry;
 use pistream::output::pistream::protocol::keys::{CipherSet, Psk};
-use pistream::output::pistream::protocol::{formats, ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
+use pistream::output::pistream::protocol::{self, formats, ByeReason, FormatSet, Handshake, Hello, Inbound, InboundState, Role, HEADER_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else { return };
@@ -50,7 +50,12 @@ fuzz_target!(|data: &[u8]| {
                 let _ = ByeReason::decode(body);
                 return;
             }
-            Ok(Inbound::Heartbeat) => 0,
+            Ok(Inbound::Heartbeat | Inbound::KeyframeRequest) => 0,
+            Ok(Inbound::Report { at_us }) => {
+                let Some(body) = rest.get(..protocol::REPORT_LEN) else { return };
+                let _ = protocol::Report::decode(at_us, body.try_into().expect("REPORT_LEN bytes"));
+                protocol::REPORT_LEN
+            }
         };
         let Some(after) = rest.get(body_len..) else { return };
         rest = after;

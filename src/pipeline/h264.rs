@@ -80,7 +80,15 @@ pub fn stage_spec(settings: &H264Settings) -> StageSpec {
         name: format!("H.264 {:.1} Mbit/s", f64::from(settings.bitrate) / 1e6),
         gop: settings.keyframe_interval as usize,
         min_keyframe_gap: MIN_GAP,
+        unit_capacity: unit_capacity(settings),
     }
+}
+
+/// A keyframe's worth of bytes: twelve average frames at the bitrate (keyframes measured
+/// five to six on the test pattern), at least 64 KiB.
+fn unit_capacity(settings: &H264Settings) -> usize {
+    let average = f64::from(settings.bitrate) / 8.0 / settings.fps.max(1.0);
+    ((average * 12.0) as usize).max(64 * 1024)
 }
 
 /// Subscribes `viewer` to the H.264 stream of `settings` (starting its encoder if it is the

@@ -166,7 +166,11 @@ fn camera_and_display(
     let camera = Counted::spawn("camera", &camera_args);
     camera.proc.wait_for("listening on", 10 * SECS);
     let mut display_args = if call {
-        vec!["call", "--connect", &listen, "--source", "pattern", "--fps", "0", "--size", "320x240"]
+        // The connecting side of a call is a camera too: it sends as the other does.
+        let mut args =
+            vec!["call", "--connect", &listen, "--source", "pattern", "--fps", "0", "--size", "320x240"];
+        args.extend(camera_extra);
+        args
     } else {
         vec!["display", "--connect", &listen]
     };
@@ -206,6 +210,23 @@ fn a_call_allocates_nothing_per_frame_on_either_side() {
     assert_steady("call, connecting side", b_short, b_long, N);
 }
 
+/// H.264 both ways: a call where each side encodes its camera and decodes the other's. No
+/// Rust allocation per frame on either side; OpenH264's `malloc` calls per frame (its
+/// encoder and decoder are C++) are reported.
+#[test]
+fn an_h264_call_allocates_no_rust_memory_per_frame_on_either_side() {
+    let _machine = crate::support::exclusive();
+    let (a_short, b_short) = camera_and_display(N, None, true, &["--wire", "h264"]);
+    let (a_long, b_long) = camera_and_display(10 * N, None, true, &["--wire", "h264"]);
+    for (side, short, long) in [("listening", a_short, a_long), ("connecting", b_short, b_long)] {
+        let (rust, malloc) = per_frame(short, long, N);
+        eprintln!(
+            "H.264 call, {side} side: {rust:.4} Rust allocations and {malloc:.2} malloc calls per frame"
+        );
+        assert!(rust < 0.0005, "H.264 call, {side} side: {rust:.4} Rust allocations per frame");
+    }
+}
+
 /// A call on the seed wire (`--peer seed`: 640x480 raw BGR, no framing) of `frames` frames
 /// each way; both sides' counts.
 fn seed_call(frames: u64) -> (Counts, Counts) {
@@ -232,9 +253,10 @@ fn a_call_on_the_seed_wire_allocates_nothing_per_frame() {
 
 /// Every wire format, from the camera that makes it to the display that turns it back into
 /// BGR: raw BGR, a YUYV camera's own bytes (`native`), I420 and JPEG, and an MJPEG camera
-/// decoded to BGR or sending its JPEGs as they are. No Rust allocation per frame on either
-/// side for any of them, and no `malloc` either where no JPEG is involved; JPEG's C library
-/// (libjpeg-turbo) mallocs per image, which is reported.
+/// decoded to BGR or sending its JPEGs as they are, and H.264 from a BGR and a YUYV camera.
+/// No Rust allocation per frame on either side for any of them, and no `malloc` either
+/// where no JPEG or H.264 is involved; their C libraries' `malloc` calls per frame
+/// (libjpeg-turbo per image; OpenH264) are reported.
 #[test]
 fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
     let _machine = crate::support::exclusive();
@@ -245,6 +267,8 @@ fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
         ("jpeg", None),
         ("bgr", Some("MJPG")),
         ("native", Some("MJPG")),
+        ("h264", None),
+        ("h264", Some("YUYV")),
     ];
     for (wire, format) in cases {
         let mut extra = vec!["--wire", wire];
@@ -253,7 +277,7 @@ fn every_wire_format_allocates_nothing_per_frame_on_either_side() {
         let (camera_long, display_long) = camera_and_display(10 * N, None, false, &extra);
         let capture = format.unwrap_or("BGR");
         let name = |side| format!("{side}, --wire {wire} from a {capture} capture");
-        if wire == "jpeg" || format == Some("MJPG") {
+        if wire == "jpeg" || wire == "h264" || format == Some("MJPG") {
             for (side, short, long) in
                 [("camera", camera_short, camera_long), ("display", display_short, display_long)]
             {

@@ -45,6 +45,9 @@ pub struct StageSpec {
     pub gop: usize,
     /// The shortest time between keyframes made on request.
     pub min_keyframe_gap: Duration,
+    /// Bytes each unit of the pool holds from the start (a keyframe's worth), so a unit's
+    /// buffer does not grow, and allocate, when a larger one comes.
+    pub unit_capacity: usize,
 }
 
 /// How a stage is doing, for the stats and the tests.
@@ -170,11 +173,11 @@ impl EncoderStage {
     }
 
     fn run(&self, mut encoder: Box<dyn StatefulEncoder>) {
-        let mut pool: Vec<Arc<EncodedUnit>> = Vec::new();
+        let mut pool: Vec<Arc<EncodedUnit>> = Vec::with_capacity(self.pool_limit);
         let mut failures_logged = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let Some(frame) = self.next_input(Duration::from_millis(100)) else { continue };
-            let Some(index) = free_unit(&mut pool, self.pool_limit) else {
+            let Some(index) = free_unit(&mut pool, self.pool_limit, self.spec.unit_capacity) else {
                 // Every unit is pinned by subscribers: cannot happen within the limit; skip
                 // rather than block the stage.
                 self.counters.input_dropped.fetch_add(1, Ordering::Relaxed);
@@ -215,13 +218,14 @@ impl EncoderStage {
     }
 }
 
-/// A unit nobody else holds (growing the pool up to `limit`).
-fn free_unit(pool: &mut Vec<Arc<EncodedUnit>>, limit: usize) -> Option<usize> {
+/// A unit nobody else holds (growing the pool up to `limit`, each new unit holding
+/// `capacity` bytes).
+fn free_unit(pool: &mut Vec<Arc<EncodedUnit>>, limit: usize, capacity: usize) -> Option<usize> {
     if let Some(i) = pool.iter().position(|u| Arc::strong_count(u) == 1) {
         return Some(i);
     }
     if pool.len() < limit {
-        pool.push(Arc::new(EncodedUnit::default()));
+        pool.push(Arc::new(EncodedUnit { data: Vec::with_capacity(capacity), ..EncodedUnit::default() }));
         return Some(pool.len() - 1);
     }
     None

@@ -69,7 +69,7 @@ impl Rig {
     }
 
     fn spec(gop: usize, min_keyframe_gap: Duration) -> StageSpec {
-        StageSpec { key: 7, name: "stand-in".into(), gop, min_keyframe_gap }
+        StageSpec { key: 7, name: "stand-in".into(), gop, min_keyframe_gap, unit_capacity: 64 }
     }
 
     fn subscribe(&self, viewer: &ViewerGuard, gop: u64, min_keyframe_gap: Duration) -> Subscription {
