@@ -15,7 +15,7 @@
 //! second after the first five.
 //!
 //! Run with `scripts/bench-wire` (writes BENCHMARKS.md). `cargo bench --bench wire --
-//! --quick` runs the H.264 targets for `auto` alone (what `scripts/test` runs, about 3
+//! --quick` runs the H.264 targets for `auto` alone (about 3
 //! minutes). `PISTREAM_WIRE_SECS` sets the measured seconds per cell of the table (default
 //! 10).
 // A test or bench crate has no public API: `pub` in its modules only shares items among them.

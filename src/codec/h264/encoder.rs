@@ -19,6 +19,11 @@ use openh264::{OpenH264API, Timestamp};
 
 use super::settings::H264Settings;
 
+/// OpenH264's `ENCODER_OPTION_TRACE_LEVEL` and `WELS_LOG_ERROR` (codec_app_def.h; the
+/// crate's own sys crate has them, not worth a dependency for two integers).
+const TRACE_LEVEL_OPTION: i32 = 25;
+const TRACE_ERRORS_ONLY: i32 = 1;
+
 /// Why an encoder could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum H264Error {
@@ -157,20 +162,29 @@ impl SoftwareEncoder {
             .rate_control_mode(RateControlMode::Bitrate)
             .bitrate(BitRate::from_bps(settings.bitrate))
             .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
-            // With skipping off OpenH264 prints a warning on stderr for every encoder it
-            // starts. On: it skips a picture now and then to hold the bitrate (the test
-            // pattern, a worst case, loses 6 % at the default bitrate at 640x480, 2 % at
-            // four times it; a link sized for the bitrate would rather lose a picture than
-            // queue it).
-            .skip_frames(true)
+            // No skipped pictures: with skipping on, OpenH264 drops pictures to hold the
+            // bitrate (the test pattern lost 6 % at 640x480 and the default bitrate, and
+            // half its pictures at 1080p and 4 Mbit/s: 14 fps where `--wire auto` needs
+            // 28, benches/wire.rs). Off, it raises the quantiser instead; a short overshoot
+            // is what `auto`'s link share (four times the bitrate) is for.
+            .skip_frames(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(settings.keyframe_interval))
             .sps_pps_strategy(SpsPpsStrategy::ConstantId)
             .scene_change_detect(false)
             .complexity(Complexity::Low)
             .num_threads(1)
             .vui(VuiConfig::bt601());
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+        let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| H264Error::Start(e.to_string()))?;
+        // OpenH264 warns on stderr, at its start, that a bitrate without skipped pictures
+        // "can't be controlled" (it overshoots briefly instead, as said above): errors only
+        // until the crate quiets it after that start.
+        let mut level = TRACE_ERRORS_ONLY;
+        // SAFETY: the trace level is an option the crate itself sets (after the start, to
+        // quiet); an int the encoder reads during the call.
+        unsafe {
+            encoder.raw_api().set_option(TRACE_LEVEL_OPTION, std::ptr::addr_of_mut!(level).cast());
+        }
         Ok(SoftwareEncoder { encoder, settings, first_us: None, last_ms: None })
     }
 }
