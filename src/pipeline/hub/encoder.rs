@@ -174,16 +174,33 @@ impl EncoderStage {
 
     fn run(&self, mut encoder: Box<dyn StatefulEncoder>) {
         let mut pool: Vec<Arc<EncodedUnit>> = Vec::with_capacity(self.pool_limit);
+        // What a unit must hold: the spec's first guess, raised to half as much again as the
+        // largest unit yet, and given to every unit as it is reused, so that a unit grows
+        // once per new largest size instead of once per unit and keyframe.
+        let mut unit_capacity = self.spec.unit_capacity;
+        // One subscriber's worth of units up front (it pins at most a GOP and two, one more
+        // is being encoded): the pool grows only when several subscribers lag at once.
+        // Untouched pages of a unit cost no memory.
+        for _ in 0..(self.spec.gop + 4).min(self.pool_limit) {
+            pool.push(Arc::new(EncodedUnit {
+                data: Vec::with_capacity(unit_capacity),
+                ..EncodedUnit::default()
+            }));
+        }
         let mut failures_logged = 0u32;
         while !self.stop.load(Ordering::Relaxed) {
             let Some(frame) = self.next_input(Duration::from_millis(100)) else { continue };
-            let Some(index) = free_unit(&mut pool, self.pool_limit, self.spec.unit_capacity) else {
+            let Some(index) = free_unit(&mut pool, self.pool_limit, unit_capacity) else {
                 // Every unit is pinned by subscribers: cannot happen within the limit; skip
                 // rather than block the stage.
                 self.counters.input_dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
             let unit = Arc::get_mut(&mut pool[index]).expect("free_unit names a unit nobody holds");
+            unit.data.clear();
+            if unit.data.capacity() < unit_capacity {
+                unit.data.reserve_exact(unit_capacity);
+            }
             unit.seq = frame.seq;
             unit.captured_us = frame.captured_us;
             let now = Instant::now();
@@ -201,6 +218,9 @@ impl EncoderStage {
                 }
             }
             drop(frame);
+            if unit.data.len() > unit_capacity {
+                unit_capacity = unit.data.len() + unit.data.len() / 2;
+            }
             self.counters.encoded.fetch_add(1, Ordering::Relaxed);
             let unit = pool[index].clone();
             if unit.keyframe {
