@@ -11,6 +11,7 @@ use crate::output::http::WebSettings;
 use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
 use crate::output::pistream::protocol::FormatSet;
+use crate::output::rtsp::RtspSettings;
 use crate::output::H264Options;
 pub use crate::output::PeerKind;
 pub use crate::pipeline::display::ShowConfig;
@@ -66,6 +67,8 @@ pub struct EndpointConfig {
     pub max_viewers: usize,
     /// HTTP on the camera's port: password, JPEG quality, an extra address.
     pub web: WebSettings,
+    /// RTSP on the camera's port: an extra address, the `/sub` stream, the session timeout.
+    pub rtsp: RtspSettings,
 }
 
 /// Camera and display in one process over loopback.
@@ -77,6 +80,8 @@ pub struct DemoConfig {
     pub stats: bool,
 }
 
+// Made once per run and moved a few times: boxing the larger variant would gain nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Config {
     Endpoint(EndpointConfig),

@@ -69,7 +69,7 @@ pub(super) fn serve(
             if !shutdown.requested()
                 && finish.is_none()
                 && connections.is_empty()
-                && accepts != Accepts::HttpOnly
+                && matches!(accepts, Accepts::Peers(_))
             {
                 log::info!("waiting for the next peer on {bound}");
             }

@@ -24,6 +24,7 @@ use crate::media::Mailbox;
 use crate::net;
 use crate::output::pistream::adapt;
 use crate::output::pistream::protocol::{FormatSet, Hello};
+use crate::output::rtsp::RtspSide;
 use crate::output::{Accepts, Endpoint};
 use crate::pipeline::capture;
 use crate::pipeline::display::{self, PeerName, PLACEHOLDER};
@@ -182,6 +183,7 @@ fn run_endpoint(
         peer_name: peer_name.clone(),
         showing: Mutex::new(None),
         web: cfg.web.clone(),
+        rtsp: RtspSide::new(cfg.rtsp.clone()),
         stats: stats.clone(),
         shutdown: shutdown.clone(),
     });
@@ -235,7 +237,7 @@ fn run_network(
             if sends {
                 let port = bound.port();
                 log::info!(
-                    "watch in a browser: http://HOST:{port}/ (MJPEG at /stream, a picture at /snapshot)"
+                    "watch in a browser: http://HOST:{port}/ (MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
                 );
             }
             let web_only = match endpoint.web.extra_address {
@@ -248,10 +250,28 @@ fn run_network(
                 }
                 None => None,
             };
+            let rtsp_only = match (sends, endpoint.rtsp.settings.extra_address) {
+                (true, Some(addr)) => {
+                    let rtsp = net::listen(addr).map_err(|source| AppError::Listen { addr, source })?;
+                    let rtsp_bound = rtsp.local_addr()?;
+                    log::info!(
+                        "RTSP also on {rtsp_bound}: rtsp://HOST:{}/stream and /sub",
+                        rtsp_bound.port()
+                    );
+                    let endpoint = endpoint.clone();
+                    Some(spawn("rtsp", move || {
+                        listen::serve(&endpoint, &rtsp, rtsp_bound, Accepts::RtspOnly)
+                    })?)
+                }
+                _ => None,
+            };
             let result = listen::serve(endpoint, &listener, bound, Accepts::Peers(endpoint.peer));
             endpoint.shutdown.request("finished");
             if let Some(web) = web_only {
                 join(web)?;
+            }
+            if let Some(rtsp) = rtsp_only {
+                join(rtsp)?;
             }
             result
         }
@@ -283,6 +303,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         key: None,
         max_viewers: 1,
         web: Default::default(),
+        rtsp: Default::default(),
     };
     let camera = open_camera(&cfg.send, camera_cfg.max_viewers)?;
     let hub = camera.hub.clone();
@@ -313,6 +334,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
                 key: None,
                 max_viewers: 1,
                 web: Default::default(),
+                rtsp: Default::default(),
             };
             run_endpoint(&display_cfg, None, Some(display_box), &stats, &shutdown, None)
         }

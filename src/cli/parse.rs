@@ -15,6 +15,7 @@ use crate::output::http::{Credentials, WebSettings};
 use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
 use crate::output::pistream::protocol::FormatSet;
+use crate::output::rtsp::RtspSettings;
 use crate::output::H264Options;
 use crate::runtime::logging::Verbosity;
 use crate::sink::SinkSpec;
@@ -101,6 +102,55 @@ fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) ->
         extra_address: http
             .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--http")))
             .transpose()?,
+    })
+}
+
+/// `--password-file`, or its older name `--http-password-file` (not both).
+fn password_file<'a>(new: Option<&'a str>, old: Option<&'a str>) -> Result<Option<&'a str>, String> {
+    match (new, old) {
+        (Some(_), Some(_)) => {
+            Err("--password-file and --http-password-file are the same option: give one".into())
+        }
+        (new, old) => Ok(new.or(old)),
+    }
+}
+
+fn rtsp_settings(
+    address: Option<&str>,
+    sub_size: Option<&str>,
+    sub_fps: Option<f64>,
+    timeout: Option<u64>,
+) -> Result<RtspSettings, String> {
+    let defaults = RtspSettings::default();
+    let sub_geometry = match sub_size {
+        Some(text) => {
+            let g = parse_size(text).map_err(|e| e.replace("--size", "--sub-size"))?;
+            if g.width % 2 != 0 || g.height % 2 != 0 || g.width < 16 || g.height < 16 {
+                return Err(format!("--sub-size {text}: give even sizes of at least 16x16, e.g. 640x360"));
+            }
+            g
+        }
+        None => defaults.sub_geometry,
+    };
+    let sub_fps = match sub_fps {
+        Some(fps) if fps.is_finite() && (0.1..=120.0).contains(&fps) => fps,
+        Some(fps) => return Err(format!("--sub-fps {fps}: give 0.1 to 120 (5 is what detectors want)")),
+        None => defaults.sub_fps,
+    };
+    let session_timeout = match timeout {
+        Some(secs) if (5..=3600).contains(&secs) => std::time::Duration::from_secs(secs),
+        Some(secs) => {
+            return Err(format!("--rtsp-timeout {secs}: give 5 to 3600 seconds (60 is the default)"))
+        }
+        None => defaults.session_timeout,
+    };
+    Ok(RtspSettings {
+        extra_address: address
+            .map(|a| parse_listen(a).map_err(|e| e.replace("--listen", "--rtsp")))
+            .transpose()?,
+        sub_geometry,
+        sub_fps,
+        session_timeout,
     })
 }
 
@@ -335,7 +385,12 @@ impl Args {
                     buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
-                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
+                    web: web_settings(
+                        a.http.as_deref(),
+                        password_file(a.password_file.as_deref(), a.http_password_file.as_deref())?,
+                        a.jpeg_quality,
+                    )?,
+                    rtsp: rtsp_settings(a.rtsp.as_deref(), a.sub_size.as_deref(), a.sub_fps, a.rtsp_timeout)?,
                 })
             }
             Command::Display(a) => Config::Endpoint(EndpointConfig {
@@ -358,6 +413,7 @@ impl Args {
                 key: read_key_file(a.key_file.as_deref())?,
                 max_viewers: 1,
                 web: Default::default(),
+                rtsp: Default::default(),
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -390,7 +446,12 @@ impl Args {
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
-                    web: web_settings(a.http.as_deref(), a.http_password_file.as_deref(), a.jpeg_quality)?,
+                    web: web_settings(
+                        a.http.as_deref(),
+                        password_file(a.password_file.as_deref(), a.http_password_file.as_deref())?,
+                        a.jpeg_quality,
+                    )?,
+                    rtsp: rtsp_settings(a.rtsp.as_deref(), a.sub_size.as_deref(), a.sub_fps, a.rtsp_timeout)?,
                 })
             }
             Command::Selftest(_) => Config::Selftest,

@@ -116,12 +116,30 @@ macro_rules! command {
             /// camera's own port serves it anyway
             #[argh(option)]
             pub http: Option<String>,
-            /// a file whose first line is USER:PASSWORD: HTTP clients must give them (Basic auth)
+            /// a file whose first line is USER:PASSWORD: HTTP and RTSP clients must give them
+            /// (Basic auth; RTSP Digest too)
+            #[argh(option)]
+            pub password_file: Option<String>,
+            /// the same as --password-file (its older name)
             #[argh(option)]
             pub http_password_file: Option<String>,
             /// JPEG quality of /stream and /snapshot, 1-100 (default 80)
             #[argh(option, default = "crate::output::http::DEFAULT_JPEG_QUALITY")]
             pub jpeg_quality: u8,
+            /// also serve RTSP on this address, e.g. 8554 (the port NVRs and relays expect; off
+            /// by default, as mediamtx and go2rtc on the same Pi take it); the camera's own port
+            /// serves RTSP anyway: rtsp://HOST:PORT/stream (full size) and /sub (small)
+            #[argh(option)]
+            pub rtsp: Option<String>,
+            /// size of the RTSP /sub stream, for detectors such as Frigate's (default 640x360)
+            #[argh(option)]
+            pub sub_size: Option<String>,
+            /// frame rate of the RTSP /sub stream (default 5, one keyframe a second)
+            #[argh(option)]
+            pub sub_fps: Option<f64>,
+            /// seconds an RTSP session may say nothing before it is ended (default 60)
+            #[argh(option)]
+            pub rtsp_timeout: Option<u64>,
         ] $($rest)*);
     };
 

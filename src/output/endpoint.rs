@@ -9,6 +9,7 @@ use super::http::settings::WebSettings;
 use super::pistream::adapt::choice::WireChoice;
 use super::pistream::protocol::keys::Psk;
 use super::pistream::protocol::Hello;
+use super::rtsp::RtspSide;
 use crate::codec::h264::H264Settings;
 use crate::media::{Mailbox, PixelFormat};
 use crate::net::BufferSizes;
@@ -67,6 +68,8 @@ pub struct Endpoint {
     pub showing: Mutex<Option<SocketAddr>>,
     /// HTTP on the camera's port: password, JPEG quality, an extra address.
     pub web: WebSettings,
+    /// RTSP on the camera's port: an extra address, the `/sub` stream, the session timeout.
+    pub rtsp: RtspSide,
     pub stats: Arc<Stats>,
     pub shutdown: Arc<Shutdown>,
 }

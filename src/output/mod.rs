@@ -4,7 +4,7 @@
 //!   drives it, the `adapt/` ladder of `--wire auto`, the receiver's `decode.rs`);
 //! - `seed/`: the seed wire of the Python chat pistream grew from (`--peer seed`);
 //! - `http/`: the viewer page, MJPEG `/stream`, `/snapshot`, `/state`;
-//! - `rtsp/`: RTSP requests on the camera's port (refused until RTSP is served).
+//! - `rtsp/`: RTSP and RTP for NVRs, relays, VLC and OpenCV: H.264 `/stream` and `/sub`.
 //!
 //! Beside them: what an endpoint brings to each connection (`endpoint.rs`), the one
 //! [`admission`] guard every output takes a viewer place or the display through, the

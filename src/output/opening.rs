@@ -28,6 +28,8 @@ pub enum Accepts {
     Peers(PeerKind),
     /// HTTP clients only (`--http ADDR`).
     HttpOnly,
+    /// RTSP clients only (`--rtsp ADDR`).
+    RtspOnly,
 }
 
 type Claimant = (Output, Claimer);
@@ -45,6 +47,8 @@ pub fn classify_opening(first: &[u8], accepts: Accepts) -> Opening<Output> {
             Opening::Unknown => Opening::Claimed(Output::Http),
             other => other,
         },
+        // Whatever comes is answered as RTSP (a malformed request gets 400).
+        Accepts::RtspOnly => Opening::Claimed(Output::Rtsp),
     }
 }
 
@@ -77,8 +81,7 @@ pub fn serve(
             Next::Continue
         }
         Output::Rtsp => {
-            log::info!("{peer} speaks RTSP, which this pistream does not serve yet");
-            rtsp::refuse(stream);
+            rtsp::connection(endpoint, stream, peer, admitted);
             Next::Continue
         }
         Output::Pistream | Output::Seed => {

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use crate::codec::convert::encode::bgr_to;
+use crate::codec::convert::Scaler;
 use crate::codec::h264::{H264Encoder, H264Settings, Planes, SoftwareEncoder};
 use crate::codec::jpeg::Encoder as JpegEncoder;
 use crate::codec::products::Product;
@@ -102,6 +104,120 @@ pub fn subscribe(
     let mut failure = None;
     let subscription = hub
         .subscribe(viewer, stage_spec(&settings), || match H264Stage::software(settings, native) {
+            Ok(stage) => Box::new(stage),
+            Err(e) => {
+                failure = Some(e);
+                Box::new(Failed)
+            }
+        })
+        .map_err(|e| format!("cannot start the H.264 encoder's thread: {e}"))?;
+    match failure {
+        Some(why) => Err(why),
+        None => Ok(subscription),
+    }
+}
+
+/// The H.264 stream of smaller, fewer pictures (RTSP's `/sub`, for detectors): each frame
+/// it takes is scaled from BGR to `settings.geometry` and encoded; frames come at most at
+/// `settings.fps` (the others are passed over). Scaler and planes are allocated once.
+pub struct ScaledStage {
+    encoder: Box<dyn H264Encoder>,
+    settings: H264Settings,
+    scaler: Option<Scaler>,
+    bgr: Vec<u8>,
+    i420: Vec<u8>,
+    /// Capture time (µs) from which the next frame is taken.
+    next_due_us: u64,
+    /// A keyframe asked for on a frame passed over: made on the next one taken.
+    keyframe_pending: bool,
+}
+
+impl ScaledStage {
+    pub fn new(settings: H264Settings) -> Result<ScaledStage, String> {
+        let encoder = SoftwareEncoder::new(settings).map_err(|e| e.to_string())?;
+        let g = settings.geometry;
+        let (w, h) = (g.width as usize, g.height as usize);
+        Ok(ScaledStage {
+            encoder: Box::new(encoder),
+            settings,
+            scaler: None,
+            bgr: vec![0; w * h * 3],
+            i420: vec![0; w * h + 2 * w.div_ceil(2) * h.div_ceil(2)],
+            next_due_us: 0,
+            keyframe_pending: false,
+        })
+    }
+}
+
+impl StatefulEncoder for ScaledStage {
+    fn needs(&self) -> Needs {
+        Needs::BGR
+    }
+
+    fn encode(
+        &mut self,
+        frame: &SharedFrame,
+        keyframe: bool,
+        unit: &mut EncodedUnit,
+    ) -> Result<bool, String> {
+        self.keyframe_pending |= keyframe;
+        let interval_us = (1e6 / self.settings.fps.max(0.1)) as u64;
+        if frame.captured_us < self.next_due_us {
+            return Ok(false);
+        }
+        // Due again one interval on, less a little so a capture's jitter does not skip one.
+        self.next_due_us = frame.captured_us + interval_us - interval_us / 8;
+        if !frame.has_bgr {
+            return Err("the frame has no BGR to scale".into());
+        }
+        let (sw, sh) = (frame.geometry.width, frame.geometry.height);
+        let out = self.settings.geometry;
+        let scaler = match &mut self.scaler {
+            Some(scaler) if scaler.src_size() == (sw, sh) => scaler,
+            slot => slot.insert(Scaler::new(sw, sh, out.width, out.height)),
+        };
+        scaler.resize(&frame.bgr, &mut self.bgr);
+        bgr_to(PixelFormat::I420, out.width, out.height, &self.bgr, &mut self.i420);
+        let layout = Layout::tight(PixelFormat::I420, out.width, out.height);
+        let planes = Planes::of(&layout, &self.i420).map_err(|e| e.to_string())?;
+        let force = std::mem::take(&mut self.keyframe_pending);
+        match self
+            .encoder
+            .encode(&planes, force, frame.captured_us, &mut unit.data)
+            .map_err(|e| e.to_string())?
+        {
+            Some(encoded) => {
+                unit.keyframe = encoded.keyframe;
+                Ok(true)
+            }
+            None => {
+                self.keyframe_pending |= force;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Subscribes `viewer` to the scaled stream of `settings` (its size and rate): one encoder
+/// for every viewer of it.
+pub fn subscribe_scaled(
+    hub: &Arc<Hub>,
+    viewer: &ViewerGuard,
+    settings: H264Settings,
+) -> Result<Subscription, String> {
+    let mut spec = stage_spec(&settings);
+    // Told apart from the full stream's stages by its size.
+    spec.key ^=
+        1 << 63 | u64::from(settings.geometry.width) << 48 | u64::from(settings.geometry.height) << 36;
+    spec.name = format!(
+        "H.264 {}x{} {:.1} Mbit/s",
+        settings.geometry.width,
+        settings.geometry.height,
+        f64::from(settings.bitrate) / 1e6
+    );
+    let mut failure = None;
+    let subscription = hub
+        .subscribe(viewer, spec, || match ScaledStage::new(settings) {
             Ok(stage) => Box::new(stage),
             Err(e) => {
                 failure = Some(e);

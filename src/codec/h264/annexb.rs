@@ -37,7 +37,7 @@ impl NalType {
 }
 
 /// The NAL units of `stream` (each without its start code), in order.
-pub fn nal_units(stream: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub fn nal_units(stream: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
     let mut rest = match find_start(stream) {
         Some((at, len)) => &stream[at + len..],
         None => &stream[stream.len()..],

@@ -1,5 +1,7 @@
-//! Who may watch over HTTP: Basic auth against `--http-password-file` (one `USER:PASSWORD`
-//! line), compared in constant time.
+//! Who may watch over HTTP and RTSP: the password file (`--password-file`, once
+//! `--http-password-file`; one `USER:PASSWORD` line), given as Basic auth or, over RTSP, as
+//! Digest (RFC 7616 with MD5, RFC 2069's form without `qop` and `qop=auth`: what ffmpeg,
+//! VLC, GStreamer, Frigate and go2rtc send), compared in constant time.
 
 use base64::Engine as _;
 use subtle::ConstantTimeEq;
@@ -21,14 +23,14 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// Reads a password file: its first line is `USER:PASSWORD`.
     pub fn read(path: &str) -> Result<Credentials, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("--http-password-file {path}: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--password-file {path}: {e}"))?;
         let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
         match line.split_once(':') {
             Some((user, password)) if !user.is_empty() && !password.is_empty() => {
                 Ok(Credentials { user_password: line.as_bytes().to_vec(), user: user.to_string() })
             }
             _ => Err(format!(
-                "--http-password-file {path}: the first line must be USER:PASSWORD (e.g. `echo viewer:$(head -c 12 /dev/urandom | base64) > {path}`)"
+                "--password-file {path}: the first line must be USER:PASSWORD (e.g. `echo viewer:$(head -c 12 /dev/urandom | base64) > {path}`)"
             )),
         }
     }
@@ -49,6 +51,99 @@ impl Credentials {
         // Constant time for equal lengths; a length mismatch is refused (length is no secret).
         given.len() == self.user_password.len() && bool::from(given.ct_eq(&self.user_password))
     }
+
+    /// Whether an `Authorization: Digest ...` value proves the password for a request of
+    /// `method`, against the server's `realm` and `nonce` (the connection's own).
+    pub fn accepts_digest(
+        &self,
+        authorization: Option<&str>,
+        method: &str,
+        realm: &str,
+        nonce: &str,
+    ) -> bool {
+        let Some(params) = authorization.and_then(|value| {
+            let (scheme, rest) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("digest").then(|| digest_params(rest))
+        }) else {
+            return false;
+        };
+        let get =
+            |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let (Some(user), Some(given_realm), Some(given_nonce), Some(uri), Some(response)) =
+            (get("username"), get("realm"), get("nonce"), get("uri"), get("response"))
+        else {
+            return false;
+        };
+        if given_realm != realm || given_nonce != nonce {
+            return false;
+        }
+        if get("algorithm").is_some_and(|a| !a.eq_ignore_ascii_case("md5")) {
+            return false;
+        }
+        let password = &self.user_password[self.user.len() + 1..];
+        let ha1 = md5_hex(&[user.as_bytes(), b":", realm.as_bytes(), b":", password]);
+        let ha2 = md5_hex(&[method.as_bytes(), b":", uri.as_bytes()]);
+        let expected = match get("qop") {
+            None => md5_hex(&[ha1.as_bytes(), b":", nonce.as_bytes(), b":", ha2.as_bytes()]),
+            Some(qop) if qop.eq_ignore_ascii_case("auth") => {
+                let (Some(nc), Some(cnonce)) = (get("nc"), get("cnonce")) else { return false };
+                md5_hex(&[
+                    ha1.as_bytes(),
+                    b":",
+                    nonce.as_bytes(),
+                    b":",
+                    nc.as_bytes(),
+                    b":",
+                    cnonce.as_bytes(),
+                    b":auth:",
+                    ha2.as_bytes(),
+                ])
+            }
+            Some(_) => return false,
+        };
+        // The user name is compared too, and in constant time like the response.
+        let user_ok =
+            user.len() == self.user.len() && bool::from(user.as_bytes().ct_eq(self.user.as_bytes()));
+        let response = response.to_ascii_lowercase();
+        let response_ok =
+            response.len() == expected.len() && bool::from(response.as_bytes().ct_eq(expected.as_bytes()));
+        user_ok & response_ok
+    }
+}
+
+/// MD5 of the concatenated `parts`, in lower-case hex.
+fn md5_hex(parts: &[&[u8]]) -> String {
+    use md5::Digest as _;
+    let mut hasher = md5::Md5::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Digest header's `name=value` and `name="quoted, value"` pairs.
+fn digest_params(text: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let Some((name, after)) = rest.split_once('=') else { break };
+        let name = name.trim().trim_start_matches(',').trim().to_string();
+        let after = after.trim_start();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            match quoted.find('"') {
+                Some(end) => (quoted[..end].to_string(), &quoted[end + 1..]),
+                None => (quoted.to_string(), ""),
+            }
+        } else {
+            match after.find(',') {
+                Some(end) => (after[..end].trim().to_string(), &after[end..]),
+                None => (after.trim().to_string(), ""),
+            }
+        };
+        params.push((name, value));
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    params
 }
 
 #[cfg(test)]
@@ -76,6 +171,60 @@ mod tests {
         assert!(!c.accepts(Some("Basic !!!")));
         assert!(!c.accepts(None));
         assert_eq!(format!("{c:?}"), "Credentials(viewer:..)", "the password is never printed");
+    }
+
+    #[test]
+    fn digest_accepts_the_password_s_proof_and_nothing_else() {
+        let c = credentials("viewer:s3cret\n").unwrap();
+        // RFC 2069 form, as ffmpeg sends it.
+        let ha1 = md5_hex(&[b"viewer:pistream:s3cret"]);
+        let ha2 = md5_hex(&[b"DESCRIBE:rtsp://pi:8554/stream"]);
+        let response = md5_hex(&[ha1.as_bytes(), b":n0nce:", ha2.as_bytes()]);
+        let header = |user: &str, nonce: &str, response: &str| {
+            format!("Digest username=\"{user}\", realm=\"pistream\", nonce=\"{nonce}\", uri=\"rtsp://pi:8554/stream\", response=\"{response}\"")
+        };
+        assert!(c.accepts_digest(
+            Some(&header("viewer", "n0nce", &response)),
+            "DESCRIBE",
+            "pistream",
+            "n0nce"
+        ));
+        assert!(!c.accepts_digest(Some(&header("viewer", "n0nce", &response)), "SETUP", "pistream", "n0nce"));
+        assert!(!c.accepts_digest(
+            Some(&header("viewer", "other", &response)),
+            "DESCRIBE",
+            "pistream",
+            "other"
+        ));
+        assert!(!c.accepts_digest(
+            Some(&header("viewer", "n0nce", &response)),
+            "DESCRIBE",
+            "pistream",
+            "n1nce"
+        ));
+        assert!(!c.accepts_digest(
+            Some(&header("viewr", "n0nce", &response)),
+            "DESCRIBE",
+            "pistream",
+            "n0nce"
+        ));
+        assert!(!c.accepts_digest(
+            Some(&header("viewer", "n0nce", &"0".repeat(32))),
+            "DESCRIBE",
+            "pistream",
+            "n0nce"
+        ));
+        assert!(!c.accepts_digest(None, "DESCRIBE", "pistream", "n0nce"));
+        assert!(!c.accepts_digest(Some("Digest garbage"), "DESCRIBE", "pistream", "n0nce"));
+        // qop=auth (RFC 7616 3.4.1), with the RFC 2617 example's figures.
+        let rfc = credentials("Mufasa:Circle Of Life").unwrap();
+        let header = "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
+        assert!(rfc.accepts_digest(
+            Some(header),
+            "GET",
+            "testrealm@host.com",
+            "dcd98b7102dd2f0e8b11d0f600bfb0c093"
+        ));
     }
 
     #[test]

@@ -133,12 +133,12 @@ fn refusal(site: &Site<'_>, request: &Request) -> Option<(&'static str, &'static
         Some(_) => Some((
             "401 Unauthorized",
             "WWW-Authenticate: Basic realm=\"pistream\", charset=\"UTF-8\"\r\n",
-            "a user name and password are needed (the camera's --http-password-file)\n",
+            "a user name and password are needed (the camera's --password-file)\n",
         )),
         None if site.keyed => Some((
             "403 Forbidden",
             "",
-            "this camera has --key-file, so HTTP is off until it is started with --http-password-file USER:PASSWORD-file too\n",
+            "this camera has --key-file, so HTTP is off until it is started with --password-file USER:PASSWORD-file too\n",
         )),
         None => None,
     }

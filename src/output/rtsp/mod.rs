@@ -1,10 +1,23 @@
-//! RTSP on the camera's port. Not served yet: a client (an NVR, VLC, ffmpeg) that opens with
-//! an RTSP request gets an RTSP answer saying so (`501 Not Implemented`, its `CSeq`
-//! echoed, and one line of text), instead of being answered as HTTP or not at all.
+//! RTSP on the camera's port (and on `--rtsp ADDR`): the camera as an ordinary IP camera
+//! for NVRs, relays, VLC and OpenCV. Two H.264 streams, `/stream` (the capture's size and
+//! rate) and `/sub` (small and slow, for detectors), each encoded once and sent to every
+//! client over RTP, interleaved in the RTSP connection or over unicast UDP.
+//!
+//! `session.rs` decides what each request may do (sans I/O), `sdp.rs` describes a stream,
+//! `rtp.rs` cuts access units into RTP packets and `rtcp.rs` writes sender reports (both
+//! pure), `streams.rs` says where a stream's units come from, `settings.rs` holds the
+//! options, and `serve.rs` runs a connection. Requests are parsed by `rtsp-types`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+mod rtcp;
+pub mod rtp;
+pub mod sdp;
+mod serve;
+pub mod session;
+pub mod settings;
+mod streams;
+
+pub use serve::connection;
+pub use settings::{RtspSettings, RtspSide};
 
 use crate::net::demux::{request_line, Claim, RequestLine};
 
@@ -39,51 +52,6 @@ pub fn claim(first: &[u8]) -> Claim {
     }
 }
 
-/// The longest request head read before answering.
-const HEAD_MAX: usize = 8192;
-
-/// Answers an RTSP client that RTSP is not served here, then closes.
-pub fn refuse(stream: &TcpStream) {
-    let mut head = [0u8; HEAD_MAX];
-    let mut filled = 0;
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while filled < head.len() && Instant::now() < deadline {
-        if head[..filled].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-        match (&*stream).read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if crate::net::is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return,
-        }
-    }
-    let cseq = cseq(&head[..filled]);
-    let body = "this pistream does not serve RTSP yet: watch over HTTP (/stream) or with pistream display\n";
-    let mut answer = std::io::Cursor::new([0u8; 512]);
-    let written = write!(
-        answer,
-        "RTSP/1.0 501 Not Implemented\r\nCSeq: {cseq}\r\nServer: pistream\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    if written.is_ok() {
-        let len = answer.position() as usize;
-        let _ = (&*stream).write_all(&answer.get_ref()[..len]);
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-}
-
-/// The request's `CSeq` (0 if it has none, or not a number).
-fn cseq(head: &[u8]) -> u32 {
-    let text = String::from_utf8_lossy(head);
-    text.lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.trim().eq_ignore_ascii_case("cseq").then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +63,5 @@ mod tests {
         assert_eq!(claim(b"OPTIONS * HTTP/1.1\r\n"), Claim::NotMine);
         assert_eq!(claim(b"OPTIONS"), Claim::NeedMore);
         assert_eq!(claim(b"GET / HTTP/1.1\r\n"), Claim::NotMine);
-        assert_eq!(cseq(b"OPTIONS * RTSP/1.0\r\nCSeq: 17\r\n\r\n"), 17);
     }
 }

@@ -20,6 +20,8 @@ pub enum ViewerKind {
     Http,
     /// A peer on the seed wire (`--peer seed`): the original Python chat.
     Seed,
+    /// An RTSP client (an NVR, a relay, VLC).
+    Rtsp,
 }
 
 impl ViewerKind {
@@ -29,6 +31,7 @@ impl ViewerKind {
             ViewerKind::Pistream => "pistream",
             ViewerKind::Http => "http",
             ViewerKind::Seed => "seed",
+            ViewerKind::Rtsp => "rtsp",
         }
     }
 }
