@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::support::{free_port, Proc, SECS};
 
@@ -354,6 +355,65 @@ fn fan_out_to_four_displays_and_two_http_clients_allocates_no_rust_memory_per_fr
             assert!(malloc < 0.1, "raw viewers alone: {malloc:.4} malloc calls per frame");
         }
     }
+}
+
+/// A camera serving two RTSP clients (ffmpeg over TCP and over UDP) for `seconds` at 120
+/// fps: the camera's counts and the units it sent.
+fn rtsp_clients(seconds: u64) -> (Counts, u64) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let camera = Counted::spawn(
+        "camera",
+        &[
+            "camera", "--listen", &listen, "--source", "pattern", "--fps", "120", "--size", "320x240",
+            "--stats", "off",
+        ],
+    );
+    camera.proc.wait_for("listening on", 10 * SECS);
+    let url = format!("rtsp://{listen}/stream");
+    // One after the other, so both runs start the same way (the first DESCRIBE learns the
+    // parameter sets, the second reads them).
+    let clients: Vec<Proc> = ["tcp", "udp"]
+        .iter()
+        .enumerate()
+        .map(|(i, transport)| {
+            let client = Proc::spawn_program(
+                "ffmpeg",
+                "ffmpeg",
+                &["-v", "error", "-rtsp_transport", transport, "-i", &url, "-f", "null", "-"],
+                &[],
+            );
+            camera.proc.wait_for_nth("plays /stream", i, 10 * SECS);
+            client
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    camera.proc.signal(nix::sys::signal::Signal::SIGTERM);
+    let mut camera = camera;
+    let status = camera.proc.wait_exit(30 * SECS);
+    assert!(status.success(), "{}", camera.proc.output());
+    drop(clients);
+    let summary = camera.proc.wait_for("summary:", SECS);
+    let sent: u64 = summary.split("summary: ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    (camera.finish(), sent)
+}
+
+#[test]
+fn rtsp_clients_over_tcp_and_udp_cost_no_rust_allocation_per_frame() {
+    let _machine = crate::support::exclusive();
+    if !crate::support::tools::have("rtsp allocations", &["ffmpeg"]) {
+        return;
+    }
+    let (short, short_sent) = rtsp_clients(4);
+    let (long, long_sent) = rtsp_clients(20);
+    let units = (long_sent - short_sent) as f64;
+    let rust = (long.rust as f64 - short.rust as f64) / units;
+    eprintln!(
+        "RTSP over TCP and UDP: Rust {} -> {} ({rust:.4} per unit sent), malloc {} -> {}, {short_sent} -> {long_sent} units",
+        short.rust, long.rust, short.malloc, long.malloc
+    );
+    assert!(units > 1000.0, "{short_sent} -> {long_sent} units sent");
+    assert!(rust < 0.0005, "{rust:.4} Rust allocations per unit sent");
 }
 
 /// A camera module through the fake rpicam-vid (unpaced, read into tight I420 and made BGR

@@ -3,7 +3,7 @@
 //! processes (`e2e`), faults and leaks (`faults`), hostile peers (`bad_input`), keyed
 //! sessions and attacks on them (`keys`), many viewers and the web side with real HTTP
 //! clients (`web`), zero allocations per frame counted in the running processes (`alloc`),
-//! the command line (`cli`), a slow link (`slow_link`), the wire formats and `--wire auto`
+//! the command line (`cli`), RTSP with real clients (`rtsp`), a slow link (`slow_link`), the wire formats and `--wire auto`
 //! on changing links (`wire`), URL sources (`url_source`), camera modules through a fake
 //! rpicam-vid (`rpicam`), the window (`window`), the
 //! original Python chat on the seed wire (`seed`, with tests/seed/) and the deployment
@@ -25,6 +25,7 @@ mod faults;
 mod h264;
 mod keys;
 mod rpicam;
+mod rtsp;
 mod seed;
 mod slow_link;
 mod url_source;
