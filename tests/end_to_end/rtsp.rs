@@ -1,6 +1,7 @@
 //! RTSP through the real binary and real clients: ffprobe and ffmpeg over TCP and UDP on
 //! `/stream` and `/sub` (the picture checked against the test pattern), GStreamer's
-//! `rtspsrc`, OpenCV's `VideoCapture`; Basic and Digest right, wrong and missing; hostile
+//! `rtspsrc`, OpenCV's `VideoCapture`, retina (the Moonfire NVR's strict client) over TCP
+//! and UDP; Basic and Digest right, wrong and missing; hostile
 //! and out-of-order requests; sessions that time out; many clients with one frozen.
 
 use std::io::{Read, Write};
@@ -566,4 +567,103 @@ fn rss_kib(pid: i32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// What retina saw of a stream: its codec and size, frames (and whether the first could be
+/// decoded from), lost packets, and RTCP sender reports.
+#[derive(Debug)]
+struct RetinaRun {
+    codec: String,
+    size: (u32, u32),
+    frames: u64,
+    first_is_keyframe: bool,
+    loss: u64,
+    sender_reports: u64,
+}
+
+/// Plays `url` with retina (the Moonfire NVR's strict RTSP client) for `seconds`.
+async fn retina_play(
+    url: &str,
+    udp: bool,
+    creds: Option<(&str, &str)>,
+    seconds: u64,
+) -> Result<RetinaRun, String> {
+    use futures::StreamExt as _;
+    use retina::client::{PlayOptions, Session, SessionOptions, SetupOptions, Transport};
+    let creds = creds.map(|(u, p)| retina::client::Credentials { username: u.into(), password: p.into() });
+    let mut session =
+        Session::describe(url::Url::parse(url).unwrap(), SessionOptions::default().creds(creds))
+            .await
+            .map_err(|e| e.to_string())?;
+    let transport = if udp { Transport::Udp(Default::default()) } else { Transport::Tcp(Default::default()) };
+    session.setup(0, SetupOptions::default().transport(transport)).await.map_err(|e| e.to_string())?;
+    let mut demuxed = session
+        .play(PlayOptions::default())
+        .await
+        .map_err(|e| e.to_string())?
+        .demuxed()
+        .map_err(|e| e.to_string())?;
+    let mut run = RetinaRun {
+        codec: String::new(),
+        size: (0, 0),
+        frames: 0,
+        first_is_keyframe: false,
+        loss: 0,
+        sender_reports: 0,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while let Ok(Some(item)) = tokio::time::timeout_at(deadline, demuxed.next()).await {
+        match item.map_err(|e| e.to_string())? {
+            retina::codec::CodecItem::VideoFrame(frame) => {
+                if run.frames == 0 {
+                    run.first_is_keyframe = frame.is_random_access_point();
+                }
+                run.frames += 1;
+                run.loss += u64::from(frame.loss());
+            }
+            retina::codec::CodecItem::Rtcp(rtcp) => {
+                run.sender_reports += rtcp
+                    .pkts()
+                    .filter(|p| {
+                        matches!(p.as_typed(), Ok(Some(retina::rtcp::TypedPacketRef::SenderReport(_))))
+                    })
+                    .count() as u64;
+            }
+            _ => {}
+        }
+    }
+    if let Some(retina::codec::ParametersRef::Video(v)) = demuxed.streams()[0].parameters() {
+        run.codec = v.rfc6381_codec().to_string();
+        run.size = v.pixel_dimensions();
+    }
+    Ok(run)
+}
+
+#[test]
+fn retina_a_strict_client_plays_both_streams_over_tcp_and_udp_with_digest() {
+    let _machine = crate::support::shared();
+    let dir = std::env::temp_dir().join(format!("pistream-rtsp-retina-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pw = dir.join("pw");
+    std::fs::write(&pw, "viewer:s3cret\n").unwrap();
+    let port = free_port();
+    let _cam = pattern_camera(port, &["--fps", "30", "--password-file", pw.to_str().unwrap()]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let creds = Some(("viewer", "s3cret"));
+    for udp in [false, true] {
+        for (path, size, min_frames) in [("/stream", (640, 480), 75), ("/sub", (640, 360), 12)] {
+            let run = runtime.block_on(retina_play(&url(port, path), udp, creds, 3)).unwrap();
+            let how = format!("{} {path}: {run:?}", if udp { "UDP" } else { "TCP" });
+            assert!(run.codec.starts_with("avc1.42"), "Constrained Baseline: {how}");
+            assert_eq!(run.size, size, "{how}");
+            assert!(run.frames >= min_frames && run.first_is_keyframe, "{how}");
+            assert_eq!(run.loss, 0, "{how}");
+            assert!(run.sender_reports >= 2, "about one sender report a second: {how}");
+        }
+    }
+    let wrong = runtime.block_on(retina_play(&url(port, "/stream"), false, Some(("viewer", "nope")), 1));
+    assert!(wrong.is_err_and(|e| e.contains("401")), "a wrong password is refused");
+    let missing = runtime.block_on(retina_play(&url(port, "/stream"), false, None, 1));
+    assert!(missing.is_err_and(|e| e.contains("401")), "no password is refused");
+    let _ = std::fs::remove_dir_all(&dir);
 }

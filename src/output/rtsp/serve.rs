@@ -472,16 +472,15 @@ impl<'e> Connection<'e> {
             Delivery::Udp { rtp, rtcp } => {
                 let local = self.stream.local_addr()?.ip();
                 let client = self.peer.ip();
-                let open = |port: u16| -> io::Result<UdpSocket> {
-                    let socket = UdpSocket::bind(SocketAddr::new(local, 0))?;
-                    socket.connect(SocketAddr::new(client, port))?;
+                let (rtp_socket, rtcp_socket) = udp_port_pair(local)?;
+                rtp_socket.connect(SocketAddr::new(client, rtp))?;
+                rtcp_socket.connect(SocketAddr::new(client, rtcp))?;
+                for socket in [&rtp_socket, &rtcp_socket] {
                     socket.set_nonblocking(true)?;
-                    Ok(socket)
-                };
+                }
                 // Room for a keyframe's datagrams: a full buffer drops packets, never waits.
-                let rtp = open(rtp)?;
-                let _ = SockRef::from(&rtp).set_send_buffer_size(1 << 20);
-                Some(UdpPair { rtp, rtcp: open(rtcp)? })
+                let _ = SockRef::from(&rtp_socket).set_send_buffer_size(1 << 20);
+                Some(UdpPair { rtp: rtp_socket, rtcp: rtcp_socket })
             }
             Delivery::Interleaved { .. } => None,
         };
@@ -737,6 +736,37 @@ fn write_all(
         }
     }
     Ok(())
+}
+
+/// Two UDP sockets on `local` at an even port and the next one (RTP's and RTCP's, as RFC
+/// 3550 asks and strict clients check).
+fn udp_port_pair(local: IpAddr) -> io::Result<(UdpSocket, UdpSocket)> {
+    let mut last_error = io::Error::other("no free pair of UDP ports");
+    for _ in 0..64 {
+        let probe = UdpSocket::bind(SocketAddr::new(local, 0))?;
+        let port = probe.local_addr()?.port();
+        let even = port & !1;
+        if even == 0 {
+            continue;
+        }
+        let rtp = if port == even {
+            probe
+        } else {
+            drop(probe);
+            match UdpSocket::bind(SocketAddr::new(local, even)) {
+                Ok(s) => s,
+                Err(e) => {
+                    last_error = e;
+                    continue;
+                }
+            }
+        };
+        match UdpSocket::bind(SocketAddr::new(local, even + 1)) {
+            Ok(rtcp) => return Ok((rtp, rtcp)),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
 }
 
 /// The `Transport` header of a SETUP's answer.
