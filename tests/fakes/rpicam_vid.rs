@@ -21,7 +21,10 @@
 //! - `FAKE_RPICAM_IGNORE_TERM=1`: ignore SIGTERM;
 //! - `FAKE_RPICAM_UNPACED=1`: write as fast as the reader takes; `FAKE_RPICAM_FRAMES=N`: exit
 //!   after N frames;
-//! - `FAKE_RPICAM_CAMERAS=none`: `--list-cameras` finds none.
+//! - `FAKE_RPICAM_CAMERAS=none`: `--list-cameras` finds none;
+//! - `FAKE_RPICAM_EPOCH=FILE`: write there the wall-clock time (µs since the UNIX epoch) at
+//!   which frame 0 was due (frame `k` is due `k / framerate` later: scripts/bench-rtsp
+//!   measures latency from it).
 
 #![allow(unreachable_pub)]
 
@@ -137,6 +140,10 @@ fn main() {
     let mut frame = bases[0].clone();
     let mut stdout = std::io::stdout().lock();
     let started = Instant::now();
+    if let Some(path) = env("FAKE_RPICAM_EPOCH") {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        std::fs::write(path, format!("{}\n", now.as_micros())).unwrap();
+    }
     let mut sent = 0u64;
     loop {
         if limit.is_some_and(|n| sent >= n) {
