@@ -72,6 +72,27 @@ fn ffprobe_and_ffmpeg_read_both_streams_over_tcp_and_udp_and_the_pixels_match() 
     }
     let port = free_port();
     let _cam = pattern_camera(port, &["--fps", "30"]);
+    // /state lists both streams; `camera --help` and the viewer page name them.
+    let state: serde_json::Value = serde_json::from_slice(&get(port, "/state", "").body).unwrap();
+    let listed: Vec<(String, u64, u64, f64)> = state["rtsp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["width"].as_u64().unwrap(),
+                s["height"].as_u64().unwrap(),
+                s["fps"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("/stream".into(), 640, 480, 30.0), ("/sub".into(), 640, 360, 5.0)], "{state}");
+    assert!(
+        String::from_utf8_lossy(&get(port, "/", "").body).contains("\"rtsp://\" + location.host + r.path")
+    );
+    let (_, help) = run(crate::support::BIN, &["camera", "--help"]);
+    assert!(help.contains("rtsp://PI:5678/stream") && help.contains("rtsp://PI:5678/sub"), "{help}");
     for transport in ["tcp", "udp"] {
         for (path, expected, fps) in [
             ("/stream", "h264,Constrained Baseline,640,480", 30.0),

@@ -40,6 +40,11 @@ pub fn connection(endpoint: &Endpoint, stream: &TcpStream, peer: SocketAddr, adm
         geometry: endpoint.hello.geometry,
         nominal_fps: endpoint.hello.fps_millihz as f64 / 1000.0,
         settings: &endpoint.web,
+        rtsp: if endpoint.hub.is_some() {
+            crate::output::rtsp::streams::listed(endpoint)
+        } else {
+            Vec::new()
+        },
         keyed: endpoint.key.is_some(),
         stats: &endpoint.stats,
         shutdown: &endpoint.shutdown,
@@ -268,6 +273,8 @@ struct State<'a> {
     /// How old the newest frame is (capture to now), in ms; null with no frame yet.
     frame_age_ms: Option<f64>,
     viewers: Vec<ViewerState>,
+    /// The RTSP streams (`rtsp://HOST:PORT` + path): size, rate, bitrate.
+    rtsp: &'a [crate::output::rtsp::streams::StreamInfo],
 }
 
 #[derive(Serialize)]
@@ -312,6 +319,7 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
                 }
             })
             .collect(),
+        rtsp: &site.rtsp,
     };
     let body = serde_json::to_vec_pretty(&state).unwrap_or_default();
     respond(stream, "200 OK", "application/json", NO_CACHE, &body, head_only, site.shutdown)

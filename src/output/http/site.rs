@@ -17,6 +17,8 @@ pub struct Site<'a> {
     pub geometry: Option<Geometry>,
     pub nominal_fps: f64,
     pub settings: &'a WebSettings,
+    /// The camera's RTSP streams, for `/state`.
+    pub rtsp: Vec<crate::output::rtsp::streams::StreamInfo>,
     /// The endpoint has `--key-file`: without a password file, HTTP is refused.
     pub keyed: bool,
     pub stats: &'a Stats,

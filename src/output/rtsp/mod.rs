@@ -14,7 +14,7 @@ pub mod sdp;
 mod serve;
 pub mod session;
 pub mod settings;
-mod streams;
+pub mod streams;
 
 pub use serve::connection;
 pub use settings::{RtspSettings, RtspSide};

@@ -10,7 +10,7 @@ use crate::pipeline::h264;
 use crate::pipeline::hub::{Subscription, ViewerGuard};
 
 /// The H.264 settings of `name` on `endpoint`'s camera.
-pub(super) fn settings(endpoint: &Endpoint, name: StreamName) -> Option<H264Settings> {
+fn settings(endpoint: &Endpoint, name: StreamName) -> Option<H264Settings> {
     let main = endpoint.h264_settings()?;
     Some(match name {
         StreamName::Main => main,
@@ -26,6 +26,33 @@ pub(super) fn settings(endpoint: &Endpoint, name: StreamName) -> Option<H264Sett
             }
         }
     })
+}
+
+/// A stream as `/state` lists it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StreamInfo {
+    pub path: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub bitrate: u32,
+}
+
+/// The RTSP streams of `endpoint`'s camera (none without one).
+pub fn listed(endpoint: &Endpoint) -> Vec<StreamInfo> {
+    [StreamName::Main, StreamName::Sub]
+        .into_iter()
+        .filter_map(|name| {
+            let s = settings(endpoint, name)?;
+            Some(StreamInfo {
+                path: name.path(),
+                width: s.geometry.width,
+                height: s.geometry.height,
+                fps: s.fps,
+                bitrate: s.bitrate,
+            })
+        })
+        .collect()
 }
 
 /// The bitrate of `name` (for the stats and `/state`).
