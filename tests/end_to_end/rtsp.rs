@@ -489,8 +489,13 @@ fn four_rtsp_clients_two_displays_and_two_mjpeg_clients_with_one_rtsp_client_fro
         )
     };
     let rtsp: Vec<Proc> = vec![ffmpeg("tcp"), ffmpeg("tcp"), ffmpeg("udp"), ffmpeg("udp")];
-    let displays: Vec<Proc> = (0..2)
-        .map(|_| Proc::spawn("display", &["display", "--connect", &target, "--sink", "null", "--stats", "1"]))
+    let logs: Vec<String> =
+        (0..2).map(|i| crate::support::frame_log_path(&format!("rtsp-display{i}"))).collect();
+    let mut displays: Vec<Proc> = logs
+        .iter()
+        .map(|log| {
+            Proc::spawn("display", &["display", "--connect", &target, "--sink", "null", "--frame-log", log])
+        })
         .collect();
     let mjpeg: Vec<crate::support::http::StreamClient> =
         (0..2).map(|_| crate::support::http::StreamClient::start_sized(port, "/stream", 320, 240)).collect();
@@ -499,6 +504,7 @@ fn four_rtsp_clients_two_displays_and_two_mjpeg_clients_with_one_rtsp_client_fro
     let before: Vec<u64> = rtsp.iter().map(progress_frames).collect();
     let mjpeg_before: Vec<u64> = mjpeg.iter().map(|c| c.frames()).collect();
     let t0 = Instant::now();
+    let t0_us = pistream::media::now_us();
     rtsp[0].signal(Signal::SIGSTOP);
     std::thread::sleep(5 * SECS);
     rtsp[0].signal(Signal::SIGCONT);
@@ -533,8 +539,15 @@ fn four_rtsp_clients_two_displays_and_two_mjpeg_clients_with_one_rtsp_client_fro
             p.name
         );
     }
-    for d in &displays {
-        assert!(d.output().contains("stats:"), "{}", d.output());
+    for (d, log) in displays.iter_mut().zip(&logs) {
+        d.signal(Signal::SIGTERM);
+        d.wait_exit(10 * SECS);
+        let shown = crate::support::read_frame_log(log)
+            .iter()
+            .filter(|f| f.shown_us >= t0_us && f.shown_us < t0_us + (elapsed * 1e6) as u64)
+            .count();
+        let fps = shown as f64 / elapsed;
+        assert!(fps >= 0.8 * 30.0, "a pistream display while an RTSP client is frozen: {fps:.1} fps");
     }
     // A new RTSP client has its first whole keyframe within a second of asking for it.
     let waited = first_keyframe(port);
@@ -687,4 +700,87 @@ fn retina_a_strict_client_plays_both_streams_over_tcp_and_udp_with_digest() {
     let missing = runtime.block_on(retina_play(&url(port, "/stream"), false, None, 1));
     assert!(missing.is_err_and(|e| e.contains("401")), "no password is refused");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads interleaved packets and the next answer from a playing connection: the answer,
+/// and the RTP packets (channel 0) that came before it.
+fn answer_among_packets(s: &mut TcpStream) -> (String, usize) {
+    let mut packets = 0;
+    loop {
+        let mut first = [0u8; 1];
+        s.read_exact(&mut first).unwrap();
+        if first[0] == b'$' {
+            let mut rest = [0u8; 3];
+            s.read_exact(&mut rest).unwrap();
+            let mut packet = vec![0u8; usize::from(u16::from_be_bytes([rest[1], rest[2]]))];
+            s.read_exact(&mut packet).unwrap();
+            packets += usize::from(rest[0] == 0);
+            continue;
+        }
+        let mut head = vec![first[0]];
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).unwrap();
+            head.push(b[0]);
+        }
+        return (String::from_utf8_lossy(&head).into_owned(), packets);
+    }
+}
+
+#[test]
+fn pause_stops_the_packets_and_play_starts_them_again_at_a_keyframe() {
+    let _machine = crate::support::shared();
+    let port = free_port();
+    let _cam = pattern_camera(port, &["--size", "320x240"]);
+    let u = url(port, "/stream");
+    let mut s = connect(port);
+    let setup = request(&mut s, &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"));
+    let session = setup
+        .lines()
+        .find_map(|l| l.strip_prefix("Session: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+    assert!(play.starts_with("RTSP/1.0 200 OK") && play.contains("RTP-Info: url="), "{play}");
+    std::thread::sleep(SECS);
+    s.write_all(format!("PAUSE {u} RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n").as_bytes()).unwrap();
+    let (pause, before) = answer_among_packets(&mut s);
+    assert!(pause.starts_with("RTSP/1.0 200 OK") && pause.contains("CSeq: 3"), "{pause}");
+    assert!(before > 20, "{before} RTP packets in a second of playing");
+    // Paused: nothing comes for a second (the keep-alive is answered).
+    s.set_read_timeout(Some(SECS)).unwrap();
+    let mut buf = [0u8; 1];
+    let quiet = s.read(&mut buf);
+    assert!(quiet.is_err(), "data after PAUSE: {quiet:?}");
+    s.set_read_timeout(Some(5 * SECS)).unwrap();
+    let alive =
+        request(&mut s, &format!("GET_PARAMETER {u} RTSP/1.0\r\nCSeq: 4\r\nSession: {session}\r\n\r\n"));
+    assert!(alive.starts_with("RTSP/1.0 200 OK"), "{alive}");
+    // PLAY again: packets again, from a keyframe within a second.
+    let started = Instant::now();
+    let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 5\r\nSession: {session}\r\n\r\n"));
+    assert!(play.starts_with("RTSP/1.0 200 OK"), "{play}");
+    let mut frame = [0u8; 4];
+    loop {
+        s.read_exact(&mut frame).unwrap();
+        let mut packet = vec![0u8; usize::from(u16::from_be_bytes([frame[2], frame[3]]))];
+        s.read_exact(&mut packet).unwrap();
+        if frame[1] == 0 {
+            let nal = packet[12] & 0x1f;
+            let inner = match nal {
+                24 => packet[15] & 0x1f,
+                28 => packet[13] & 0x1f,
+                n => n,
+            };
+            assert!(
+                matches!(inner, 5 | 7),
+                "the first packet after PLAY is a keyframe's (NAL {nal}/{inner})"
+            );
+            break;
+        }
+    }
+    assert!(started.elapsed() < SECS, "{:?}", started.elapsed());
 }
