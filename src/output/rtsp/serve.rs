@@ -333,7 +333,21 @@ impl<'e> Connection<'e> {
                 if self.playing.is_none() {
                     let name = self.conversation.stream.unwrap_or(StreamName::Main);
                     match self.start_playing(hub, name) {
-                        Ok(playing) => self.playing = Some(playing),
+                        Ok(playing) => {
+                            self.playing = Some(playing);
+                            if matches!(
+                                self.sending.as_ref().map(|s| s.delivery),
+                                Some(Delivery::Interleaved { .. })
+                            ) {
+                                // At most 32 KiB not yet sent in the kernel (a third of a second at
+                                // the default 640x480 bitrate): on a slow link, newer units wait in
+                                // this viewer's queue, which skips to a keyframe when it falls a
+                                // GOP behind, rather than as seconds of backlog in the socket.
+                                let socket = SockRef::from(self.stream);
+                                let _ = socket.set_send_buffer_size(1 << 20);
+                                let _ = socket.set_tcp_notsent_lowat(32 * 1024);
+                            }
+                        }
                         Err(PlayError::Busy(busy)) => {
                             log::info!("refused RTSP {}: {busy}", self.peer);
                             self.respond_plain(
