@@ -33,8 +33,10 @@ const REALM: &str = "pistream";
 const INBOUND_MAX: usize = 16 * 1024;
 /// How long a reader waits for a request before looking at everything else again.
 const POLL: Duration = Duration::from_millis(50);
-/// How long a playing session waits for its next unit before reading requests again.
-const UNIT_WAIT: Duration = Duration::from_millis(10);
+/// How long a playing session waits for its next unit before reading requests again (a
+/// keep-alive or PAUSE waits at most this long; a shorter wait wakes every playing
+/// client's thread more often for nothing, as units come every 33 ms at 30 fps).
+const UNIT_WAIT: Duration = Duration::from_millis(50);
 /// Sender reports this often.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// How long DESCRIBE waits for the stream's first keyframe (its parameter sets).
