@@ -105,6 +105,24 @@ fn web_settings(http: Option<&str>, password_file: Option<&str>, quality: u8) ->
     })
 }
 
+/// The web settings of a camera's or call's arguments (`use web;` in cli/shared.rs).
+macro_rules! web_settings_of {
+    ($a:expr) => {
+        web_settings(
+            $a.http.as_deref(),
+            password_file($a.password_file.as_deref(), $a.http_password_file.as_deref())?,
+            $a.jpeg_quality,
+        )?
+    };
+}
+
+/// The RTSP settings of a camera's or call's arguments.
+macro_rules! rtsp_settings_of {
+    ($a:expr) => {
+        rtsp_settings($a.rtsp.as_deref(), $a.sub_size.as_deref(), $a.sub_fps, $a.rtsp_timeout)?
+    };
+}
+
 /// `--password-file`, or its older name `--http-password-file` (not both).
 fn password_file<'a>(new: Option<&'a str>, old: Option<&'a str>) -> Result<Option<&'a str>, String> {
     match (new, old) {
@@ -385,12 +403,8 @@ impl Args {
                     buffers: BufferSizes { sndbuf: a.sndbuf, rcvbuf: None },
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
-                    web: web_settings(
-                        a.http.as_deref(),
-                        password_file(a.password_file.as_deref(), a.http_password_file.as_deref())?,
-                        a.jpeg_quality,
-                    )?,
-                    rtsp: rtsp_settings(a.rtsp.as_deref(), a.sub_size.as_deref(), a.sub_fps, a.rtsp_timeout)?,
+                    web: web_settings_of!(a),
+                    rtsp: rtsp_settings_of!(a),
                 })
             }
             Command::Display(a) => Config::Endpoint(EndpointConfig {
@@ -446,12 +460,8 @@ impl Args {
                     buffers: BufferSizes::default(),
                     key: read_key_file(a.key_file.as_deref())?,
                     max_viewers: parse_max_viewers(a.max_viewers)?,
-                    web: web_settings(
-                        a.http.as_deref(),
-                        password_file(a.password_file.as_deref(), a.http_password_file.as_deref())?,
-                        a.jpeg_quality,
-                    )?,
-                    rtsp: rtsp_settings(a.rtsp.as_deref(), a.sub_size.as_deref(), a.sub_fps, a.rtsp_timeout)?,
+                    web: web_settings_of!(a),
+                    rtsp: rtsp_settings_of!(a),
                 })
             }
             Command::Selftest(_) => Config::Selftest,

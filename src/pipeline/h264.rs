@@ -61,17 +61,24 @@ impl StatefulEncoder for H264Stage {
             }
         };
         let planes = Planes::of(&layout, planes).map_err(|e| e.to_string())?;
-        match self
-            .encoder
-            .encode(&planes, keyframe, frame.captured_us, &mut unit.data)
-            .map_err(|e| e.to_string())?
-        {
-            Some(encoded) => {
-                unit.keyframe = encoded.keyframe;
-                Ok(true)
-            }
-            None => Ok(false),
+        encode_into(self.encoder.as_mut(), &planes, keyframe, frame.captured_us, unit)
+    }
+}
+
+/// Encodes `planes` into `unit` (a keyframe if `keyframe`): whether the codec made a unit.
+fn encode_into(
+    encoder: &mut dyn H264Encoder,
+    planes: &Planes<'_>,
+    keyframe: bool,
+    captured_us: u64,
+    unit: &mut EncodedUnit,
+) -> Result<bool, String> {
+    match encoder.encode(planes, keyframe, captured_us, &mut unit.data).map_err(|e| e.to_string())? {
+        Some(encoded) => {
+            unit.keyframe = encoded.keyframe;
+            Ok(true)
         }
+        None => Ok(false),
     }
 }
 
@@ -101,10 +108,23 @@ pub fn subscribe(
     settings: H264Settings,
     native: Option<PixelFormat>,
 ) -> Result<Subscription, String> {
+    subscribe_stage(hub, viewer, stage_spec(&settings), || {
+        H264Stage::software(settings, native).map(|s| Box::new(s) as Box<dyn StatefulEncoder>)
+    })
+}
+
+/// Subscribes `viewer` to the stage of `spec`, made by `make` if no one runs it yet; an
+/// encoder that cannot start is an error for this subscriber.
+fn subscribe_stage(
+    hub: &Arc<Hub>,
+    viewer: &ViewerGuard,
+    spec: StageSpec,
+    make: impl FnOnce() -> Result<Box<dyn StatefulEncoder>, String>,
+) -> Result<Subscription, String> {
     let mut failure = None;
     let subscription = hub
-        .subscribe(viewer, stage_spec(&settings), || match H264Stage::software(settings, native) {
-            Ok(stage) => Box::new(stage),
+        .subscribe(viewer, spec, || match make() {
+            Ok(stage) => stage,
             Err(e) => {
                 failure = Some(e);
                 Box::new(Failed)
@@ -181,20 +201,10 @@ impl StatefulEncoder for ScaledStage {
         let layout = Layout::tight(PixelFormat::I420, out.width, out.height);
         let planes = Planes::of(&layout, &self.i420).map_err(|e| e.to_string())?;
         let force = std::mem::take(&mut self.keyframe_pending);
-        match self
-            .encoder
-            .encode(&planes, force, frame.captured_us, &mut unit.data)
-            .map_err(|e| e.to_string())?
-        {
-            Some(encoded) => {
-                unit.keyframe = encoded.keyframe;
-                Ok(true)
-            }
-            None => {
-                self.keyframe_pending |= force;
-                Ok(false)
-            }
-        }
+        let made = encode_into(self.encoder.as_mut(), &planes, force, frame.captured_us, unit)?;
+        // Skipped by the codec: the keyframe asked for is still owed.
+        self.keyframe_pending |= force && !made;
+        Ok(made)
     }
 }
 
@@ -215,20 +225,9 @@ pub fn subscribe_scaled(
         settings.geometry.height,
         f64::from(settings.bitrate) / 1e6
     );
-    let mut failure = None;
-    let subscription = hub
-        .subscribe(viewer, spec, || match ScaledStage::new(settings) {
-            Ok(stage) => Box::new(stage),
-            Err(e) => {
-                failure = Some(e);
-                Box::new(Failed)
-            }
-        })
-        .map_err(|e| format!("cannot start the H.264 encoder's thread: {e}"))?;
-    match failure {
-        Some(why) => Err(why),
-        None => Ok(subscription),
-    }
+    subscribe_stage(hub, viewer, spec, || {
+        ScaledStage::new(settings).map(|s| Box::new(s) as Box<dyn StatefulEncoder>)
+    })
 }
 
 /// An encoder that could not start: makes nothing (its subscribers see no units).

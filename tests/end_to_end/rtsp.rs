@@ -236,6 +236,27 @@ fn connect(port: u16) -> TcpStream {
     TcpStream::connect(("127.0.0.1", port)).unwrap()
 }
 
+/// SETUP of `/stream` with `transport` on a new connection, then PLAY: the connection, its
+/// session id and PLAY's answer.
+fn setup_and_play(port: u16, transport: &str) -> (TcpStream, String, String) {
+    let u = url(port, "/stream");
+    let mut s = connect(port);
+    let setup = request(
+        &mut s,
+        &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: {transport}\r\n\r\n"),
+    );
+    let session = setup
+        .lines()
+        .find_map(|l| l.strip_prefix("Session: "))
+        .unwrap_or_else(|| panic!("no session in {setup}"))
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+    (s, session, play)
+}
+
 #[test]
 fn basic_and_digest_are_checked_and_a_keyed_camera_without_a_password_refuses() {
     let _machine = crate::support::shared();
@@ -390,38 +411,13 @@ fn sessions_that_never_play_or_vanish_are_gone_within_the_timeout_and_lock_no_on
     // Two clients that play and then vanish without TEARDOWN (UDP: nothing more is heard).
     let mut vanishing = Vec::new();
     for i in 0..2 {
-        let mut s = connect(port);
-        let setup = request(
-            &mut s,
-            &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port={}-{}\r\n\r\n", 41000 + 2 * i, 41001 + 2 * i),
-        );
-        let session = setup
-            .lines()
-            .find_map(|l| l.strip_prefix("Session: "))
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+        let transport = format!("RTP/AVP;unicast;client_port={}-{}", 41000 + 2 * i, 41001 + 2 * i);
+        let (s, _, play) = setup_and_play(port, &transport);
         assert!(play.starts_with("RTSP/1.0 200 OK"), "{play}");
         vanishing.push(s);
     }
     // Both viewer places are taken now: a third player is refused.
-    let mut third = connect(port);
-    let setup = request(
-        &mut third,
-        &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n"),
-    );
-    let session = setup
-        .lines()
-        .find_map(|l| l.strip_prefix("Session: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let play = request(&mut third, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+    let (third, _, play) = setup_and_play(port, "RTP/AVP/TCP;interleaved=0-1");
     assert!(play.starts_with("RTSP/1.0 503 "), "{play}");
     drop(third);
     // Within the timeout (5 s, and a poll), every silent session is closed by the camera.
@@ -560,19 +556,8 @@ fn four_rtsp_clients_two_displays_and_two_mjpeg_clients_with_one_rtsp_client_fro
 /// How long a new client waits from SETUP to the end of its first keyframe, read from the
 /// interleaved RTP (an IDR slice, then the marker bit).
 fn first_keyframe(port: u16) -> Duration {
-    let u = url(port, "/stream");
     let started = Instant::now();
-    let mut s = connect(port);
-    let setup = request(&mut s, &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"));
-    let session = setup
-        .lines()
-        .find_map(|l| l.strip_prefix("Session: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+    let (mut s, _, play) = setup_and_play(port, "RTP/AVP/TCP;unicast;interleaved=0-1");
     assert!(play.starts_with("RTSP/1.0 200 OK"), "{play}");
     let mut idr = false;
     loop {
@@ -733,17 +718,7 @@ fn pause_stops_the_packets_and_play_starts_them_again_at_a_keyframe() {
     let port = free_port();
     let _cam = pattern_camera(port, &["--size", "320x240"]);
     let u = url(port, "/stream");
-    let mut s = connect(port);
-    let setup = request(&mut s, &format!("SETUP {u}/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"));
-    let session = setup
-        .lines()
-        .find_map(|l| l.strip_prefix("Session: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let play = request(&mut s, &format!("PLAY {u} RTSP/1.0\r\nCSeq: 2\r\nSession: {session}\r\n\r\n"));
+    let (mut s, session, play) = setup_and_play(port, "RTP/AVP/TCP;unicast;interleaved=0-1");
     assert!(play.starts_with("RTSP/1.0 200 OK") && play.contains("RTP-Info: url="), "{play}");
     std::thread::sleep(SECS);
     s.write_all(format!("PAUSE {u} RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n").as_bytes()).unwrap();
