@@ -31,6 +31,9 @@ struct Accepted {
     stream: TcpStream,
     /// Raised once it has a place (a viewer, the shown peer).
     admitted: Arc<AtomicBool>,
+    /// Closed here as the oldest of too many pending ones (its thread may not have seen
+    /// it yet): no longer counted as pending.
+    closed: bool,
     stage: Stage<Next, Infallible>,
 }
 
@@ -87,12 +90,14 @@ pub(super) fn serve(
                 .unwrap_or_else(|| Finish::Stopped(shutdown.reason().unwrap_or_else(|| "stopped".into()))));
         }
         let Some((stream, peer)) = net::accept_once(listener)? else { continue };
-        let pending: Vec<usize> =
-            (0..connections.len()).filter(|&i| !connections[i].admitted.load(Ordering::Relaxed)).collect();
+        let pending: Vec<usize> = (0..connections.len())
+            .filter(|&i| !connections[i].closed && !connections[i].admitted.load(Ordering::Relaxed))
+            .collect();
         if pending.len() >= MAX_PENDING {
-            let oldest = &connections[pending[0]];
+            let oldest = &mut connections[pending[0]];
             log::debug!("closing {}, the oldest of {MAX_PENDING} unfinished handshakes", oldest.peer);
             let _ = oldest.stream.shutdown(SocketShutdown::Both);
+            oldest.closed = true;
         }
         let admitted = Arc::new(AtomicBool::new(false));
         let stage = {
@@ -102,7 +107,7 @@ pub(super) fn serve(
             })
             .map_err(|e| AppError::Internal(format!("cannot start the thread of {peer}: {e}")))?
         };
-        connections.push(Accepted { peer, stream, admitted, stage });
+        connections.push(Accepted { peer, stream, admitted, closed: false, stage });
     }
 }
 

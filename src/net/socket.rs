@@ -163,8 +163,29 @@ pub fn accept_once(listener: &TcpListener) -> io::Result<Option<(TcpStream, Sock
         Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => Ok(None),
         // The peer gave up between SYN and accept: not our problem.
         Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => Ok(None),
+        // Out of file descriptors or memory (a flood of connections): wait for some to
+        // close rather than end the run; said at most once a second.
+        Err(e) if is_resource_shortage(&e) => {
+            static LAST_WARNED_S: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let now_s = crate::media::now_us() / 1_000_000;
+            if LAST_WARNED_S.swap(now_s, Ordering::Relaxed) != now_s {
+                log::warn!("cannot accept connections now: {e}; waiting for some to close");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Whether `accept` failed for want of file descriptors or memory, which closing
+/// connections gives back.
+fn is_resource_shortage(e: &io::Error) -> bool {
+    use nix::errno::Errno;
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EMFILE | Errno::ENFILE | Errno::ENOBUFS | Errno::ENOMEM)
+    )
 }
 
 /// Waits for one connection, or `None` once `stop` is set.

@@ -181,15 +181,16 @@ impl StatefulEncoder for ScaledStage {
         unit: &mut EncodedUnit,
     ) -> Result<bool, String> {
         self.keyframe_pending |= keyframe;
+        if !frame.has_bgr {
+            return Err("the frame has no BGR to scale".into());
+        }
         let interval_us = (1e6 / self.settings.fps.max(0.1)) as u64;
-        if frame.captured_us < self.next_due_us {
+        // A due time far ahead means the capture clock stepped back: start again from now.
+        if frame.captured_us < self.next_due_us && self.next_due_us - frame.captured_us <= 2 * interval_us {
             return Ok(false);
         }
         // Due again one interval on, less a little so a capture's jitter does not skip one.
         self.next_due_us = frame.captured_us + interval_us - interval_us / 8;
-        if !frame.has_bgr {
-            return Err("the frame has no BGR to scale".into());
-        }
         let (sw, sh) = (frame.geometry.width, frame.geometry.height);
         let out = self.settings.geometry;
         let scaler = match &mut self.scaler {

@@ -53,11 +53,13 @@ impl Credentials {
     }
 
     /// Whether an `Authorization: Digest ...` value proves the password for a request of
-    /// `method`, against the server's `realm` and `nonce` (the connection's own).
+    /// `method` on `request_uri`, against the server's `realm` and `nonce` (the
+    /// connection's own). The header's `uri` must be the request's (whole, or its path).
     pub fn accepts_digest(
         &self,
         authorization: Option<&str>,
         method: &str,
+        request_uri: &str,
         realm: &str,
         nonce: &str,
     ) -> bool {
@@ -75,6 +77,12 @@ impl Credentials {
             return false;
         };
         if given_realm != realm || given_nonce != nonce {
+            return false;
+        }
+        let path_of = |u: &str| {
+            u.split_once("://").map_or(u, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])).to_string()
+        };
+        if uri != request_uri && path_of(uri) != path_of(request_uri) {
             return false;
         }
         if get("algorithm").is_some_and(|a| !a.eq_ignore_ascii_case("md5")) {
@@ -186,42 +194,70 @@ mod tests {
         assert!(c.accepts_digest(
             Some(&header("viewer", "n0nce", &response)),
             "DESCRIBE",
+            "rtsp://pi:8554/stream",
             "pistream",
             "n0nce"
         ));
-        assert!(!c.accepts_digest(Some(&header("viewer", "n0nce", &response)), "SETUP", "pistream", "n0nce"));
+        assert!(!c.accepts_digest(
+            Some(&header("viewer", "n0nce", &response)),
+            "SETUP",
+            "rtsp://pi:8554/stream",
+            "pistream",
+            "n0nce"
+        ));
         assert!(!c.accepts_digest(
             Some(&header("viewer", "other", &response)),
             "DESCRIBE",
+            "rtsp://pi:8554/stream",
             "pistream",
             "other"
         ));
         assert!(!c.accepts_digest(
             Some(&header("viewer", "n0nce", &response)),
             "DESCRIBE",
+            "rtsp://pi:8554/stream",
             "pistream",
             "n1nce"
         ));
         assert!(!c.accepts_digest(
             Some(&header("viewr", "n0nce", &response)),
             "DESCRIBE",
+            "rtsp://pi:8554/stream",
             "pistream",
             "n0nce"
         ));
         assert!(!c.accepts_digest(
             Some(&header("viewer", "n0nce", &"0".repeat(32))),
             "DESCRIBE",
+            "rtsp://pi:8554/stream",
             "pistream",
             "n0nce"
         ));
-        assert!(!c.accepts_digest(None, "DESCRIBE", "pistream", "n0nce"));
-        assert!(!c.accepts_digest(Some("Digest garbage"), "DESCRIBE", "pistream", "n0nce"));
+        assert!(
+            !c.accepts_digest(
+                Some(&header("viewer", "n0nce", &response)),
+                "DESCRIBE",
+                "rtsp://pi:8554/sub",
+                "pistream",
+                "n0nce"
+            ),
+            "the proof is for /stream only"
+        );
+        assert!(!c.accepts_digest(None, "DESCRIBE", "rtsp://pi:8554/stream", "pistream", "n0nce"));
+        assert!(!c.accepts_digest(
+            Some("Digest garbage"),
+            "DESCRIBE",
+            "rtsp://pi:8554/stream",
+            "pistream",
+            "n0nce"
+        ));
         // qop=auth (RFC 7616 3.4.1), with the RFC 2617 example's figures.
         let rfc = credentials("Mufasa:Circle Of Life").unwrap();
         let header = "Digest username=\"Mufasa\", realm=\"testrealm@host.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"/dir/index.html\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"";
         assert!(rfc.accepts_digest(
             Some(header),
             "GET",
+            "/dir/index.html",
             "testrealm@host.com",
             "dcd98b7102dd2f0e8b11d0f600bfb0c093"
         ));

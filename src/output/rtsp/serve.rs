@@ -45,7 +45,7 @@ const DESCRIBE_WAIT: Duration = Duration::from_secs(3);
 const BATCH: usize = 32;
 
 /// Serves one RTSP client of `endpoint` until it leaves, times out or the run stops;
-/// `admitted` is raised once its first request has arrived.
+/// `admitted` is raised while it plays (holds a viewer place).
 pub fn connection(endpoint: &Endpoint, stream: &TcpStream, peer: SocketAddr, admitted: &AtomicBool) {
     let mut connection = Connection::new(endpoint, stream, peer);
     if let Err(e) = stream.set_read_timeout(Some(POLL)) {
@@ -71,6 +71,10 @@ struct Sending {
     next_report: Instant,
     /// UDP packets the socket had no room for.
     dropped_packets: u64,
+    /// The capture time of the last unit sent, and when it was sent: RTCP's RTP time is
+    /// extrapolated from it on the monotonic clock, so it follows the packets' own time
+    /// base (a V4L2 driver's clock, say) even when the wall clock steps.
+    last_unit: Option<(u64, Instant)>,
 }
 
 /// The server's UDP sockets of a session, connected to the client's ports.
@@ -136,9 +140,10 @@ impl<'e> Connection<'e> {
                     "the client closed the connection without TEARDOWN".into()
                 });
             }
-            if self.filled > 0 {
-                admitted.store(true, Ordering::Relaxed);
-            }
+            // A connection counts as pending (bounded in number by the listener, the oldest
+            // closed past the bound) until it plays: one that only asks, unauthenticated or
+            // not, never holds more than a pending place.
+            admitted.store(self.playing.is_some(), Ordering::Relaxed);
             match self.handle_input()? {
                 Flow::Continue => {}
                 Flow::Close(why) => return Ok(why),
@@ -373,13 +378,14 @@ impl<'e> Connection<'e> {
                 }
                 self.conversation.done(action, String::new);
                 let sending = self.sending.as_ref().expect("SETUP made the sending state");
-                let now_us = now_us();
+                // The newest frame's capture time, on the clock the packets' timestamps use.
+                let media_now = hub.latest().map_or_else(now_us, |frame| frame.captured_us);
                 let rtp_info = format!(
                     "RTP-Info: url={}/{};seq={};rtptime={}\r\nRange: npt=now-\r\n",
                     url.trim_end_matches('/').trim_end_matches(sdp::TRACK).trim_end_matches('/'),
                     sdp::TRACK,
                     sending.packetizer.sequence,
-                    rtp::timestamp(now_us, sending.offset)
+                    rtp::timestamp(media_now, sending.offset)
                 );
                 let session = self.session_header();
                 self.respond(StatusCode::Ok, cseq, &format!("{rtp_info}{session}"), "", b"")?;
@@ -428,8 +434,9 @@ impl<'e> Connection<'e> {
         match &self.endpoint.web.credentials {
             Some(credentials) => {
                 let method_name = method_name(method);
+                let uri = request.request_uri().map(|u| u.as_str()).unwrap_or("*");
                 if credentials.accepts(authorization)
-                    || credentials.accepts_digest(authorization, method_name, REALM, &self.nonce)
+                    || credentials.accepts_digest(authorization, method_name, uri, REALM, &self.nonce)
                 {
                     return None;
                 }
@@ -475,10 +482,7 @@ impl<'e> Connection<'e> {
     }
 
     fn stream_fps(&self, name: StreamName) -> f64 {
-        match name {
-            StreamName::Main => self.endpoint.hello.fps_millihz as f64 / 1000.0,
-            StreamName::Sub => self.endpoint.rtsp.settings.sub_fps,
-        }
+        super::streams::settings(self.endpoint, name).map_or(0.0, |s| s.fps)
     }
 
     /// The RTP state of a new SETUP (a random SSRC, sequence number and time offset), and
@@ -513,6 +517,7 @@ impl<'e> Connection<'e> {
             report: Vec::with_capacity(64),
             next_report: Instant::now(),
             dropped_packets: 0,
+            last_unit: None,
         })
     }
 
@@ -557,22 +562,25 @@ impl<'e> Connection<'e> {
             };
             sending.packetizer.cut(&unit.data, timestamp, framing, &mut sending.packets);
             let bytes = send_packets(self.stream, sending, &unit.data, self.endpoint, limit)?;
+            sending.last_unit = Some((unit.captured_us, Instant::now()));
             playing.watcher.sent_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
             Stats::add(&self.endpoint.stats.sent_frames, 1);
             Stats::add(&self.endpoint.stats.sent_bytes, bytes as u64);
             self.units_sent += 1;
         }
-        if Instant::now() >= sending.next_report {
+        if let (true, Some((captured_us, sent_at))) =
+            (Instant::now() >= sending.next_report, sending.last_unit)
+        {
             sending.next_report += REPORT_INTERVAL;
             if sending.next_report < Instant::now() {
                 sending.next_report = Instant::now() + REPORT_INTERVAL;
             }
-            let now = now_us();
+            let media_now = captured_us + sent_at.elapsed().as_micros() as u64;
             let p = &sending.packetizer;
             sender_report(
                 p.ssrc,
-                now,
-                rtp::timestamp(now, sending.offset),
+                now_us(),
+                rtp::timestamp(media_now, sending.offset),
                 p.packet_count,
                 p.octet_count,
                 &mut sending.report,

@@ -10,7 +10,7 @@ use crate::pipeline::h264;
 use crate::pipeline::hub::{Subscription, ViewerGuard};
 
 /// The H.264 settings of `name` on `endpoint`'s camera.
-fn settings(endpoint: &Endpoint, name: StreamName) -> Option<H264Settings> {
+pub(super) fn settings(endpoint: &Endpoint, name: StreamName) -> Option<H264Settings> {
     let main = endpoint.h264_settings()?;
     Some(match name {
         StreamName::Main => main,
