@@ -181,11 +181,15 @@ def main():
             print(f"| {clients} | {name} | {r['fps']:.1f} ({r['per_client']:.1f}) | {r['cpu_ms']:.3f} ms | "
                   f"{r['p50']:.0f} / {r['p99']:.0f} ms |")
     print()
+    short = [(c, s, r["per_client"]) for c, res in rows for s, r in res.items() if r["per_client"] < 0.8 * FPS]
+    for clients, server, fps in short:
+        print(f"rtsp_bench: {server} delivered {fps:.1f} frames/s to each of {clients} client(s), under 80 % of {FPS}")
     for clients, results in rows:
         g, p = results["gstreamer"], results["pistream"]
         print(f"{clients} client(s): pistream/GStreamer CPU per delivered frame {p['cpu_ms'] / g['cpu_ms']:.2f}, "
               f"latency p50 {p['p50'] - g['p50']:+.0f} ms, p99 {p['p99'] - g['p99']:+.0f} ms")
+    return 1 if short else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
