@@ -34,6 +34,8 @@ struct Accepted {
     /// Closed here as the oldest of too many pending ones (its thread may not have seen
     /// it yet): no longer counted as pending.
     closed: bool,
+    /// When it was accepted (the list is reordered as connections end).
+    accepted_at: Instant,
     stage: Stage<Next, Infallible>,
 }
 
@@ -94,7 +96,9 @@ pub(super) fn serve(
             .filter(|&i| !connections[i].closed && !connections[i].admitted.load(Ordering::Relaxed))
             .collect();
         if pending.len() >= MAX_PENDING {
-            let oldest = &mut connections[pending[0]];
+            let first =
+                pending.iter().copied().min_by_key(|&i| connections[i].accepted_at).expect("pending is full");
+            let oldest = &mut connections[first];
             log::debug!("closing {}, the oldest of {MAX_PENDING} unfinished handshakes", oldest.peer);
             let _ = oldest.stream.shutdown(SocketShutdown::Both);
             oldest.closed = true;
@@ -107,7 +111,14 @@ pub(super) fn serve(
             })
             .map_err(|e| AppError::Internal(format!("cannot start the thread of {peer}: {e}")))?
         };
-        connections.push(Accepted { peer, stream, admitted, closed: false, stage });
+        connections.push(Accepted {
+            peer,
+            stream,
+            admitted,
+            closed: false,
+            accepted_at: Instant::now(),
+            stage,
+        });
     }
 }
 

@@ -47,12 +47,12 @@ const BATCH: usize = 32;
 /// Serves one RTSP client of `endpoint` until it leaves, times out or the run stops;
 /// `admitted` is raised while it plays (holds a viewer place).
 pub fn connection(endpoint: &Endpoint, stream: &TcpStream, peer: SocketAddr, admitted: &AtomicBool) {
-    let mut connection = Connection::new(endpoint, stream, peer);
+    let mut connection = Connection::new(endpoint, stream, peer, admitted);
     if let Err(e) = stream.set_read_timeout(Some(POLL)) {
         log::debug!("RTSP {peer}: {e}");
         return;
     }
-    let ended = connection.run(admitted);
+    let ended = connection.run();
     match ended {
         Ok(why) => log::info!("RTSP {peer} ended: {why}"),
         Err(e) => log::info!("RTSP {peer} ended: {e}"),
@@ -93,6 +93,10 @@ struct Connection<'e> {
     endpoint: &'e Endpoint,
     stream: &'e TcpStream,
     peer: SocketAddr,
+    /// Raised while it plays (holds a viewer place): until then the listener counts it as
+    /// pending (at most 16, the oldest closed past that), so connections that only ask,
+    /// with or without a password, hold neither a place nor more than those threads.
+    admitted: &'e AtomicBool,
     inbound: Box<[u8; INBOUND_MAX]>,
     filled: usize,
     conversation: Conversation,
@@ -106,11 +110,17 @@ struct Connection<'e> {
 }
 
 impl<'e> Connection<'e> {
-    fn new(endpoint: &'e Endpoint, stream: &'e TcpStream, peer: SocketAddr) -> Connection<'e> {
+    fn new(
+        endpoint: &'e Endpoint,
+        stream: &'e TcpStream,
+        peer: SocketAddr,
+        admitted: &'e AtomicBool,
+    ) -> Connection<'e> {
         Connection {
             endpoint,
             stream,
             peer,
+            admitted,
             inbound: Box::new([0; INBOUND_MAX]),
             filled: 0,
             conversation: Conversation::new(),
@@ -128,7 +138,7 @@ impl<'e> Connection<'e> {
     }
 
     /// Runs the connection; returns why it ended.
-    fn run(&mut self, admitted: &AtomicBool) -> io::Result<String> {
+    fn run(&mut self) -> io::Result<String> {
         loop {
             if self.endpoint.shutdown.requested() {
                 return Ok("the camera stops".into());
@@ -140,10 +150,6 @@ impl<'e> Connection<'e> {
                     "the client closed the connection without TEARDOWN".into()
                 });
             }
-            // A connection counts as pending (bounded in number by the listener, the oldest
-            // closed past the bound) until it plays: one that only asks, unauthenticated or
-            // not, never holds more than a pending place.
-            admitted.store(self.playing.is_some(), Ordering::Relaxed);
             match self.handle_input()? {
                 Flow::Continue => {}
                 Flow::Close(why) => return Ok(why),
@@ -342,6 +348,7 @@ impl<'e> Connection<'e> {
                     match self.start_playing(hub, name) {
                         Ok(playing) => {
                             self.playing = Some(playing);
+                            self.admitted.store(true, Ordering::Relaxed);
                             if matches!(
                                 self.sending.as_ref().map(|s| s.delivery),
                                 Some(Delivery::Interleaved { .. })
@@ -392,6 +399,7 @@ impl<'e> Connection<'e> {
             }
             Action::Pause => {
                 self.playing = None;
+                self.admitted.store(false, Ordering::Relaxed);
                 self.conversation.done(action, String::new);
                 let session = self.session_header();
                 self.respond(StatusCode::Ok, cseq, &session, "", b"")?;
