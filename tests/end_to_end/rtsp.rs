@@ -6,26 +6,15 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use crate::support::http::{get, psnr};
+use crate::support::tools::run;
 use crate::support::{free_port, pattern_camera, Proc, SECS};
 use pistream::media::Geometry;
 use pistream::source::pattern;
-
-/// Runs a tool; its success and what it printed.
-fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} is needed (scripts/install-deps test installs it): {e}"));
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
 
 fn url(port: u16, path: &str) -> String {
     format!("rtsp://127.0.0.1:{port}{path}")

@@ -16,6 +16,7 @@ use pistream::media::now_us;
 
 use crate::support::http::{decode_bgr, get, header, pattern_psnr, StreamClient};
 use crate::support::latency_display::percentile;
+use crate::support::tools::run;
 use crate::support::{
     frame_log_path, free_port, pattern_camera, read_frame_log, summary_counts, Proc, ShownFrame, SECS,
 };
@@ -201,16 +202,6 @@ fn idle_and_half_hello_connections_do_not_delay_a_real_display() {
         assert_eq!(summary_counts(&disp.output()), (1, 1, 0));
         drop(idle);
     }
-}
-
-fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} is needed (scripts/test installs it): {e}"));
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
 }
 
 #[test]

@@ -49,3 +49,15 @@ pub fn have(test: &str, tools: &[&str]) -> bool {
     eprintln!("skip: {test}: {what} not installed (scripts/install-deps test installs it)");
     false
 }
+
+/// Runs `program` with `args` to its end: whether it succeeded, and what it printed (stdout,
+/// then stderr).
+pub fn run(program: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed (scripts/install-deps test installs it): {e}"));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
