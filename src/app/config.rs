@@ -12,6 +12,7 @@ use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
 use crate::output::pistream::protocol::FormatSet;
 use crate::output::rtsp::RtspSettings;
+use crate::output::webrtc::WebrtcSettings;
 use crate::output::H264Options;
 pub use crate::output::PeerKind;
 pub use crate::pipeline::display::ShowConfig;
@@ -69,6 +70,8 @@ pub struct EndpointConfig {
     pub web: WebSettings,
     /// RTSP on the camera's port: an extra address, the `/sub` stream, the session timeout.
     pub rtsp: RtspSettings,
+    /// WebRTC: the UDP port, the candidates, on or off.
+    pub webrtc: WebrtcSettings,
 }
 
 /// Camera and display in one process over loopback.

@@ -16,6 +16,10 @@ pub enum AppError {
         "cannot listen on {addr}: {source} (is another pistream running there? try another --listen port)"
     )]
     Listen { addr: SocketAddr, source: io::Error },
+    #[error(
+        "cannot use UDP port {port} for WebRTC: {source} (give another with --webrtc-port, or --webrtc off)"
+    )]
+    WebrtcPort { port: u16, source: io::Error },
     #[error("network: {0}")]
     Net(#[from] io::Error),
     #[error("{peer}: {source}")]

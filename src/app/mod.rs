@@ -25,6 +25,7 @@ use crate::net;
 use crate::output::pistream::adapt;
 use crate::output::pistream::protocol::{FormatSet, Hello};
 use crate::output::rtsp::RtspSide;
+use crate::output::webrtc::{self, WebrtcSide};
 use crate::output::{Accepts, Endpoint};
 use crate::pipeline::capture;
 use crate::pipeline::display::{self, PeerName, PLACEHOLDER};
@@ -184,6 +185,7 @@ fn run_endpoint(
         showing: Mutex::new(None),
         web: cfg.web.clone(),
         rtsp: RtspSide::new(cfg.rtsp.clone()),
+        webrtc: WebrtcSide::new(cfg.webrtc.clone()),
         stats: stats.clone(),
         shutdown: shutdown.clone(),
     });
@@ -234,11 +236,35 @@ fn run_network(
                     "no --key-file, so anyone on the network who can reach {bound} can view this camera"
                 );
             }
+            let webrtc = if sends && endpoint.webrtc.settings.enabled {
+                let (service, thread) = match endpoint.webrtc.settings.port {
+                    Some(port) => webrtc::Service::start(endpoint, port)
+                        .map_err(|source| AppError::WebrtcPort { port, source })?,
+                    // The camera's port number by default; if something holds it over UDP,
+                    // any free port (the answer names it, browsers follow).
+                    None => webrtc::Service::start(endpoint, bound.port())
+                        .or_else(|e| {
+                            log::warn!("UDP port {} is taken ({e}): WebRTC uses another (set one with --webrtc-port)", bound.port());
+                            webrtc::Service::start(endpoint, 0)
+                        })
+                        .map_err(|source| AppError::WebrtcPort { port: 0, source })?,
+                };
+                endpoint.webrtc.started(service);
+                Some(thread)
+            } else {
+                None
+            };
             if sends {
                 let port = bound.port();
                 log::info!(
-                    "watch in a browser: http://HOST:{port}/ (MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
+                    "watch in a browser: http://HOST:{port}/ (WebRTC, else MJPEG; MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
                 );
+                if let Some(service) = endpoint.webrtc.service() {
+                    log::info!(
+                        "WebRTC: WHEP at http://HOST:{port}/whep, media over UDP port {}",
+                        service.port
+                    );
+                }
             }
             let web_only = match endpoint.web.extra_address {
                 Some(addr) => {
@@ -273,6 +299,9 @@ fn run_network(
             if let Some(rtsp) = rtsp_only {
                 join(rtsp)?;
             }
+            if let Some(thread) = webrtc {
+                let _ = thread.join();
+            }
             result
         }
         Connection::Connect(target) => connect::run(endpoint, target),
@@ -304,6 +333,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
         max_viewers: 1,
         web: Default::default(),
         rtsp: Default::default(),
+        webrtc: Default::default(),
     };
     let camera = open_camera(&cfg.send, camera_cfg.max_viewers)?;
     let hub = camera.hub.clone();
@@ -335,6 +365,7 @@ fn run_demo(cfg: DemoConfig, shutdown: Arc<Shutdown>) -> Result<Finish, AppError
                 max_viewers: 1,
                 web: Default::default(),
                 rtsp: Default::default(),
+                webrtc: Default::default(),
             };
             run_endpoint(&display_cfg, None, Some(display_box), &stats, &shutdown, None)
         }

@@ -16,6 +16,7 @@ use crate::output::pistream::adapt::WireChoice;
 use crate::output::pistream::protocol::keys::Psk;
 use crate::output::pistream::protocol::FormatSet;
 use crate::output::rtsp::RtspSettings;
+use crate::output::webrtc::{CandidateSpec, WebrtcSettings};
 use crate::output::H264Options;
 use crate::runtime::logging::Verbosity;
 use crate::sink::SinkSpec;
@@ -170,6 +171,33 @@ fn rtsp_settings(
         sub_fps,
         session_timeout,
     })
+}
+
+/// The WebRTC settings of a camera's or call's arguments.
+macro_rules! webrtc_settings_of {
+    ($a:expr) => {
+        webrtc_settings($a.webrtc.as_deref(), $a.webrtc_port, &$a.webrtc_candidate)?
+    };
+}
+
+fn webrtc_settings(
+    switch: Option<&str>,
+    port: Option<u16>,
+    candidates: &[String],
+) -> Result<WebrtcSettings, String> {
+    let enabled = match switch {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(format!("--webrtc {other}: give on (the default) or off (the page plays MJPEG)"))
+        }
+    };
+    let candidates = if candidates.is_empty() {
+        WebrtcSettings::default().candidates
+    } else {
+        candidates.iter().map(|c| CandidateSpec::parse(c)).collect::<Result<_, _>>()?
+    };
+    Ok(WebrtcSettings { port, candidates, enabled })
 }
 
 fn parse_max_viewers(n: usize) -> Result<usize, String> {
@@ -405,6 +433,7 @@ impl Args {
                     max_viewers: parse_max_viewers(a.max_viewers)?,
                     web: web_settings_of!(a),
                     rtsp: rtsp_settings_of!(a),
+                    webrtc: webrtc_settings_of!(a),
                 })
             }
             Command::Display(a) => Config::Endpoint(EndpointConfig {
@@ -428,6 +457,7 @@ impl Args {
                 max_viewers: 1,
                 web: Default::default(),
                 rtsp: Default::default(),
+                webrtc: Default::default(),
             }),
             Command::Call(a) => {
                 if a.listen.is_none() && a.connect.is_none() {
@@ -462,6 +492,7 @@ impl Args {
                     max_viewers: parse_max_viewers(a.max_viewers)?,
                     web: web_settings_of!(a),
                     rtsp: rtsp_settings_of!(a),
+                    webrtc: webrtc_settings_of!(a),
                 })
             }
             Command::Selftest(_) => Config::Selftest,

@@ -140,6 +140,19 @@ macro_rules! command {
             /// seconds an RTSP session may say nothing before it is ended (default 60)
             #[argh(option)]
             pub rtsp_timeout: Option<u64>,
+            /// on (default) or off: WebRTC for browsers (WHEP at /whep, which the viewer page
+            /// plays; off: the page plays MJPEG)
+            #[argh(option)]
+            pub webrtc: Option<String>,
+            /// the UDP port WebRTC's media uses (default: the camera's own port number, over
+            /// UDP; 0 picks a free one)
+            #[argh(option)]
+            pub webrtc_port: Option<u16>,
+            /// an address browsers are told to send WebRTC media to, repeatable: auto (this
+            /// machine's addresses, the default), IP, or IP:PORT for a NAT's forwarded port or
+            /// a container's host; given ones replace auto unless auto is listed too
+            #[argh(option)]
+            pub webrtc_candidate: Vec<String>,
         ] $($rest)*);
     };
 

@@ -10,6 +10,7 @@ use super::pistream::adapt::choice::WireChoice;
 use super::pistream::protocol::keys::Psk;
 use super::pistream::protocol::Hello;
 use super::rtsp::RtspSide;
+use super::webrtc::WebrtcSide;
 use crate::codec::h264::H264Settings;
 use crate::media::{Mailbox, PixelFormat};
 use crate::net::BufferSizes;
@@ -70,6 +71,8 @@ pub struct Endpoint {
     pub web: WebSettings,
     /// RTSP on the camera's port: an extra address, the `/sub` stream, the session timeout.
     pub rtsp: RtspSide,
+    /// WebRTC (WHEP) on the camera's HTTP side and a UDP port.
+    pub webrtc: WebrtcSide,
     pub stats: Arc<Stats>,
     pub shutdown: Arc<Shutdown>,
 }

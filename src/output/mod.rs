@@ -21,6 +21,7 @@ mod opening;
 pub mod pistream;
 pub mod rtsp;
 pub mod seed;
+pub mod webrtc;
 
 pub use ending::{after, Ending, Failure, Next, SessionError};
 pub use endpoint::{Endpoint, H264Options, PeerKind};

@@ -56,6 +56,10 @@ pub struct Stats {
     /// asked for).
     pub received_h264: AtomicU64,
     pub undecodable: AtomicU64,
+    /// WebRTC: NACKs received (str0m resends the packets from its history) and keyframe
+    /// requests (PLI, FIR) passed to the encoder.
+    pub webrtc_nacks: AtomicU64,
+    pub webrtc_keyframe_requests: AtomicU64,
     latency: LatencyHistogram,
 }
 
@@ -264,6 +268,10 @@ impl Reporter {
         }
         if self.shape.sends {
             let _ = write!(t, " | bad frames skipped {}", Stats::get(&s.bad_frames));
+            let (nacks, requests) = (Stats::get(&s.webrtc_nacks), Stats::get(&s.webrtc_keyframe_requests));
+            if nacks + requests > 0 {
+                let _ = write!(t, " | webrtc nacks {nacks}, keyframe requests {requests}");
+            }
         }
         if self.shape.shows {
             t.push_str(" | ");

@@ -15,7 +15,10 @@ static LOGGER: StderrLogger = StderrLogger;
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // Libraries (str0m's ICE and DTLS) speak below warnings only with -v.
+        let ours = metadata.target().starts_with("pistream");
         metadata.level() <= log::max_level()
+            && (ours || metadata.level() <= Level::Warn || log::max_level() >= LevelFilter::Debug)
     }
 
     fn log(&self, record: &Record<'_>) {

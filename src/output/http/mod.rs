@@ -28,6 +28,7 @@ mod response;
 mod serve;
 pub mod settings;
 mod site;
+mod whep;
 
 use crate::net::demux::{request_line, Claim, RequestLine};
 

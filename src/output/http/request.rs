@@ -19,6 +19,11 @@ pub(super) struct Request {
     pub query: String,
     /// The `Authorization` header's value, if any.
     pub authorization: Option<String>,
+    /// `Content-Type` and `Content-Length`, if given (a WHEP offer's).
+    pub content_type: Option<String>,
+    pub content_length: Option<usize>,
+    /// The body's bytes that arrived with the head (the rest is still in the socket).
+    pub body_start: Vec<u8>,
 }
 
 impl Request {
@@ -39,6 +44,28 @@ pub(super) enum RequestError {
     Gone,
 }
 
+/// Reads the rest of a body of `len` bytes, of which `request.body_start` arrived already,
+/// within [`REQUEST_TIMEOUT`]; None if the client went away or was too slow.
+pub(super) fn read_body(mut stream: &TcpStream, request: &Request, len: usize) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    let mut body = request.body_start.clone();
+    body.truncate(len);
+    let mut filled = body.len();
+    body.resize(len, 0);
+    while filled < len {
+        match stream.read(&mut body[filled..]) {
+            Ok(0) => return None,
+            Ok(n) => filled += n,
+            Err(e) if crate::net::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+    }
+    Some(body)
+}
+
 /// Reads and parses one request head within [`REQUEST_TIMEOUT`].
 pub(super) fn read(mut stream: &TcpStream) -> Result<Request, RequestError> {
     let deadline = Instant::now() + REQUEST_TIMEOUT;
@@ -48,7 +75,11 @@ pub(super) fn read(mut stream: &TcpStream) -> Result<Request, RequestError> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&head[..filled]) {
-            Ok(httparse::Status::Complete(_)) => return Ok(to_request(&request)),
+            Ok(httparse::Status::Complete(head_len)) => {
+                let mut parsed = to_request(&request);
+                parsed.body_start = head[head_len..filled].to_vec();
+                return Ok(parsed);
+            }
             Ok(httparse::Status::Partial) => {}
             Err(e) => return Err(RequestError::Malformed(e.to_string())),
         }
@@ -70,16 +101,21 @@ pub(super) fn read(mut stream: &TcpStream) -> Result<Request, RequestError> {
 fn to_request(request: &httparse::Request<'_, '_>) -> Request {
     let target = request.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let authorization = request
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("authorization"))
-        .map(|h| String::from_utf8_lossy(h.value).into_owned());
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned())
+    };
     Request {
         method: request.method.unwrap_or("").to_string(),
         path: path.to_string(),
         query: query.to_string(),
-        authorization,
+        authorization: header("authorization"),
+        content_type: header("content-type"),
+        content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+        body_start: Vec::new(),
     }
 }
 

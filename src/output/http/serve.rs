@@ -13,6 +13,7 @@ use super::frames::{web_jpeg, web_needs};
 use super::request::{self, Request, RequestError};
 use super::response::{respond, text, write_all, HeadBuf, NO_CACHE};
 use super::site::Site;
+use super::whep;
 use crate::codec::jpeg::Encoder;
 use crate::media::{now_us, Geometry};
 use crate::output::admission::{self, Refusal};
@@ -46,6 +47,7 @@ pub fn connection(endpoint: &Endpoint, stream: &TcpStream, peer: SocketAddr, adm
             Vec::new()
         },
         keyed: endpoint.key.is_some(),
+        endpoint: Some(endpoint),
         stats: &endpoint.stats,
         shutdown: &endpoint.shutdown,
     };
@@ -85,6 +87,18 @@ pub fn serve(site: &Site<'_>, stream: &TcpStream, peer: SocketAddr, on_request: 
         Err(RequestError::Gone) => return,
     };
     let head_only = request.method == "HEAD";
+    if whep::is_whep(&request.path) {
+        // Browsers' CORS preflight carries no credentials: answered before the check.
+        if request.method != "OPTIONS" {
+            if let Some((status, headers, message)) = refusal(site, &request) {
+                log::info!("HTTP {peer} {} {}: {status}", request.method, request.path);
+                text(stream, status, headers, message, false, site.shutdown);
+                return;
+            }
+        }
+        whep::answer(site, stream, peer, &request);
+        return;
+    }
     if !head_only && request.method != "GET" {
         let message = format!("{} is not served here: use GET or HEAD\n", request.method);
         let status = if HTTP_METHODS.contains(&request.method.as_str()) {
@@ -275,6 +289,16 @@ struct State<'a> {
     viewers: Vec<ViewerState>,
     /// The RTSP streams (`rtsp://HOST:PORT` + path): size, rate, bitrate.
     rtsp: &'a [crate::output::rtsp::streams::StreamInfo],
+    /// WebRTC: off (null), or its UDP port and what browsers asked of it.
+    webrtc: Option<WebrtcState>,
+}
+
+#[derive(Serialize)]
+struct WebrtcState {
+    whep: &'static str,
+    udp_port: u16,
+    nacks: u64,
+    keyframe_requests: u64,
 }
 
 #[derive(Serialize)]
@@ -320,6 +344,12 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
             })
             .collect(),
         rtsp: &site.rtsp,
+        webrtc: site.endpoint.and_then(|e| e.webrtc.service()).map(|service| WebrtcState {
+            whep: whep::WHEP_PATH,
+            udp_port: service.port,
+            nacks: Stats::get(&site.stats.webrtc_nacks),
+            keyframe_requests: Stats::get(&site.stats.webrtc_keyframe_requests),
+        }),
     };
     let body = serde_json::to_vec_pretty(&state).unwrap_or_default();
     respond(stream, "200 OK", "application/json", NO_CACHE, &body, head_only, site.shutdown)

@@ -21,6 +21,8 @@ pub struct Site<'a> {
     pub rtsp: Vec<crate::output::rtsp::streams::StreamInfo>,
     /// The endpoint has `--key-file`: without a password file, HTTP is refused.
     pub keyed: bool,
+    /// The endpoint itself, for WebRTC (none in tests that serve a bare site).
+    pub endpoint: Option<&'a crate::output::Endpoint>,
     pub stats: &'a Stats,
     pub shutdown: &'a Shutdown,
 }

@@ -22,6 +22,8 @@ pub enum ViewerKind {
     Seed,
     /// An RTSP client (an NVR, a relay, VLC).
     Rtsp,
+    /// A browser (or another WHEP client) over WebRTC.
+    WebRtc,
 }
 
 impl ViewerKind {
@@ -32,6 +34,7 @@ impl ViewerKind {
             ViewerKind::Http => "http",
             ViewerKind::Seed => "seed",
             ViewerKind::Rtsp => "rtsp",
+            ViewerKind::WebRtc => "webrtc",
         }
     }
 }

@@ -1,0 +1,130 @@
+//! The one UDP socket every WebRTC session shares: bound to all IPv4 addresses on the
+//! WebRTC port, non-blocking, and told (IP_PKTINFO) which local address each datagram was
+//! sent to, which ICE needs to match a check to the candidate it was sent to.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Send buffer: a 1080p keyframe (100 to 200 KB) leaves at once, unpaced, for every session.
+const SEND_BUFFER: usize = 4 << 20;
+const RECEIVE_BUFFER: usize = 1 << 20;
+
+/// A datagram read: its length, who sent it, and the local address it was sent to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Datagram {
+    pub(super) len: usize,
+    pub(super) source: SocketAddr,
+    pub(super) local_ip: IpAddr,
+}
+
+/// The shared socket.
+pub(super) struct MediaSocket {
+    socket: UdpSocket,
+    pub(super) port: u16,
+}
+
+impl MediaSocket {
+    /// Binds `0.0.0.0:port` (0: any free port).
+    pub(super) fn bind(port: u16) -> io::Result<MediaSocket> {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())?;
+        socket.set_nonblocking(true)?;
+        // Best effort: the kernel caps them at net.core.[rw]mem_max.
+        let _ = socket.set_send_buffer_size(SEND_BUFFER);
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+        let socket: UdpSocket = socket.into();
+        setsockopt(&socket, sockopt::Ipv4PacketInfo, &true).map_err(io::Error::from)?;
+        let port = socket.local_addr()?.port();
+        Ok(MediaSocket { socket, port })
+    }
+
+    pub(super) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.socket.as_fd()
+    }
+
+    /// The next datagram waiting, if any.
+    pub(super) fn receive(&self, buf: &mut [u8]) -> io::Result<Option<Datagram>> {
+        let mut space = nix::cmsg_space!(nix::libc::in_pktinfo);
+        let mut iov = [io::IoSliceMut::new(buf)];
+        let message = match recvmsg::<SockaddrIn>(
+            self.socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(message) => message,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(source) = message.address else { return Ok(None) };
+        let mut local_ip = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        if let Ok(cmsgs) = message.cmsgs() {
+            for cmsg in cmsgs {
+                if let ControlMessageOwned::Ipv4PacketInfo(info) = cmsg {
+                    local_ip = IpAddr::V4(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
+                }
+            }
+        }
+        let source = SocketAddr::from((source.ip(), source.port()));
+        Ok(Some(Datagram { len: message.bytes, source, local_ip }))
+    }
+
+    /// Sends one datagram from local address `from` (ICE wants the answer to a check to
+    /// come from the address the check went to; the kernel alone would pick the route's
+    /// address); from any address when `from` is not this machine's (a NAT's public one).
+    /// A full buffer or an unreachable peer loses it, as UDP does (the receiver asks again:
+    /// NACK, PLI). Whether it went.
+    pub(super) fn send(&self, data: &[u8], from: SocketAddr, to: SocketAddr) -> bool {
+        let (IpAddr::V4(source), SocketAddr::V4(to4)) = (from.ip(), to) else {
+            return self.socket.send_to(data, to).is_ok();
+        };
+        let info = nix::libc::in_pktinfo {
+            ipi_ifindex: 0,
+            ipi_spec_dst: nix::libc::in_addr { s_addr: u32::from(source).to_be() },
+            ipi_addr: nix::libc::in_addr { s_addr: 0 },
+        };
+        let iov = [io::IoSlice::new(data)];
+        let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
+        let address = SockaddrIn::from(to4);
+        match sendmsg(self.socket.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_DONTWAIT, Some(&address)) {
+            Ok(_) => true,
+            Err(nix::errno::Errno::EINVAL) => self.socket.send_to(data, to).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datagram_says_which_local_address_it_was_sent_to() {
+        let socket = MediaSocket::bind(0).unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // 127.0.0.2 is loopback too: the local address is the one the client sent to.
+        for to in ["127.0.0.1", "127.0.0.2"] {
+            client.send_to(b"hello", (to, socket.port)).unwrap();
+            let mut buf = [0u8; 64];
+            let got = loop {
+                if let Some(d) = socket.receive(&mut buf).unwrap() {
+                    break d;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
+            assert_eq!(
+                got,
+                Datagram { len: 5, source: client.local_addr().unwrap(), local_ip: to.parse().unwrap() }
+            );
+        }
+        let mut buf = [0u8; 64];
+        assert_eq!(socket.receive(&mut buf).unwrap(), None);
+    }
+}
