@@ -30,5 +30,6 @@ mod seed;
 mod slow_link;
 mod url_source;
 mod web;
+mod webrtc;
 mod window;
 mod wire;

@@ -9,12 +9,14 @@
 pub mod camera_module;
 pub mod fake_rpicam;
 pub mod frame_log;
+pub mod h264_pictures;
 pub mod http;
 pub mod latency_display;
 pub mod machine;
 pub mod process;
 pub mod slow_link;
 pub mod tools;
+pub mod webrtc;
 pub mod xvfb;
 
 pub use frame_log::{frame_log_path, read_frame_log, ShownFrame};

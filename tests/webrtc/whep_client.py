@@ -6,7 +6,8 @@ Posts a recvonly H.264 video offer to URL (pistream's /whep), plays the answer's
 {"status": 201, "location": "/whep/...", "frames": N, "width": W, "height": H,
  "first_frame_s": T, "fps": F, "max_gap_ms": G, "frames_after_first_second": ...,
  "delete_status": 200}. With --dump PATH it writes the last decoded picture there as raw
-BGR (W*H*3 bytes). --no-delete leaves without ending the session (a vanished client).
+BGR (W*H*3 bytes). --no-delete leaves without ending the session (a vanished client); --progress prints
+frames=N to stderr every 0.5 s.
 A refused offer prints {"status": CODE, "body": "..."} and exits 0: the test reads it.
 
     whep_client.py http://127.0.0.1:5678/whep --seconds 10 --dump /tmp/last.bgr
@@ -44,6 +45,7 @@ async def main():
     parser.add_argument("--dump")
     parser.add_argument("--auth", help="USER:PASSWORD for Basic auth")
     parser.add_argument("--no-delete", action="store_true")
+    parser.add_argument("--progress", action="store_true", help="print frames=N to stderr every 0.5 s")
     args = parser.parse_args()
 
     pc = RTCPeerConnection()
@@ -67,6 +69,7 @@ async def main():
     times = []
     width = height = 0
     last = None
+    next_progress = 0.0
     while time.monotonic() - started < args.seconds:
         try:
             frame = await asyncio.wait_for(track.recv(), max(0.1, args.seconds - (time.monotonic() - started)))
@@ -80,6 +83,9 @@ async def main():
         times.append(now)
         width, height = frame.width, frame.height
         last = frame
+        if args.progress and now >= next_progress:
+            print(f"frames={len(times)}", file=sys.stderr, flush=True)
+            next_progress = now + 0.5
     result = {"status": 201, "location": location, "frames": len(times), "width": width, "height": height}
     if times:
         result["first_frame_s"] = round(first - started, 3)
