@@ -7,9 +7,10 @@
 //! | `/stream`, `/?action=stream` | `multipart/x-mixed-replace` MJPEG, a `Content-Length` per part |
 //! | `/snapshot`, `/?action=snapshot` | one `image/jpeg` of the newest frame |
 //! | `/state` | JSON: source, size, rates, viewers with their addresses, fps and drops |
+//! | `/whep` | WebRTC by WHEP (`whep.rs`: `POST` an offer, `DELETE` its location) |
 //!
-//! `HEAD` is answered like `GET` without a body; other HTTP methods get 405, methods HTTP
-//! does not define (`BREW`) 501, other paths 404.
+//! `HEAD` is answered like `GET` without a body; other HTTP methods get 405 (but on
+//! `/whep`), methods HTTP does not define (`BREW`) 501, other paths 404.
 //! Each `/stream` client is a viewer of the hub like a pistream display (its own slot, its
 //! own drops; past `--max-viewers`, 503 with `Retry-After`), and shares each frame's one
 //! JPEG encoding per quality with every other. Requests are parsed by `httparse`
@@ -19,7 +20,7 @@
 //! allocation per frame.
 //!
 //! `serve.rs` reads and answers a request, `site.rs` is what it serves from, `frames.rs`
-//! a frame as a browser's JPEG, `settings.rs` the endpoint's web settings.
+//! a frame as a browser's JPEG, `settings.rs` the endpoint's web settings, `whep.rs` WHEP.
 
 pub mod auth;
 mod frames;
