@@ -67,7 +67,7 @@ command! {
     /// listening display with --connect.
     #[argh(subcommand, name = "camera",
         example = "pistream camera                          # first V4L2 camera, 640x480@30, on 0.0.0.0:5678\npistream camera --source /dev/video2 --size 1280x720 --fps 15\npistream camera --source http://192.168.1.20:8080/video   # Android IP Webcam\npistream camera --source pattern         # test pattern, no camera needed\npistream camera --connect desktop.local:5678  # push to `pistream display --listen`\npistream camera --rtsp 8554 --password-file web.pw   # RTSP also on the port NVRs expect",
-        note = "The same port answers HTTP: http://PI:5678/ is a viewer page, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too. It answers RTSP as well, with H.264: rtsp://PI:5678/stream (the capture's size and rate, for NVRs, Frigate's recording, go2rtc, mediamtx, VLC, OpenCV) and rtsp://PI:5678/sub (640x360 at 5 fps by default, for Frigate's detection)."
+        note = "The same port answers HTTP: http://PI:5678/ is a viewer page (WebRTC, else MJPEG; media over UDP on the same port number), /whep is WebRTC for WHEP players, /stream is MJPEG (for Home Assistant's MJPEG camera, go2rtc, Frigate through go2rtc), /snapshot one JPEG, /state JSON; mjpg-streamer's /?action=stream and /?action=snapshot work too. It answers RTSP as well, with H.264: rtsp://PI:5678/stream (the capture's size and rate, for NVRs, Frigate's recording, go2rtc, mediamtx, VLC, OpenCV) and rtsp://PI:5678/sub (640x360 at 5 fps by default, for Frigate's detection)."
     )]
     pub struct CameraArgs {
         use endpoint, send;

@@ -321,3 +321,56 @@ fn hostile_whep_requests_get_clear_errors_and_lock_no_one_out() {
     assert!(r["status"] == 201 && r["frames"].as_u64().unwrap() > 30, "{r}");
     assert!(cam.is_running(), "the camera stopped: {}", cam.output());
 }
+
+#[test]
+fn webrtc_options_say_what_to_give_and_a_busy_udp_port_is_clear() {
+    let _machine = crate::support::shared();
+    let run = |args: &[&str]| {
+        let out = Command::new(crate::support::BIN).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for (args, needle) in [
+        (
+            &["camera", "--source", "pattern", "--webrtc", "maybe"][..],
+            "--webrtc maybe: give on (the default) or off",
+        ),
+        (
+            &["camera", "--source", "pattern", "--webrtc-candidate", "pi.local"][..],
+            "--webrtc-candidate pi.local: give auto",
+        ),
+        (&["camera", "--source", "pattern", "--webrtc-candidate", "0.0.0.0"][..], "not 0.0.0.0"),
+    ] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // A UDP port held by another program: named, with what to do.
+    let taken = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let udp = taken.local_addr().unwrap().port().to_string();
+    let (code, stderr) = run(&[
+        "camera",
+        "--source",
+        "pattern",
+        "--listen",
+        "127.0.0.1:0",
+        "--webrtc-port",
+        &udp,
+        "--seconds",
+        "2",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot use UDP port {udp} for WebRTC"))
+            && stderr.contains("give another with --webrtc-port, or --webrtc off"),
+        "{stderr}"
+    );
+    // By default the camera's own port number; when something holds it over UDP, another,
+    // with a warning, and the camera runs.
+    let port = free_port();
+    let held = UdpSocket::bind(("0.0.0.0", port)).unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let (code, stderr) = run(&["camera", "--source", "pattern", "--listen", &listen, "--seconds", "2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("UDP port {port} is taken")), "{stderr}");
+    drop(held);
+}
