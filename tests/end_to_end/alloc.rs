@@ -354,8 +354,12 @@ fn fan_out_to_four_displays_and_two_http_clients_allocates_no_rust_memory_per_fr
             short.rust, long.rust, short.malloc, long.malloc
         );
         assert!(rust < 0.0005, "{rust:.4} Rust allocations per frame");
+        // Rust allocates nothing per frame (above); the C library's own calls (thread and
+        // socket set-up, which the long run's timing varies) stay under one per frame,
+        // which a malloc on the frame path (one or more per frame) would not: CI measured
+        // 565 such calls over 4472 frames (0.13), on a loaded machine.
         if http == 0 {
-            assert!(malloc < 0.1, "raw viewers alone: {malloc:.4} malloc calls per frame");
+            assert!(malloc < 0.5, "raw viewers alone: {malloc:.4} malloc calls per frame");
         }
     }
 }
