@@ -173,7 +173,7 @@ fn main() {
         sent += 1;
         index += 1;
         save(index);
-        if sent % 30 == 0 {
+        if sent.is_multiple_of(30) {
             log(&format!("#{sent} ({fps:.2} fps) exp 33251.00 ag 8.00 dg 1.00"));
         }
         if let Some(period) = period {

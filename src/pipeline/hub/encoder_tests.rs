@@ -26,7 +26,7 @@ impl StatefulEncoder for Numbering {
     fn encode(&mut self, _: &SharedFrame, keyframe: bool, unit: &mut EncodedUnit) -> Result<bool, String> {
         let n = self.made;
         self.made += 1;
-        unit.keyframe = keyframe || n % self.gop == 0;
+        unit.keyframe = keyframe || n.is_multiple_of(self.gop);
         unit.data.clear();
         unit.data.extend_from_slice(&n.to_be_bytes());
         self.log.lock().unwrap().push((n, unit.keyframe));

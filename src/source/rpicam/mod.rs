@@ -103,7 +103,11 @@ impl RpicamSource {
     /// Starts rpicam-vid for `request` and waits until its first frame begins (or it fails:
     /// then the error says why, with its last line).
     pub fn open(request: Request) -> Result<RpicamSource, SourceError> {
-        if request.width % 2 != 0 || request.height % 2 != 0 || request.width < 64 || request.height < 64 {
+        if !request.width.is_multiple_of(2)
+            || !request.height.is_multiple_of(2)
+            || request.width < 64
+            || request.height < 64
+        {
             return Err(SourceError::Failed(format!(
                 "--source rpicam needs an even width and height of at least 64, not {}x{}",
                 request.width, request.height

@@ -172,7 +172,7 @@ impl Capture {
         let input = self.converter.input();
         let output = self.converter.output();
         let unscaled = (input.width, input.height) == (output.width, output.height);
-        let even = input.width % 2 == 0;
+        let even = input.width.is_multiple_of(2);
         let mirrored = !self.mirrors.is_upright();
         match input.format {
             // A JPEG cannot be mirrored without decoding it: its viewers get one made from

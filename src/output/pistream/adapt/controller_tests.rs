@@ -170,7 +170,7 @@ impl Sim {
                     self.counters.dropped += self.backlog.len() as u64;
                     self.backlog.clear();
                 }
-                let keyframe = self.captured % 30 == 0;
+                let keyframe = self.captured.is_multiple_of(30);
                 self.backlog.push_back((now, self.size(level, keyframe)));
             } else if self.writable() {
                 let size = self.size(level, false);
@@ -213,7 +213,7 @@ impl Sim {
             }
             self.shown.push((now, now - captured, self.current_level));
         }
-        if now % 250 == 0 {
+        if now.is_multiple_of(250) {
             let report = Report {
                 at_us: now * 1000,
                 bytes: self.received.0,
