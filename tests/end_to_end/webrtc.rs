@@ -14,7 +14,9 @@ use nix::sys::signal::Signal;
 use super::rtsp::rss_kib;
 use crate::support::h264_pictures::{pattern_match, MIN_H264_PSNR_DB};
 use crate::support::http::{get, StreamClient};
-use crate::support::webrtc::{chromium, have_clients, progress_frames, result, whep_client, LossyLink};
+use crate::support::webrtc::{
+    chromium, chromium_start, have_clients, progress_frames, result, whep_client, LossyLink,
+};
 use crate::support::{free_port, pattern_camera, Proc, SECS};
 
 const AIORTC_OFFER: &str = include_str!("../fixtures/webrtc/aiortc-offer.sdp");
@@ -88,6 +90,32 @@ fn chromium_plays_the_viewer_page_over_webrtc_at_the_camera_rate_and_shows_the_p
     let p = pattern_match(&bgr, 640, 480);
     assert!(p >= MIN_H264_PSNR_DB, "Chromium's picture is {p:.1} dB from the pattern");
     assert!(cam.output().contains("session 1 plays"), "{}", cam.output());
+    let _ = std::fs::remove_file(shot);
+}
+
+#[test]
+fn the_page_plays_webrtc_again_by_itself_after_the_camera_restarts() {
+    let _machine = crate::support::exclusive();
+    if !have_clients("the page reconnects") {
+        return;
+    }
+    let port = free_port();
+    let mut first = pattern_camera(port, &["--fps", "30"]);
+    let shot = temp("restart.png");
+    let mut page = chromium_start(&format!("http://127.0.0.1:{port}/"), 30, &shot);
+    first.wait_for("session 1 plays", 30 * SECS);
+    first.signal(Signal::SIGTERM);
+    first.wait_exit(10 * SECS);
+    std::thread::sleep(2 * SECS);
+    // The same camera again, on the same port: nobody touches the page.
+    let second = pattern_camera(port, &["--fps", "30"]);
+    second.wait_for("session 1 plays", 25 * SECS);
+    page.wait_exit(90 * SECS);
+    let r = result(&page);
+    assert_eq!(r["mode"], "webrtc", "{r}");
+    // The counters are the new session's: it decoded for the rest of the 30 s.
+    let frames = r["framesDecoded"].as_u64().unwrap();
+    assert!(frames > 150, "after the restart the page decoded {frames} frames: {r}");
     let _ = std::fs::remove_file(shot);
 }
 

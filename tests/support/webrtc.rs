@@ -61,21 +61,24 @@ pub fn progress_frames(p: &Proc) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs Chromium on `url` for `seconds` through `chromium.mjs`, the screenshot to `shot`:
-/// its JSON result.
-pub fn chromium(url: &str, seconds: u32, shot: &std::path::Path) -> serde_json::Value {
+/// Starts Chromium on `url` for `seconds` through `chromium.mjs`, the screenshot to `shot`
+/// (its JSON result is the last line it prints: [`result`]).
+pub fn chromium_start(url: &str, seconds: u32, shot: &std::path::Path) -> Proc {
     // ES modules resolve their imports next to themselves: the script runs from the folder
     // playwright-core is installed in.
-    let dir = tools().join("node");
-    let runner = dir.join("chromium.mjs");
+    let runner = tools().join("node/chromium.mjs");
     std::fs::copy(script("chromium.mjs"), &runner).expect("copying chromium.mjs");
-    let p = Proc::spawn_program(
+    Proc::spawn_program(
         "chromium",
         "node",
         &[runner.to_str().unwrap(), url, &seconds.to_string(), shot.to_str().unwrap()],
         &[],
-    );
-    let mut p = p;
+    )
+}
+
+/// Runs Chromium on `url` for `seconds` (see [`chromium_start`]): its JSON result.
+pub fn chromium(url: &str, seconds: u32, shot: &std::path::Path) -> serde_json::Value {
+    let mut p = chromium_start(url, seconds, shot);
     p.wait_exit(std::time::Duration::from_secs(u64::from(seconds) + 60));
     result(&p)
 }
