@@ -25,7 +25,9 @@ use crate::net;
 use crate::output::pistream::adapt;
 use crate::output::pistream::protocol::{FormatSet, Hello};
 use crate::output::rtsp::RtspSide;
-use crate::output::webrtc::{self, WebrtcSide};
+#[cfg(feature = "webrtc")]
+use crate::output::webrtc;
+use crate::output::webrtc::WebrtcSide;
 use crate::output::{Accepts, Endpoint};
 use crate::pipeline::capture;
 use crate::pipeline::display::{self, PeerName, PLACEHOLDER};
@@ -50,8 +52,11 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
 
 /// `pistream X.Y.Z (features: ...)`.
 pub fn version_line() -> String {
-    let features: Vec<&str> =
-        [("opencv", cfg!(feature = "opencv"))].iter().filter(|f| f.1).map(|f| f.0).collect();
+    let features: Vec<&str> = [("opencv", cfg!(feature = "opencv")), ("webrtc", cfg!(feature = "webrtc"))]
+        .iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .collect();
     format!(
         "pistream {} ({}; features: {})",
         env!("CARGO_PKG_VERSION"),
@@ -236,6 +241,7 @@ fn run_network(
                     "no --key-file, so anyone on the network who can reach {bound} can view this camera"
                 );
             }
+            #[cfg(feature = "webrtc")]
             let webrtc = if sends && endpoint.webrtc.settings.enabled {
                 let (service, thread) = match endpoint.webrtc.settings.port {
                     Some(port) => webrtc::Service::start(endpoint, port)
@@ -259,11 +265,8 @@ fn run_network(
                 log::info!(
                     "watch in a browser: http://HOST:{port}/ (WebRTC, else MJPEG; MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
                 );
-                if let Some(service) = endpoint.webrtc.service() {
-                    log::info!(
-                        "WebRTC: WHEP at http://HOST:{port}/whep, media over UDP port {}",
-                        service.port
-                    );
+                if let Some(udp) = endpoint.webrtc.udp_port() {
+                    log::info!("WebRTC: WHEP at http://HOST:{port}/whep, media over UDP port {udp}");
                 }
             }
             let web_only = match endpoint.web.extra_address {
@@ -299,6 +302,7 @@ fn run_network(
             if let Some(rtsp) = rtsp_only {
                 join(rtsp)?;
             }
+            #[cfg(feature = "webrtc")]
             if let Some(thread) = webrtc {
                 let _ = thread.join();
             }

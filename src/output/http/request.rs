@@ -46,6 +46,7 @@ pub(super) enum RequestError {
 
 /// Reads the rest of a body of `len` bytes, of which `request.body_start` arrived already,
 /// within [`REQUEST_TIMEOUT`]; None if the client went away or was too slow.
+#[cfg(feature = "webrtc")]
 pub(super) fn read_body(mut stream: &TcpStream, request: &Request, len: usize) -> Option<Vec<u8>> {
     let deadline = Instant::now() + REQUEST_TIMEOUT;
     let mut body = request.body_start.clone();

@@ -344,9 +344,9 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
             })
             .collect(),
         rtsp: &site.rtsp,
-        webrtc: site.endpoint.and_then(|e| e.webrtc.service()).map(|service| WebrtcState {
+        webrtc: site.endpoint.and_then(|e| e.webrtc.udp_port()).map(|udp_port| WebrtcState {
             whep: whep::WHEP_PATH,
-            udp_port: service.port,
+            udp_port,
             nacks: Stats::get(&site.stats.webrtc_nacks),
             keyframe_requests: Stats::get(&site.stats.webrtc_keyframe_requests),
         }),

@@ -6,17 +6,25 @@
 
 use std::net::{SocketAddr, TcpStream};
 
-use super::request::{read_body, Request};
-use super::response::{respond, text};
+#[cfg(feature = "webrtc")]
+use super::request::read_body;
+use super::request::Request;
+#[cfg(feature = "webrtc")]
+use super::response::respond;
+use super::response::text;
 use super::site::Site;
+#[cfg(feature = "webrtc")]
 use crate::output::webrtc::offer::MAX_OFFER_BYTES;
+#[cfg(feature = "webrtc")]
 use crate::output::webrtc::Refusal;
 
 /// The path offers go to, and the prefix of sessions' locations.
 pub(super) const WHEP_PATH: &str = "/whep";
 /// What WHEP's paths allow.
+#[cfg(feature = "webrtc")]
 const ALLOW: &str = "Allow: POST, DELETE, OPTIONS\r\n";
 /// CORS: a player on another origin may post offers and read the location.
+#[cfg(feature = "webrtc")]
 const CORS: &str = "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Location\r\n";
 
 /// Whether `path` is WHEP's: `/whep` or a session under it.
@@ -24,7 +32,15 @@ pub(super) fn is_whep(path: &str) -> bool {
     path == WHEP_PATH || path.strip_prefix(WHEP_PATH).is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Answers a request to a WHEP path in a build without WebRTC.
+#[cfg(not(feature = "webrtc"))]
+pub(super) fn answer(site: &Site<'_>, stream: &TcpStream, _peer: SocketAddr, _request: &Request) {
+    let message = "this pistream was built without WebRTC (the cargo feature webrtc): play /stream (MJPEG) or rtsp://…/stream\n";
+    text(stream, "404 Not Found", "", message, false, site.shutdown);
+}
+
 /// Answers a request to a WHEP path (authorization already checked).
+#[cfg(feature = "webrtc")]
 pub(super) fn answer(site: &Site<'_>, stream: &TcpStream, peer: SocketAddr, request: &Request) {
     let shutdown = site.shutdown;
     let Some((endpoint, service)) = site.endpoint.and_then(|e| Some((e, e.webrtc.service()?))) else {
@@ -88,6 +104,7 @@ pub(super) fn answer(site: &Site<'_>, stream: &TcpStream, peer: SocketAddr, requ
 }
 
 /// `POST /whep`: reads the offer and answers it.
+#[cfg(feature = "webrtc")]
 fn post(
     site: &Site<'_>,
     stream: &TcpStream,

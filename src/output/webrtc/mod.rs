@@ -8,15 +8,25 @@
 //! candidates are the machine's addresses. No STUN or TURN: from outside, use a relay (go2rtc,
 //! mediamtx) or `--webrtc-candidate` with a forwarded port.
 
+//!
+//! It is the cargo feature `webrtc` (on by default); without it the options are read but
+//! `/whep` answers that this build has none, and the page plays MJPEG.
+
 pub mod hosts;
+#[cfg(feature = "webrtc")]
 pub mod offer;
+#[cfg(feature = "webrtc")]
 pub mod service;
+#[cfg(feature = "webrtc")]
 mod session;
 pub mod settings;
+#[cfg(feature = "webrtc")]
 mod socket;
 
+#[cfg(feature = "webrtc")]
 use std::sync::{Arc, OnceLock};
 
+#[cfg(feature = "webrtc")]
 pub use service::{Refusal, Service};
 pub use settings::{CandidateSpec, WebrtcSettings};
 
@@ -24,21 +34,35 @@ pub use settings::{CandidateSpec, WebrtcSettings};
 #[derive(Default)]
 pub struct WebrtcSide {
     pub settings: WebrtcSettings,
+    #[cfg(feature = "webrtc")]
     service: OnceLock<Arc<Service>>,
 }
 
 impl WebrtcSide {
     pub fn new(settings: WebrtcSettings) -> WebrtcSide {
-        WebrtcSide { settings, service: OnceLock::new() }
+        #[cfg(feature = "webrtc")]
+        return WebrtcSide { settings, service: OnceLock::new() };
+        #[cfg(not(feature = "webrtc"))]
+        WebrtcSide { settings }
     }
 
     /// The running service (none before the camera listens, or with `--webrtc off`).
+    #[cfg(feature = "webrtc")]
     pub fn service(&self) -> Option<&Arc<Service>> {
         self.service.get()
     }
 
     /// Records the started service.
+    #[cfg(feature = "webrtc")]
     pub fn started(&self, service: Arc<Service>) {
         let _ = self.service.set(service);
+    }
+
+    /// The UDP port media goes over, while the service runs.
+    pub fn udp_port(&self) -> Option<u16> {
+        #[cfg(feature = "webrtc")]
+        return self.service().map(|s| s.port);
+        #[cfg(not(feature = "webrtc"))]
+        None
     }
 }
