@@ -24,6 +24,9 @@ PISTREAM, FAKE, NODE_DIR = (os.path.abspath(a) for a in sys.argv[1:4])
 FPS = 30
 WARMUP = float(os.environ.get("BENCH_WEBRTC_WARMUP", "3"))
 WINDOW = float(os.environ.get("BENCH_WEBRTC_WINDOW", "10"))
+# BENCH_WEBRTC_SIZES=640x480,1280x720 (the default): the sizes measured.
+SIZES = [tuple(int(n) for n in size.split("x"))
+         for size in os.environ.get("BENCH_WEBRTC_SIZES", "640x480,1280x720").split(",")]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -98,7 +101,7 @@ def main():
     print("| --- | --- | ---: | ---: | ---: |")
     rows = []
     failed = False
-    for width, height in ((640, 480), (1280, 720)):
+    for width, height in SIZES:
         results = {}
         for mode in ("mjpeg", "webrtc"):
             r = run(width, height, mode)
