@@ -134,6 +134,7 @@ fn run(
     let wiring = Wiring { endpoint, socket, units, waker };
     let mut sessions: Vec<Session> = Vec::new();
     let mut buf = vec![0u8; 2048];
+    let mut control = MediaSocket::control_space();
     while !endpoint.shutdown.requested() {
         let now = Instant::now();
         let next = sessions.iter().map(|s| s.due).min().unwrap_or(now + LONGEST_WAIT).min(now + LONGEST_WAIT);
@@ -170,7 +171,7 @@ fn run(
             }
         }
         loop {
-            let datagram = match socket.receive(&mut buf) {
+            let datagram = match socket.receive(&mut buf, &mut control) {
                 Ok(Some(datagram)) => datagram,
                 Ok(None) => break,
                 Err(e) => {

@@ -49,14 +49,20 @@ impl MediaSocket {
         self.socket.as_fd()
     }
 
-    /// The next datagram waiting, if any.
-    pub(super) fn receive(&self, buf: &mut [u8]) -> io::Result<Option<Datagram>> {
-        let mut space = nix::cmsg_space!(nix::libc::in_pktinfo);
+    /// Room for one datagram's IP_PKTINFO, made once by its reader and reused (nix's
+    /// `cmsg_space!` is a `Vec`: made per read, it would allocate on every wake-up).
+    pub(super) fn control_space() -> Vec<u8> {
+        nix::cmsg_space!(nix::libc::in_pktinfo)
+    }
+
+    /// The next datagram waiting, if any; `control` from [`MediaSocket::control_space`].
+    #[allow(clippy::ptr_arg)] // nix's recvmsg takes the Vec itself: it reads its capacity.
+    pub(super) fn receive(&self, buf: &mut [u8], control: &mut Vec<u8>) -> io::Result<Option<Datagram>> {
         let mut iov = [io::IoSliceMut::new(buf)];
         let message = match recvmsg::<SockaddrIn>(
             self.socket.as_raw_fd(),
             &mut iov,
-            Some(&mut space),
+            Some(control),
             MsgFlags::MSG_DONTWAIT,
         ) {
             Ok(message) => message,
@@ -108,13 +114,14 @@ mod tests {
     #[test]
     fn a_datagram_says_which_local_address_it_was_sent_to() {
         let socket = MediaSocket::bind(0).unwrap();
+        let mut control = MediaSocket::control_space();
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         // 127.0.0.2 is loopback too: the local address is the one the client sent to.
         for to in ["127.0.0.1", "127.0.0.2"] {
             client.send_to(b"hello", (to, socket.port)).unwrap();
             let mut buf = [0u8; 64];
             let got = loop {
-                if let Some(d) = socket.receive(&mut buf).unwrap() {
+                if let Some(d) = socket.receive(&mut buf, &mut control).unwrap() {
                     break d;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
@@ -125,6 +132,6 @@ mod tests {
             );
         }
         let mut buf = [0u8; 64];
-        assert_eq!(socket.receive(&mut buf).unwrap(), None);
+        assert_eq!(socket.receive(&mut buf, &mut control).unwrap(), None);
     }
 }
