@@ -262,10 +262,14 @@ fn run_network(
             };
             if sends {
                 let port = bound.port();
+                let udp_port = endpoint.webrtc.udp_port();
+                // The page plays WebRTC only when this camera serves it (--webrtc on, and a
+                // build with the feature).
+                let page = if udp_port.is_some() { "WebRTC, else MJPEG" } else { "MJPEG" };
                 log::info!(
-                    "watch in a browser: http://HOST:{port}/ (WebRTC, else MJPEG; MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
+                    "watch in a browser: http://HOST:{port}/ ({page}; MJPEG at /stream, a picture at /snapshot); H.264 over RTSP: rtsp://HOST:{port}/stream and /sub"
                 );
-                if let Some(udp) = endpoint.webrtc.udp_port() {
+                if let Some(udp) = udp_port {
                     log::info!("WebRTC: WHEP at http://HOST:{port}/whep, media over UDP port {udp}");
                 }
             }

@@ -400,5 +400,20 @@ fn webrtc_options_say_what_to_give_and_a_busy_udp_port_is_clear() {
     let (code, stderr) = run(&["camera", "--source", "pattern", "--listen", &listen, "--seconds", "2"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains(&format!("UDP port {port} is taken")), "{stderr}");
+    assert!(stderr.contains("/ (WebRTC, else MJPEG;") && stderr.contains("WebRTC: WHEP at"), "{stderr}");
     drop(held);
+    // --webrtc off: the start lines promise MJPEG only, and no WHEP.
+    let (code, stderr) = run(&[
+        "camera",
+        "--source",
+        "pattern",
+        "--listen",
+        "127.0.0.1:0",
+        "--webrtc",
+        "off",
+        "--seconds",
+        "1",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("/ (MJPEG;") && !stderr.contains("WHEP"), "{stderr}");
 }
