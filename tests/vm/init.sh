@@ -1,9 +1,10 @@
 #!/bin/sh
 # /init of the VM rig's initramfs (see docs/VM-RIG.md). Runs inside qemu as PID 1 with
-# busybox, a static pistream, the vivid modules and (for the loopback cases) v4l2loopback
-# with the fake camera v4l2-writer (tools/v4l2-writer); prints every result on the serial
-# console as a line starting with "VMRIG " (the host's tests/vm/check reads only those),
-# then powers the VM off. The guest measures and reports; the host decides pass or fail.
+# busybox, pistream (static, or the drive's dynamic one: ON_DRIVE), the vivid modules and
+# (for the loopback cases) v4l2loopback with the fake camera v4l2-writer (tools/v4l2-writer);
+# prints every result on the serial console as a line starting with "VMRIG " (the host's
+# tests/vm/check reads only those), then powers the VM off. The guest measures and reports;
+# the host decides pass or fail.
 #
 # Settings come from /etc/vmrig.conf, written by scripts/vm-rig:
 #   ARCH      x86_64 or aarch64
@@ -21,6 +22,8 @@
 #   LIBCAMERA 1 when vimc.ko is in the initramfs and the drive holds libcamera (cam,
 #             libcamerify, GStreamer's libcamerasrc), the dynamic pistream (usr/bin/pistream-dyn)
 #             and the stand-in rpicam-vid: the cases `libcamera`, `libcamerify`, `rpicam`
+#   ON_DRIVE  1 when the initramfs has no static pistream: the drive's dynamic one
+#             (usr/bin/pistream-dyn, glibc from the drive) runs as pistream in every case
 #   BENCH     ustreamer: run the benchmark of /bench-ustreamer.sh (BENCH_SECS, BENCH_WARMUP,
 #             BENCH_RUNS, BENCH_CLIENTS) instead of the cases, for scripts/bench-ustreamer
 
@@ -54,8 +57,6 @@ if timeout 30 head -c 1 /dev/random > /dev/null; then
 else
     say "fatal the kernel's random number generator was not ready after 30 s (virtio-rng missing?)"
 fi
-say "pistream $(pistream --version 2>&1 | head -n 1)"
-
 # The drive mounted read-only at /full, and the libraries where the loaders (PT_INTERP
 # /lib/ld-linux-aarch64.so.1; /lib64/ld-linux-x86-64.so.2, which the x86_64 initramfs has for
 # tc) and their default search path (/usr/lib/TRIPLET, /usr/lib) look, as on Raspberry Pi OS;
@@ -75,6 +76,16 @@ if [ "${DRIVE:-0}" = 1 ]; then
         FULL=0 LIBCAMERA=0
     fi
 fi
+# ON_DRIVE=1: the initramfs has no static pistream; the drive's dynamic one is pistream.
+if [ "${ON_DRIVE:-0}" = 1 ]; then
+    if [ -x /full/usr/bin/pistream-dyn ]; then
+        ln -s /full/usr/bin/pistream-dyn /bin/pistream
+    else
+        say "fatal the drive has no usr/bin/pistream-dyn, which runs as pistream (ON_DRIVE=1)"
+    fi
+fi
+say "pistream $(pistream --version 2>&1 | head -n 1)"
+
 # The full-feature binary, from the drive.
 if [ "$FULL" = 1 ]; then
     if [ -x /full/usr/bin/pistream ]; then
@@ -160,7 +171,7 @@ port=5700
 CAM_PID=""
 # The camera's device: vivid's capture node, or $LOOP for the loopback cases.
 CAM_DEV=/dev/video0
-# The camera's binary: the static pistream, or pistream-full (the cases `full` and `url`).
+# The camera's binary: pistream (headless), or pistream-full (the cases `full` and `url`).
 CAM_BIN=pistream
 # start_camera LOG ARGS...: a listening camera on CAM_DEV on the next port; waits until it
 # has chosen a mode (or has exited), at most 30 s (the full binary loads 250 libraries
