@@ -106,6 +106,9 @@ def main():
         for mode in ("mjpeg", "webrtc"):
             r = run(width, height, mode)
             if r is None or r["mode"] != mode:
+                if r is not None:
+                    print(f"webrtc_bench: {width}x{height}: asked for {mode}, the page played {r['mode']} "
+                          f"(does `{os.path.basename(PISTREAM)} --version` list webrtc?)", file=sys.stderr)
                 failed = True
                 continue
             results[mode] = r
