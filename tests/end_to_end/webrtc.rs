@@ -259,7 +259,8 @@ fn four_webrtc_clients_two_displays_and_two_mjpeg_clients_with_one_webrtc_client
 }
 
 #[test]
-fn through_a_link_losing_2_percent_chromium_keeps_playing_and_the_camera_answers_nacks() {
+fn through_a_link_losing_2_percent_chromium_keeps_playing_and_the_camera_answers_nacks_and_keyframe_requests()
+{
     let _machine = crate::support::exclusive();
     if !have_clients("WebRTC over a lossy link") {
         return;
@@ -284,6 +285,42 @@ fn through_a_link_losing_2_percent_chromium_keeps_playing_and_the_camera_answers
     );
     assert!(nacks.as_u64().unwrap() > 0, "the camera saw no NACK: {state}");
     let _ = std::fs::remove_file(shot);
+
+    // Keyframe requests: the link goes dark towards the client for 7 s, past what NACK can
+    // repair (the camera keeps 3 s of packets; aiortc asks for a keyframe with a PLI once
+    // 512 packets are missing). The PLI must become a keyframe request, and the client's
+    // picture must come back, at the camera's rate and clean.
+    let requests_before = requests.as_u64().unwrap();
+    let dump = temp("lossy-aiortc.bgr");
+    let mut client =
+        whep_client("aiortc", port, &["--seconds", "26", "--progress", "--dump", dump.to_str().unwrap()]);
+    until_webrtc_viewers(port, 1, 20 * SECS).expect("the aiortc client connects through the link");
+    std::thread::sleep(3 * SECS);
+    let before_dark = progress_frames(&client);
+    link.set_dark(true);
+    std::thread::sleep(7 * SECS);
+    link.set_dark(false);
+    // The first seconds after it also bring the last 3 s back by NACK, decoded late; the
+    // rate is measured after them.
+    std::thread::sleep(5 * SECS);
+    let resumed = progress_frames(&client);
+    std::thread::sleep(3 * SECS);
+    let fps = (progress_frames(&client) - resumed) as f64 / 3.0;
+    client.wait_exit(40 * SECS);
+    let state: serde_json::Value = serde_json::from_slice(&get(port, "/state", "").body).unwrap();
+    let requests = state["webrtc"]["keyframe_requests"].as_u64().unwrap();
+    eprintln!(
+        "lossy link gone dark 7 s: the client had {before_dark} frames before, {resumed} 5 s after; then {fps:.1} fps; keyframe requests {requests_before} -> {requests}"
+    );
+    assert!(requests > requests_before, "the client's PLI made no keyframe request: {state}");
+    assert!(fps >= 0.8 * 30.0, "after the dark link the client decodes {fps:.1} fps");
+    let bgr = std::fs::read(&dump).unwrap();
+    let db = pattern_match(&bgr, 640, 480);
+    assert!(
+        db >= MIN_H264_PSNR_DB,
+        "the client's last picture after the dark link is {db:.1} dB from the pattern"
+    );
+    let _ = std::fs::remove_file(dump);
 }
 
 #[test]

@@ -89,6 +89,9 @@ pub struct LossyLink {
     pub port: u16,
     /// Datagrams dropped so far.
     pub dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// While set, every datagram from the camera to a client is dropped (a link gone dark
+    /// one way; the clients' packets still reach the camera).
+    dark: std::sync::Arc<std::sync::atomic::AtomicBool>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -108,6 +111,7 @@ impl LossyLink {
         let port = front.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
+        let dark = Arc::new(AtomicBool::new(false));
         let line: Line = Arc::default();
         let seed = Arc::new(AtomicU64::new(0x9e37_79b9_7f4a_7c15));
         // Whether to lose the next datagram (xorshift: the same losses every run).
@@ -159,7 +163,7 @@ impl LossyLink {
         // Clients to camera, each client through its own socket; camera to client back
         // through the front socket.
         {
-            let (front, stop) = (front.clone(), stop.clone());
+            let (front, stop, dark, dropped) = (front.clone(), stop.clone(), dark.clone(), dropped.clone());
             std::thread::spawn(move || {
                 let mut upstream: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
                 let mut buf = [0u8; 2048];
@@ -172,11 +176,14 @@ impl LossyLink {
                             socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
                             let (back, front, stop) = (socket.clone(), front.clone(), stop.clone());
                             let (queue, lose) = (queue.clone(), lose.clone());
+                            let (dark, dropped) = (dark.clone(), dropped.clone());
                             std::thread::spawn(move || {
                                 let mut buf = [0u8; 2048];
                                 while !stop.load(Ordering::Relaxed) {
                                     let Ok((n, _)) = back.recv_from(&mut buf) else { continue };
-                                    if !lose() {
+                                    if dark.load(Ordering::Relaxed) {
+                                        dropped.fetch_add(1, Ordering::Relaxed);
+                                    } else if !lose() {
                                         queue(&front, client, &buf[..n]);
                                     }
                                 }
@@ -190,7 +197,12 @@ impl LossyLink {
                 }
             });
         }
-        LossyLink { port, dropped, stop }
+        LossyLink { port, dropped, dark, stop }
+    }
+
+    /// Drops everything from the camera to the clients while `dark` (see [`LossyLink::dark`]).
+    pub fn set_dark(&self, dark: bool) {
+        self.dark.store(dark, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
