@@ -412,17 +412,11 @@ fn webrtc_options_say_what_to_give_and_a_busy_udp_port_is_clear() {
     // A UDP port held by another program: named, with what to do.
     let taken = UdpSocket::bind("0.0.0.0:0").unwrap();
     let udp = taken.local_addr().unwrap().port().to_string();
-    let (code, stderr) = run(&[
-        "camera",
-        "--source",
-        "pattern",
-        "--listen",
-        "127.0.0.1:0",
-        "--webrtc-port",
-        &udp,
-        "--seconds",
-        "2",
-    ]);
+    // A pattern camera on any free port, with more arguments.
+    let camera = |more: &[&str]| {
+        run(&[&["camera", "--source", "pattern", "--listen", "127.0.0.1:0"][..], more].concat())
+    };
+    let (code, stderr) = camera(&["--webrtc-port", &udp, "--seconds", "2"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot use UDP port {udp} for WebRTC"))
@@ -440,17 +434,7 @@ fn webrtc_options_say_what_to_give_and_a_busy_udp_port_is_clear() {
     assert!(stderr.contains("/ (WebRTC, else MJPEG;") && stderr.contains("WebRTC: WHEP at"), "{stderr}");
     drop(held);
     // --webrtc off: the start lines promise MJPEG only, and no WHEP.
-    let (code, stderr) = run(&[
-        "camera",
-        "--source",
-        "pattern",
-        "--listen",
-        "127.0.0.1:0",
-        "--webrtc",
-        "off",
-        "--seconds",
-        "1",
-    ]);
+    let (code, stderr) = camera(&["--webrtc", "off", "--seconds", "1"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("/ (MJPEG;") && !stderr.contains("WHEP"), "{stderr}");
 }
