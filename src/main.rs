@@ -68,6 +68,10 @@ fn run() -> ExitCode {
                 Err(message) => fail(&AppError::Usage(message)),
             };
         }
+        Config::Encoders { check, geometry, frames } => {
+            let passed = pistream::commands::encoders::run(check, geometry, frames);
+            return if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        }
         Config::Devices { geometry, fps } => {
             print!("{}", pistream::commands::devices::report(geometry, fps));
             return ExitCode::SUCCESS;

@@ -94,6 +94,12 @@ pub enum Config {
         geometry: Geometry,
         fps: f64,
     },
+    /// `pistream encoders`: list the hardware codecs; with `check`, drive each.
+    Encoders {
+        check: bool,
+        geometry: Geometry,
+        frames: u32,
+    },
     /// `pistream selftest`: single-threaded checks of the arch-specific code.
     Selftest,
     /// `pistream keygen PATH`: write a new random key file.

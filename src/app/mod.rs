@@ -20,6 +20,7 @@ mod listen;
 use config::{Config, Connection, DemoConfig, EndpointConfig, Limits, PeerKind, SendConfig, ShowConfig};
 use error::AppError;
 
+use crate::codec::select::Backend;
 use crate::media::Mailbox;
 use crate::net;
 use crate::output::pistream::adapt;
@@ -44,7 +45,7 @@ pub fn run(config: Config, shutdown: Arc<Shutdown>) -> Result<Finish, AppError> 
         Config::Version => Ok(Finish::Stopped(version_line())),
         Config::Endpoint(cfg) => run_endpoint_with_stats(cfg, shutdown),
         Config::Demo(cfg) => run_demo(cfg, shutdown),
-        Config::Devices { .. } | Config::Selftest | Config::Keygen { .. } => {
+        Config::Devices { .. } | Config::Encoders { .. } | Config::Selftest | Config::Keygen { .. } => {
             Err(AppError::Usage("handled by main".into()))
         }
     }
@@ -73,9 +74,12 @@ struct Camera {
 }
 
 fn open_camera(cfg: &SendConfig, max_viewers: usize) -> Result<Camera, AppError> {
+    // Before the camera opens: `--h264-encoder hardware` without one is a usage error.
+    let backend = Backend::resolve(cfg.h264.encoder).map_err(AppError::Usage)?;
     let source = source::open(&cfg.source, cfg.geometry, cfg.fps, cfg.format, &cfg.camera)?;
-    log::info!("source: {}", source.describe());
+    log::info!("source: {}; H.264 encoder: {}", source.describe(), backend.describe());
     let hub = Hub::new(max_viewers, source.native_format());
+    hub.set_h264_backend(backend);
     Ok(Camera { source, hub, fps: cfg.fps })
 }
 

@@ -35,6 +35,7 @@ pub enum Command {
     Call(CallArgs),
     Demo(DemoArgs),
     Devices(DevicesArgs),
+    Encoders(EncodersArgs),
     Selftest(SelftestArgs),
     Keygen(KeygenArgs),
 }
@@ -52,6 +53,29 @@ pub struct KeygenArgs {
     /// where to write the key (an existing file is not overwritten)
     #[argh(positional)]
     pub path: String,
+}
+
+#[derive(FromArgs, Debug)]
+/// List the hardware codecs (V4L2 memory-to-memory devices: a Pi 4's H.264 encoder at
+/// /dev/video11 and decoder at /dev/video10), and with --check drive each encoder through
+/// a stream and decode it back with the matching decoder. Exit status 1 if a check fails
+/// or --check finds no encoder.
+#[argh(
+    subcommand,
+    name = "encoders",
+    example = "pistream encoders\npistream encoders --check --size 1280x720 --frames 300"
+)]
+pub struct EncodersArgs {
+    /// encode --frames pictures with every encoder found (a keyframe asked for a third of
+    /// the way, a drain and restart two thirds of the way), decode them back and compare
+    #[argh(switch)]
+    pub check: bool,
+    /// the picture size for --check (default 640x480)
+    #[argh(option, default = "String::from(\"640x480\")")]
+    pub size: String,
+    /// how many pictures --check encodes (default 300)
+    #[argh(option, default = "300")]
+    pub frames: u32,
 }
 
 #[derive(FromArgs, Debug)]

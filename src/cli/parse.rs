@@ -329,14 +329,22 @@ fn parse_bitrate(text: &str) -> Result<u32, String> {
 }
 
 /// `--h264-bitrate` and `--keyframe-interval`.
-fn h264_options(bitrate: Option<&str>, keyframe_interval: Option<u32>) -> Result<H264Options, String> {
+fn h264_options(
+    bitrate: Option<&str>,
+    keyframe_interval: Option<u32>,
+    encoder: Option<&str>,
+) -> Result<H264Options, String> {
     if keyframe_interval.is_some_and(|n| !(1..=3600).contains(&n)) {
         return Err(format!(
             "--keyframe-interval {}: give 1 to 3600 frames (the default is one second's)",
             keyframe_interval.unwrap_or(0)
         ));
     }
-    Ok(H264Options { bitrate: bitrate.map(parse_bitrate).transpose()?, keyframe_interval })
+    Ok(H264Options {
+        bitrate: bitrate.map(parse_bitrate).transpose()?,
+        keyframe_interval,
+        encoder: encoder.map(str::parse).transpose()?.unwrap_or_default(),
+    })
 }
 
 /// Parses `--peer` and checks the options that go with it: the seed wire has no key, and
@@ -391,7 +399,7 @@ impl Args {
             Some(Command::Call(a)) => (a.quiet, a.verbose),
             Some(Command::Demo(a)) => (a.quiet, a.verbose),
             Some(Command::Devices(a)) => (a.quiet, a.verbose),
-            Some(Command::Selftest(_) | Command::Keygen(_)) | None => (false, false),
+            Some(Command::Selftest(_) | Command::Keygen(_) | Command::Encoders(_)) | None => (false, false),
         };
         parse_verbosity(quiet, verbose)
     }
@@ -413,7 +421,11 @@ impl Args {
                     format: a.format.as_deref(),
                     wire: a.wire.as_deref(),
                     camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
-                    h264: h264_options(a.h264_bitrate.as_deref(), a.keyframe_interval)?,
+                    h264: h264_options(
+                        a.h264_bitrate.as_deref(),
+                        a.keyframe_interval,
+                        a.h264_encoder.as_deref(),
+                    )?,
                 })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
@@ -472,7 +484,11 @@ impl Args {
                     format: a.format.as_deref(),
                     wire: a.wire.as_deref(),
                     camera: camera_settings(a.rotate, a.hflip, a.vflip, &a.camera_option, &a.control)?,
-                    h264: h264_options(a.h264_bitrate.as_deref(), a.keyframe_interval)?,
+                    h264: h264_options(
+                        a.h264_bitrate.as_deref(),
+                        a.keyframe_interval,
+                        a.h264_encoder.as_deref(),
+                    )?,
                 })?;
                 let peer = parse_peer(&a.peer, a.key_file.as_deref(), Some(&send), a.wire.as_deref())?;
                 Config::Endpoint(EndpointConfig {
@@ -497,6 +513,12 @@ impl Args {
             }
             Command::Selftest(_) => Config::Selftest,
             Command::Keygen(a) => Config::Keygen { path: a.path.into() },
+            Command::Encoders(a) => {
+                if !(1..=100_000).contains(&a.frames) {
+                    return Err(format!("--frames {}: give 1 to 100000", a.frames));
+                }
+                Config::Encoders { check: a.check, geometry: parse_size(&a.size)?, frames: a.frames }
+            }
             Command::Devices(a) => Config::Devices { geometry: parse_size(&a.size)?, fps: parse_fps(a.fps)? },
             Command::Demo(a) => {
                 let sink = match a.sink {

@@ -86,6 +86,12 @@ macro_rules! command {
             /// Frigate and NVRs want); viewers that join or miss a frame get one sooner
             #[argh(option)]
             pub keyframe_interval: Option<u32>,
+            /// which H.264 encoder: auto (default: the hardware one when the machine has it,
+            /// as a Pi 4, 3 or Zero 2 W does at /dev/video11, and it takes the stream; else
+            /// software), hardware (an error without one) or software (OpenH264). A hardware
+            /// encoder that fails mid-stream hands over to software with one warning
+            #[argh(option)]
+            pub h264_encoder: Option<String>,
             /// turn the picture: 0 (default) or 180 (a camera mounted upside down)
             #[argh(option, default = "0")]
             pub rotate: u32,

@@ -3,5 +3,6 @@
 //! `pistream keygen` (a new key file; reading one for `--key-file` lives here too).
 
 pub mod devices;
+pub mod encoders;
 pub mod keygen;
 pub mod selftest;

@@ -83,6 +83,8 @@ pub struct Endpoint {
 pub struct H264Options {
     pub bitrate: Option<u32>,
     pub keyframe_interval: Option<u32>,
+    /// `--h264-encoder`.
+    pub encoder: crate::codec::select::EncoderChoice,
 }
 
 impl Endpoint {

@@ -12,6 +12,7 @@ use crate::codec::convert::Scaler;
 use crate::codec::h264::{H264Encoder, H264Settings, Planes, SoftwareEncoder};
 use crate::codec::jpeg::Encoder as JpegEncoder;
 use crate::codec::products::Product;
+use crate::codec::select::Backend;
 use crate::media::{EncodedUnit, Layout, PixelFormat};
 use crate::pipeline::hub::keyframe::MIN_GAP;
 use crate::pipeline::hub::{Hub, Needs, SharedFrame, StageSpec, StatefulEncoder, Subscription, ViewerGuard};
@@ -26,11 +27,16 @@ pub struct H264Stage {
 }
 
 impl H264Stage {
-    /// The software encoder at `settings`, for a camera whose own bytes are `native`.
-    pub fn software(settings: H264Settings, native: Option<PixelFormat>) -> Result<H264Stage, String> {
-        let encoder = SoftwareEncoder::new(settings).map_err(|e| e.to_string())?;
+    /// The encoder `backend` gives for `settings` (hardware or software, as
+    /// `--h264-encoder` chose), for a camera whose own bytes are `native`.
+    pub fn new(
+        backend: &Backend,
+        settings: H264Settings,
+        native: Option<PixelFormat>,
+    ) -> Result<H264Stage, String> {
+        let encoder = backend.open(settings).map_err(|e| e.to_string())?;
         Ok(H264Stage {
-            encoder: Box::new(encoder),
+            encoder,
             needs: if native.is_some_and(|f| f.is_yuv()) { Needs::NATIVE } else { Needs::BGR },
             jpeg: None,
         })
@@ -109,7 +115,7 @@ pub fn subscribe(
     native: Option<PixelFormat>,
 ) -> Result<Subscription, String> {
     subscribe_stage(hub, viewer, stage_spec(&settings), || {
-        H264Stage::software(settings, native).map(|s| Box::new(s) as Box<dyn StatefulEncoder>)
+        H264Stage::new(hub.h264_backend(), settings, native).map(|s| Box::new(s) as Box<dyn StatefulEncoder>)
     })
 }
 

@@ -76,7 +76,7 @@ impl<'a> Planes<'a> {
 
     /// Whether every row the encoder reads is inside the slices (OpenH264 reads through raw
     /// pointers and checks nothing).
-    fn check(&self) -> Result<(), H264Error> {
+    pub fn check(&self) -> Result<(), H264Error> {
         let (ch, cw) = (self.height.div_ceil(2), self.width.div_ceil(2));
         let ok = self.y_stride >= self.width
             && self.uv_stride >= cw

@@ -291,6 +291,8 @@ struct State<'a> {
     rtsp: &'a [crate::output::rtsp::streams::StreamInfo],
     /// WebRTC: off (null), or its UDP port and what browsers asked of it.
     webrtc: Option<WebrtcState>,
+    /// What encodes H.264 now: hardware (which device) or software, and a fallback.
+    h264_encoder: String,
 }
 
 #[derive(Serialize)]
@@ -318,6 +320,7 @@ fn state(site: &Site<'_>, stream: &TcpStream, head_only: bool) -> std::io::Resul
     let viewers = site.hub.map(|hub| hub.viewers()).unwrap_or_default();
     let state = State {
         source: site.source,
+        h264_encoder: site.hub.map(|hub| hub.h264_backend().now()).unwrap_or_default(),
         width: geometry.width,
         height: geometry.height,
         nominal_fps: site.nominal_fps,

@@ -24,7 +24,7 @@ mod units;
 mod viewer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use encoder::{EncoderStage, StageCounters, StageSpec, StatefulEncoder};
@@ -33,6 +33,7 @@ pub use pool::{FramePool, PoolIndex};
 pub use units::{Pushed, UnitQueue};
 pub use viewer::{Delivery, Needs, Viewer, ViewerKind};
 
+use crate::codec::select::Backend;
 use crate::media::{EncodedUnit, PixelFormat};
 
 /// Every viewer's slot, the stateful encoders, the newest frame, and the viewer limit.
@@ -50,6 +51,8 @@ pub struct Hub {
     last_publish_us: AtomicU64,
     interval_us: AtomicU64,
     epoch: Instant,
+    /// Which H.264 encoder its stages use (`--h264-encoder`; software unless set).
+    h264_backend: OnceLock<Backend>,
 }
 
 /// Why a viewer could not join.
@@ -63,6 +66,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
+    /// Sets the H.264 encoder choice (once, before any stage starts).
+    pub fn set_h264_backend(&self, backend: Backend) {
+        let _ = self.h264_backend.set(backend);
+    }
+
+    /// The H.264 encoder choice: software when none was set.
+    pub fn h264_backend(&self) -> &Backend {
+        self.h264_backend.get_or_init(Backend::default)
+    }
+
     /// A hub for up to `max_viewers`, of a capture whose own bytes are in `native`.
     pub fn new(max_viewers: usize, native: Option<PixelFormat>) -> Arc<Hub> {
         Arc::new(Hub {
@@ -70,6 +83,7 @@ impl Hub {
             viewers: Mutex::new(Vec::with_capacity(max_viewers)),
             changed: Condvar::new(),
             stages: Mutex::new(Vec::new()),
+            h264_backend: OnceLock::new(),
             latest: Mutex::new(None),
             published: Condvar::new(),
             max_viewers,

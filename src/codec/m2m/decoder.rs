@@ -1,0 +1,163 @@
+//! A stateful V4L2 memory-to-memory decoder (kernel doc `dev-decoder.rst`), as
+//! `pistream encoders --check` uses it to turn an encoder's stream back into pictures:
+//! coded units in on OUTPUT; the driver reads the stream's header and says its size with a
+//! source-change event, then the CAPTURE queue is set up and pictures come out (I420, or
+//! NV12 spread to I420).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::coded::Coded;
+use super::queue::{get_format, set_format, PlaneFormat, Queue};
+use super::sys::{
+    self, call, req, v4l2_event, v4l2_event_subscription, Driver, CAPTURE_MPLANE, EVENT_SOURCE_CHANGE,
+    OUTPUT_MPLANE,
+};
+
+const PICTURE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A decoder on one open device.
+pub struct M2mDecoder {
+    driver: Box<dyn Driver>,
+    output: Queue,
+    capture: Option<(Queue, PlaneFormat)>,
+}
+
+fn other(what: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+impl M2mDecoder {
+    /// Sets `driver` up to decode `coded` pictures of about `width`x`height` (the stream's
+    /// header has the last word).
+    pub fn start(
+        mut driver: Box<dyn Driver>,
+        coded: Coded,
+        width: u32,
+        height: u32,
+    ) -> io::Result<M2mDecoder> {
+        let drv = driver.as_mut();
+        let size = width * height * 4 + 4096;
+        let want = PlaneFormat { fourcc: coded.fourcc(), width, height, bytesperline: 0, sizeimage: size };
+        set_format(drv, OUTPUT_MPLANE, want).map_err(|e| other("setting the coded format", e))?;
+        let mut subscription: v4l2_event_subscription = sys::zeroed();
+        subscription.type_ = EVENT_SOURCE_CHANGE;
+        call(drv, req::SUBSCRIBE_EVENT, &mut subscription)
+            .map_err(|e| other("subscribing to source changes", e))?;
+        let output =
+            Queue::allocate(drv, OUTPUT_MPLANE, 2).map_err(|e| other("allocating coded buffers", e))?;
+        sys::stream(drv, OUTPUT_MPLANE, true).map_err(|e| other("starting", e))?;
+        Ok(M2mDecoder { driver, output, capture: None })
+    }
+
+    /// Decodes one coded unit into `out` (tight I420); its size, or `None` when the driver
+    /// made no picture of it.
+    pub fn decode(&mut self, unit: &[u8], out: &mut Vec<u8>) -> io::Result<Option<(u32, u32)>> {
+        let deadline = Instant::now() + PICTURE_TIMEOUT;
+        let index = loop {
+            while self.output.dequeue(self.driver.as_mut())?.is_some() {}
+            if let Some(index) = self.output.free() {
+                break index;
+            }
+            self.wait(nix::libc::POLLOUT, deadline)?;
+        };
+        let buffer = self.output.bytes_mut(index);
+        if unit.len() > buffer.len() {
+            return Err(io::Error::other(format!(
+                "a {} byte unit in a {} byte buffer",
+                unit.len(),
+                buffer.len()
+            )));
+        }
+        buffer[..unit.len()].copy_from_slice(unit);
+        self.output.queue(self.driver.as_mut(), index, unit.len(), 0)?;
+        loop {
+            if self.capture.is_none() {
+                self.wait(nix::libc::POLLPRI, deadline)?;
+                self.source_change()?;
+                continue;
+            }
+            let (queue, format) = self.capture.as_mut().expect("set up above");
+            if let Some(done) = queue.dequeue(self.driver.as_mut())? {
+                let format = *format;
+                let bytes = &queue.bytes(done.index)[done.start..done.end];
+                let made = !bytes.is_empty() && done.flags & sys::FLAG_ERROR == 0;
+                if made {
+                    to_i420(bytes, &format, out);
+                }
+                queue.queue(self.driver.as_mut(), done.index, 0, 0)?;
+                return Ok(made.then_some((format.width, format.height)));
+            }
+            self.wait(nix::libc::POLLIN, deadline)?;
+        }
+    }
+
+    /// Takes the pending event; on a source change, sets CAPTURE up at the stream's size.
+    fn source_change(&mut self) -> io::Result<()> {
+        let mut event: v4l2_event = sys::zeroed();
+        call(self.driver.as_mut(), req::DQEVENT, &mut event)?;
+        if event.type_ != EVENT_SOURCE_CHANGE {
+            return Ok(());
+        }
+        let drv = self.driver.as_mut();
+        let mut format = get_format(drv, CAPTURE_MPLANE)?;
+        if format.fourcc != sys::FOURCC_YU12 && format.fourcc != sys::FOURCC_NV12 {
+            format = set_format(drv, CAPTURE_MPLANE, PlaneFormat { fourcc: sys::FOURCC_YU12, ..format })?;
+        }
+        let mut queue = Queue::allocate(drv, CAPTURE_MPLANE, 4)?;
+        for index in 0..queue.len() {
+            queue.queue(drv, index, 0, 0)?;
+        }
+        sys::stream(drv, CAPTURE_MPLANE, true)?;
+        self.capture = Some((queue, format));
+        Ok(())
+    }
+
+    fn wait(&mut self, events: i16, deadline: Instant) -> io::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the decoder returned nothing"));
+        }
+        self.driver.poll(events, left.as_millis().max(1) as i32).map(|_| ())
+    }
+}
+
+impl Drop for M2mDecoder {
+    fn drop(&mut self) {
+        let driver = self.driver.as_mut();
+        let _ = sys::stream(driver, CAPTURE_MPLANE, false);
+        let _ = sys::stream(driver, OUTPUT_MPLANE, false);
+        self.output.release(driver);
+        if let Some((queue, _)) = self.capture.as_mut() {
+            queue.release(driver);
+        }
+    }
+}
+
+/// A decoded YU12 or NV12 picture (rows `bytesperline` apart) as tight I420.
+fn to_i420(bytes: &[u8], format: &PlaneFormat, out: &mut Vec<u8>) {
+    let (w, h, bpl) = (format.width as usize, format.height as usize, format.bytesperline as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    out.clear();
+    out.resize(w * h + 2 * cw * ch, 0);
+    if bytes.len() < bpl * h + bpl * ch {
+        return;
+    }
+    for row in 0..h {
+        out[row * w..][..w].copy_from_slice(&bytes[row * bpl..][..w]);
+    }
+    let (u, v) = out[w * h..].split_at_mut(cw * ch);
+    let chroma = &bytes[bpl * h..];
+    for row in 0..ch {
+        if format.fourcc == sys::FOURCC_NV12 {
+            for x in 0..cw {
+                u[row * cw + x] = chroma[row * bpl + 2 * x];
+                v[row * cw + x] = chroma[row * bpl + 2 * x + 1];
+            }
+        } else {
+            let cbpl = bpl / 2;
+            u[row * cw..][..cw].copy_from_slice(&chroma[row * cbpl..][..cw]);
+            v[row * cw..][..cw].copy_from_slice(&chroma[cbpl * ch + row * cbpl..][..cw]);
+        }
+    }
+}
