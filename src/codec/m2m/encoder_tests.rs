@@ -192,3 +192,33 @@ fn a_vanished_device_is_a_named_error_at_once_not_a_hang() {
     assert!(error.starts_with("/dev/video11 (bcm2835-codec-encode): "), "{error}");
     assert!(started.elapsed() < std::time::Duration::from_millis(500), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn nv12_rows_interleave_the_chroma_at_the_drivers_stride() {
+    // bcm2835 aligns NV12 rows to 32: a 100-wide picture goes in 128-byte rows.
+    let (w, h) = (100u32, 20u32);
+    let raw = super::queue::PlaneFormat {
+        fourcc: super::sys::FOURCC_NV12,
+        width: w,
+        height: h,
+        bytesperline: 128,
+        sizeimage: 128 * 30,
+    };
+    let source = picture(w, h);
+    let layout = Layout::tight(PixelFormat::I420, w, h);
+    let mut buffer = vec![0u8; raw.sizeimage as usize];
+    assert!(super::encoder::write_picture(&Planes::of(&layout, &source).unwrap(), &raw, &mut buffer));
+    let (cw, ch) = (50usize, 10usize);
+    for r in 0..ch {
+        for c in 0..cw {
+            let (u, v) = (source[2000 + r * cw + c], source[2000 + cw * ch + r * cw + c]);
+            assert_eq!(buffer[128 * 20 + r * 128 + 2 * c..][..2], [u, v], "row {r}, column {c}");
+        }
+    }
+    assert_eq!(&buffer[128 * 19..128 * 19 + 100], &source[1900..2000], "the last luma row");
+    let small = super::queue::PlaneFormat { height: 10, ..raw };
+    assert!(
+        !super::encoder::write_picture(&Planes::of(&layout, &source).unwrap(), &small, &mut buffer),
+        "a picture taller than the format is refused"
+    );
+}
