@@ -109,3 +109,63 @@ fn selftest_passes_and_checks_both_record_ciphers_against_published_vectors() {
     }
     assert!(all.contains(" 0 failed"), "{all}");
 }
+
+#[test]
+fn the_h264_encoder_choice_on_a_machine_without_a_hardware_one() {
+    use crate::support::http;
+    use crate::support::process::{free_port, pattern_camera, Proc, SECS};
+    let _machine = crate::support::shared();
+    // These machines have no V4L2 memory-to-memory codec; the VM rig drives a real one.
+    let (code, stdout, _) = run(&["encoders"]);
+    assert_eq!(code, Some(0));
+    if !stdout.starts_with("no hardware codecs") {
+        return;
+    }
+    let (code, stdout, _) = run(&["encoders", "--check"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("--check found no hardware encoder"), "{stdout}");
+    // hardware: a usage error before the camera opens, saying what to do.
+    let (code, _, stderr) =
+        run(&["camera", "--source", "pattern", "--listen", "127.0.0.1:0", "--h264-encoder", "hardware"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("this machine has no hardware H.264 encoder"), "{stderr}");
+    assert!(stderr.contains("Use --h264-encoder software, or auto"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (code, _, stderr) = run(&["camera", "--h264-encoder", "gpu"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--h264-encoder gpu: give auto (the default), hardware or software"), "{stderr}");
+    // auto (the default): software, and the start line and /state say so; an H.264 viewer
+    // then gets OpenH264's stream, which /state names (at `--wire auto`'s ceiling on loopback).
+    let port = free_port();
+    let camera = pattern_camera(port, &[]);
+    camera
+        .wait_for("H.264 encoder: software (OpenH264): no hardware H.264 encoder on this machine", 10 * SECS);
+    let state = String::from_utf8(http::get(port, "/state", "").body).unwrap();
+    assert!(
+        state.contains(r#""h264_encoder": "software (OpenH264): no hardware H.264 encoder on this machine""#),
+        "{state}"
+    );
+    let mut display = Proc::spawn(
+        "display",
+        &[
+            "display",
+            "--connect",
+            &format!("127.0.0.1:{port}"),
+            "--accept",
+            "h264",
+            "--sink",
+            "null",
+            "--frames",
+            "20",
+        ],
+    );
+    assert!(display.wait_exit(20 * SECS).success(), "{}", display.output());
+    let state = String::from_utf8(http::get(port, "/state", "").body).unwrap();
+    assert!(
+        state.contains(r#""h264_encoder": "software (OpenH264), 3.7 Mbit/s, a keyframe every 30 frames""#),
+        "{state}"
+    );
+    drop(camera);
+    let software = pattern_camera(free_port(), &["--h264-encoder", "software"]);
+    software.wait_for("H.264 encoder: software (OpenH264), as --h264-encoder software asks", 10 * SECS);
+}
