@@ -24,6 +24,9 @@
 #             and the stand-in rpicam-vid: the cases `libcamera`, `libcamerify`, `rpicam`
 #   ON_DRIVE  1 when the initramfs has no static pistream: the drive's dynamic one
 #             (usr/bin/pistream-dyn, glibc from the drive) runs as pistream in every case
+#   VICODEC   1 when vicodec.ko (the kernel's virtual FWHT M2M codec) is in the initramfs
+#             with v4l2-mem2mem: the cases `m2m` and `m2mloss`
+#   M2M_CHECK_TIMEOUT  seconds each `pistream encoders --check` of the case `m2m` may take
 #   BENCH     ustreamer: run the benchmark of /bench-ustreamer.sh (BENCH_SECS, BENCH_WARMUP,
 #             BENCH_RUNS, BENCH_CLIENTS) instead of the cases, for scripts/bench-ustreamer
 
@@ -755,6 +758,149 @@ if [ "${LIBCAMERA:-0}" = 1 ]; then
         vimc_case rpicam 800 600 - --size 800x600
         CAM_DEV=/dev/video0
         export PATH=$old_path
+    fi
+fi
+
+# --- vicodec: the kernel's virtual stateful FWHT encoder and decoder (V4L2 M2M) -----------
+
+# load_vicodec: modprobe vicodec (multi-planar queues, as the Pi's bcm2835-codec), after
+# every other case (so they run without its nodes), just before its own. It
+# registers three nodes at the first free numbers, found by their sysfs names; prints them
+# ("vicodec| /dev/videoN NAME") and "vicodec enc=NODE dec=NODE sdec=NODE device=PLATFORM-DEVICE"
+# ("-" for what is missing). Sets VICODEC_ENC, VICODEC_DECODER, VICODEC_SDEC (vicodec_nodes:
+# true when all three are there) and VICODEC_DEV (the platform device, for the driver's
+# unbind and bind).
+VICODEC_ENC="" VICODEC_DEV=""
+vicodec_nodes() {
+    VICODEC_ENC="" VICODEC_DECODER="" VICODEC_SDEC=""
+    for n in /sys/class/video4linux/video*; do
+        case "$(cat "$n/name" 2>/dev/null)" in
+            stateful-encoder) VICODEC_ENC=/dev/${n##*/} ;;
+            stateful-decoder) VICODEC_DECODER=/dev/${n##*/} ;;
+            stateless-decoder) VICODEC_SDEC=/dev/${n##*/} ;;
+        esac
+    done
+    [ -n "$VICODEC_ENC" ] && [ -n "$VICODEC_DECODER" ] && [ -n "$VICODEC_SDEC" ] &&
+        [ -e "$VICODEC_ENC" ] && [ -e "$VICODEC_DECODER" ] && [ -e "$VICODEC_SDEC" ]
+}
+# The platform device bound to vicodec (vicodec.0), or nothing.
+vicodec_device() {
+    for d in /sys/bus/platform/drivers/vicodec/*; do
+        [ -L "$d" ] && [ -e "$d/driver_override" ] && { echo "${d##*/}"; return; }
+    done
+}
+load_vicodec() {
+    t0=$(uptime_cs)
+    if ! modprobe vicodec multiplanar=1 2> /tmp/modprobe.log; then
+        show modprobe /tmp/modprobe.log
+        dmesg | grep -i 'vicodec\|mem2mem\|m2m' > /tmp/dmesg.txt
+        show dmesg /tmp/dmesg.txt
+        say "fatal modprobe vicodec multiplanar=1 failed"
+        VICODEC=0
+        return
+    fi
+    i=0
+    while ! vicodec_nodes && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    VICODEC_DEV=$(vicodec_device)
+    for n in /sys/class/video4linux/video*; do
+        echo "/dev/${n##*/} $(cat "$n/name" 2>/dev/null)"
+    done > /tmp/nodes.txt
+    show vicodec /tmp/nodes.txt
+    lsmod | grep -i 'vicodec\|mem2mem' > /tmp/lsmod.txt
+    show lsmod /tmp/lsmod.txt
+    dmesg | grep -i 'vicodec\|mem2mem\|m2m' > /tmp/dmesg.txt
+    show dmesg /tmp/dmesg.txt
+    say "vicodec enc=${VICODEC_ENC:--} dec=${VICODEC_DECODER:--} sdec=${VICODEC_SDEC:--} device=${VICODEC_DEV:--}" \
+        "multiplanar=$(cat /sys/module/vicodec/parameters/multiplanar 2>/dev/null || echo -) centis=$(($(uptime_cs) - t0))"
+}
+
+# m2m: `pistream encoders --check` finds the M2M encoders by their capabilities (here
+# vicodec's stateful encoder), drives each through encode, poll, drain and restart and decodes
+# the stream back with the matching M2M decoder; one "check ok: ..." line per passed check,
+# exit 0 when all pass. At 640x480 and 1280x720, 300 frames each. Prints its output
+# ("m2m SIZE| ...") and "m2m size=SIZE exit=N ok=N failed=N centis=N".
+m2m_case() {
+    for size in 640x480 1280x720; do
+        t0=$(uptime_cs)
+        timeout "$M2M_CHECK_TIMEOUT" pistream encoders --check --size $size --frames 300 > /tmp/m2m.log 2>&1
+        rc=$?
+        t1=$(uptime_cs)
+        show "m2m $size" /tmp/m2m.log
+        say "m2m size=$size exit=$rc ok=$(grep -cE '^(pistream: )?check ok:' /tmp/m2m.log)" \
+            "failed=$(grep -cE '^(pistream: )?(check failed|error):' /tmp/m2m.log) centis=$((t1 - t0))"
+    done
+}
+
+# m2mloss: the hardware encoder disappears mid-stream. The pattern camera encodes H.264 with
+# --h264-encoder hardware, which PISTREAM_TEST_M2M_CODEC=fwht points at vicodec's FWHT
+# encoder (the frames are FWHT then, which the display cannot decode: it shows none of them);
+# a display that accepts only H.264 runs 16 s; 5 s in, vicodec's platform device is unbound,
+# the camera must say once that it "falls back to software" and go on with its software
+# H.264 encoder, whose frames the display shows. vicodec is bound again after the display.
+# Prints "m2mloss unbind=0|1 unbind_centis=N fallback_before=N fallback=N camera_alive=0|1
+# display_exit=N display_centis=N reconnects=N frames_before=N frames_after=N frames_total=N
+# rebound=0|1 nodes=N panics=N" (frames_before and _after from the display's stats lines,
+# frames_total its summary; the centis from the display's start).
+M2MLOSS_SECS=16
+m2mloss_case() {
+    CAM_DEV=pattern CAM_BIN="env PISTREAM_TEST_M2M_CODEC=fwht pistream"
+    if ! start_camera /tmp/cam.log --size 640x480 --wire h264 --h264-encoder hardware; then
+        CAM_DEV=/dev/video0 CAM_BIN=pistream
+        stop_camera
+        show "cam m2mloss" /tmp/cam.log
+        say "m2mloss camera=failed reason: $(grep -v "^pistream: listening\|^Run 'pistream" /tmp/cam.log | tail -n 1)"
+        return
+    fi
+    CAM_DEV=/dev/video0 CAM_BIN=pistream
+    t0=$(uptime_cs)
+    timeout $((M2MLOSS_SECS + 30)) pistream display --connect 127.0.0.1:$PORT --accept h264 --sink null \
+        --seconds $M2MLOSS_SECS > /tmp/disp.log 2>&1 &
+    disp=$!
+    sleep 5
+    # Frames shown so far (the per-second stats lines' "shown N fps"), then the unbind.
+    mark=$(grep -c "stats:" /tmp/disp.log)
+    fallback_before=$(grep -c 'falls back to software' /tmp/cam.log)
+    tu=$(uptime_cs)
+    echo "$VICODEC_DEV" > /sys/bus/platform/drivers/vicodec/unbind && unbound=1 || unbound=0
+    say "m2mloss unbound $VICODEC_DEV at $(((tu - t0) / 100)) s: nodes now $(ls /sys/class/video4linux | tr '\n' ' ')"
+    wait $disp
+    rc=$?
+    t1=$(uptime_cs)
+    kill -0 $CAM_PID 2>/dev/null && alive=1 || alive=0
+    echo "$VICODEC_DEV" > /sys/bus/platform/drivers/vicodec/bind 2> /tmp/bind.log
+    i=0
+    while ! vicodec_nodes && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    vicodec_nodes && rebound=1 || rebound=0
+    show bind /tmp/bind.log
+    stop_camera
+    show "cam m2mloss" /tmp/cam.log
+    show "disp m2mloss" /tmp/disp.log
+    dmesg | grep -i 'vicodec\|mem2mem\|m2m' > /tmp/dmesg.txt
+    show dmesg /tmp/dmesg.txt
+    before=$(grep "stats:" /tmp/disp.log | head -n "$mark" |
+        sed -n 's/.*shown \([0-9.]*\) fps.*/\1/p' | awk '{s += $1} END {printf "%d", s}')
+    after=$(grep "stats:" /tmp/disp.log | tail -n +$((mark + 1)) |
+        sed -n 's/.*shown \([0-9.]*\) fps.*/\1/p' | awk '{s += $1} END {printf "%d", s}')
+    say "m2mloss unbind=$unbound unbind_centis=$((tu - t0)) fallback_before=$fallback_before fallback=$(grep -c 'falls back to software' /tmp/cam.log)" \
+        "camera_alive=$alive display_exit=$rc display_centis=$((t1 - t0))" \
+        "reconnects=$(grep -c 'reconnecting\|connection .* lost' /tmp/disp.log)" \
+        "frames_before=${before:-0} frames_after=${after:-0} frames_total=$(shown /tmp/disp.log)" \
+        "rebound=$rebound nodes=$(ls /sys/class/video4linux | wc -l)" \
+        "panics=$(cat /tmp/cam.log /tmp/disp.log | grep -c 'panicked')"
+}
+if [ "${VICODEC:-0}" = 1 ] && { wants m2m || wants m2mloss; }; then
+    load_vicodec
+    if [ "$VICODEC" = 1 ]; then
+        if wants m2m; then
+            tm=$(uptime_cs)
+            m2m_case
+            say "took m2m $(($(uptime_cs) - tm))"
+        fi
+        if wants m2mloss; then
+            tm=$(uptime_cs)
+            if [ -n "$VICODEC_DEV" ]; then m2mloss_case; else say "m2mloss camera=failed reason: no vicodec platform device to unbind"; fi
+            say "took m2mloss $(($(uptime_cs) - tm))"
+        fi
     fi
 fi
 
