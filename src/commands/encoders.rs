@@ -14,9 +14,16 @@ use crate::codec::m2m::{
 use crate::media::{Geometry, Layout, PixelFormat};
 
 /// The luma PSNR every decoded picture must reach. vicodec's FWHT at its default
-/// quantiser gives about 37 dB on these pictures (the rig's log shows the figure); a
-/// picture decoded against a wrong reference falls far below.
-const MIN_PSNR_DB: f64 = 28.0;
+/// quantiser gives 44.9 to 45.1 dB on these pictures (the VM rig, both architectures); a
+/// picture decoded against a wrong reference falls far below. H.264 at the default bitrate
+/// is held to the bound `--verify` holds H.264 pictures to (not measured on a Pi's encoder
+/// here: no Pi was at hand).
+fn min_psnr_db(coded: Coded) -> f64 {
+    match coded {
+        Coded::Fwht => 38.0,
+        Coded::H264 => crate::sink::verify::MIN_H264_PSNR_DB,
+    }
+}
 
 /// Lists the codecs; with `check`, checks every encoder. Whether all went well.
 pub fn run(check: bool, geometry: Geometry, frames: u32) -> bool {
@@ -98,15 +105,17 @@ fn picture(geometry: Geometry, n: u32, out: &mut [u8]) {
     }
 }
 
-/// Luma PSNR of `got` against `want` (tight I420 of `geometry`).
-fn luma_psnr(geometry: Geometry, want: &[u8], got: &[u8]) -> f64 {
-    let n = (geometry.width * geometry.height) as usize;
-    let sse: f64 =
-        want[..n].iter().zip(&got[..n]).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum();
+/// Luma PSNR of `got` (rows `got_stride` apart) against `want` (tight I420 of `geometry`).
+fn luma_psnr(geometry: Geometry, want: &[u8], got: &[u8], got_stride: usize) -> f64 {
+    let (w, h) = (geometry.width as usize, geometry.height as usize);
+    let sse: f64 = (0..h)
+        .flat_map(|row| want[row * w..][..w].iter().zip(&got[row * got_stride..][..w]))
+        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+        .sum();
     if sse == 0.0 {
         return 99.0;
     }
-    10.0 * (255.0f64.powi(2) / (sse / n as f64)).log10()
+    10.0 * (255.0f64.powi(2) / (sse / (w * h) as f64)).log10()
 }
 
 /// Drives `encoder` through `frames` pictures and decodes them back: a summary line, or why not.
@@ -158,14 +167,11 @@ fn check_encoder(encoder: &Found, coded: Coded, geometry: Geometry, frames: u32)
         if dw < w || dh < h {
             return Err(format!("picture {n} came back {dw}x{dh}"));
         }
-        // The decoder's rows may be wider (a coded size rounded up): compare the visible part.
-        let visible: Vec<u8> =
-            (0..h as usize).flat_map(|row| back[row * dw as usize..][..w as usize].iter().copied()).collect();
-        let db = luma_psnr(geometry, &source, &visible);
-        if db < MIN_PSNR_DB {
-            return Err(format!(
-                "picture {n} decoded at {db:.1} dB luma PSNR (at least {MIN_PSNR_DB} wanted)"
-            ));
+        // The decoder's rows may be wider (a coded size rounded up): the visible part counts.
+        let db = luma_psnr(geometry, &source, &back, dw as usize);
+        let min = min_psnr_db(coded);
+        if db < min {
+            return Err(format!("picture {n} decoded at {db:.1} dB luma PSNR (at least {min} wanted)"));
         }
         worst = worst.min(db);
         total_db += db;

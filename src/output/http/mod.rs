@@ -6,7 +6,7 @@
 //! | `/` | a small viewer page (`page.html`): the live picture, size, fps, viewers, latency |
 //! | `/stream`, `/?action=stream` | `multipart/x-mixed-replace` MJPEG, a `Content-Length` per part |
 //! | `/snapshot`, `/?action=snapshot` | one `image/jpeg` of the newest frame |
-//! | `/state` | JSON: source, size, rates, viewers with their addresses, fps and drops |
+//! | `/state` | JSON: source, H.264 encoder, size, rates, viewers with their addresses, fps and drops |
 //! | `/whep` | WebRTC by WHEP (`whep.rs`: `POST` an offer, `DELETE` its location) |
 //!
 //! `HEAD` is answered like `GET` without a body; other HTTP methods get 405 (but on
