@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use super::coded::Coded;
 use super::queue::{set_format, Done, PlaneFormat, Queue};
 use super::sys::{
-    self, call, cid, req, v4l2_encoder_cmd, v4l2_streamparm, Driver, CAPTURE_MPLANE, OUTPUT_MPLANE,
+    self, call, cid, req, v4l2_encoder_cmd, v4l2_event, v4l2_event_subscription, v4l2_streamparm, Driver,
+    CAPTURE_MPLANE, OUTPUT_MPLANE,
 };
 use crate::codec::h264::Planes;
 
@@ -102,6 +103,8 @@ pub enum M2mError {
     Unsupported { device: String, what: String },
     #[error("{device} returned nothing for {ms} ms")]
     Timeout { device: String, ms: u128 },
+    #[error("{device} changed the stream's format under the encoder (a source-change event)")]
+    SourceChange { device: String },
     #[error("{device} marked a coded buffer as failed")]
     BufferError { device: String },
     #[error("{device}: the picture's planes do not fit its {width}x{height} buffer")]
@@ -188,6 +191,11 @@ impl M2mEncoder {
         // Asked, not set: a set FORCE_KEY_FRAME would force the next picture (and bcm2835
         // drops it before REQBUFS anyway).
         let can_force_keyframe = sys::has_control(drv, cid::FORCE_KEY_FRAME);
+        // A source change (the driver changing the stream's format under us) ends this
+        // encoder; drivers that send none refuse the subscription, which is fine.
+        let mut subscription: v4l2_event_subscription = sys::zeroed();
+        subscription.type_ = sys::EVENT_SOURCE_CHANGE;
+        let _ = call(drv, req::SUBSCRIBE_EVENT, &mut subscription);
         start_streaming(drv, &mut capture).map_err(err("starting"))?;
         Ok(M2mEncoder {
             driver,
@@ -299,15 +307,17 @@ impl M2mEncoder {
     }
 
     /// The next coded buffer, waited for.
+    /// Polls first, even when a buffer is ready (poll then returns at once), so an event
+    /// (a source change) is seen with the buffer it came with.
     fn wait_coded(&mut self) -> Result<Done, M2mError> {
         let deadline = Instant::now() + PICTURE_TIMEOUT;
         loop {
+            self.wait(libc_poll::IN, deadline)?;
             if let Some(done) =
                 self.capture.dequeue(self.driver.as_mut()).map_err(self.fail("taking a coded buffer"))?
             {
                 return Ok(done);
             }
-            self.wait(libc_poll::IN, deadline)?;
         }
     }
 
@@ -317,8 +327,17 @@ impl M2mEncoder {
         if left.is_zero() {
             return Err(M2mError::Timeout { device: self.device.clone(), ms: PICTURE_TIMEOUT.as_millis() });
         }
-        let revents =
-            self.driver.poll(events, left.as_millis().max(1) as i32).map_err(self.fail("waiting"))?;
+        let revents = self
+            .driver
+            .poll(events | libc_poll::PRI, left.as_millis().max(1) as i32)
+            .map_err(self.fail("waiting"))?;
+        if revents & libc_poll::PRI != 0 {
+            let mut event: v4l2_event = sys::zeroed();
+            call(self.driver.as_mut(), req::DQEVENT, &mut event).map_err(self.fail("taking an event"))?;
+            if event.type_ == sys::EVENT_SOURCE_CHANGE {
+                return Err(M2mError::SourceChange { device: self.device.clone() });
+            }
+        }
         if revents & libc_poll::ERR_HUP != 0 && revents & events == 0 {
             return Err(M2mError::Call {
                 device: self.device.clone(),
@@ -426,6 +445,7 @@ pub fn write_picture(planes: &Planes<'_>, raw: &PlaneFormat, buffer: &mut [u8]) 
 mod libc_poll {
     use nix::libc;
     pub(super) const IN: i16 = libc::POLLIN;
+    pub(super) const PRI: i16 = libc::POLLPRI;
     pub(super) const OUT: i16 = libc::POLLOUT;
     pub(super) const ERR_HUP: i16 = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
 }

@@ -222,3 +222,26 @@ fn nv12_rows_interleave_the_chroma_at_the_drivers_stride() {
         "a picture taller than the format is refused"
     );
 }
+
+#[test]
+fn a_source_change_ends_the_encoder_with_a_named_error() {
+    let (w, h) = (640u32, 480u32);
+    let mut fake = FakeBcm2835::new(false);
+    // The event comes with the third picture's coded buffer.
+    fake.source_change_after = Some(2);
+    let mut encoder = start(fake, w, h);
+    let source = picture(w, h);
+    let layout = Layout::tight(PixelFormat::I420, w, h);
+    let planes = Planes::of(&layout, &source).unwrap();
+    let mut unit = Vec::new();
+    let results: Vec<String> = (0..6u64)
+        .map(|n| {
+            encoder
+                .encode(&planes, false, n * 33_333, &mut unit)
+                .map_or_else(|e| e.to_string(), |_| "ok".into())
+        })
+        .collect();
+    let first_error = results.iter().position(|r| r != "ok").expect("the event ends it");
+    assert_eq!(first_error, 2, "{results:?}");
+    assert!(results[first_error].contains("changed the stream's format under the encoder"), "{results:?}");
+}

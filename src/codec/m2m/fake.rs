@@ -39,6 +39,9 @@ pub(super) struct FakeBcm2835 {
     pub(super) seen: Arc<Mutex<Seen>>,
     /// `HEADER_MODE_SEPARATE` (FFmpeg's choice): SPS/PPS in a buffer of their own.
     separate_headers: bool,
+    /// After this many pictures, a source-change event (once subscribed).
+    pub(super) source_change_after: Option<usize>,
+    subscribed: bool,
     /// After this many pictures every call fails as a vanished device does.
     pub(super) vanish_after: Option<usize>,
     raw: (u32, u32, u32, u32, u32),
@@ -75,6 +78,8 @@ impl FakeBcm2835 {
             seen: Arc::default(),
             separate_headers,
             vanish_after: None,
+            source_change_after: None,
+            subscribed: false,
             raw: (0, 0, 0, 0, 0),
             coded_sizeimage: 0,
             output: Vec::new(),
@@ -87,6 +92,10 @@ impl FakeBcm2835 {
             headers_sent: false,
             stopping: false,
         }
+    }
+
+    fn event_pending(&self) -> bool {
+        self.subscribed && self.source_change_after.is_some_and(|n| self.frames > n)
     }
 
     fn vanished(&self) -> bool {
@@ -335,6 +344,20 @@ impl FakeBcm2835 {
                 }
                 Ok(())
             }
+            req::SUBSCRIBE_EVENT => {
+                let subscription = unsafe { &*arg.cast::<sys::v4l2_event_subscription>() };
+                self.subscribed |= subscription.type_ == sys::EVENT_SOURCE_CHANGE;
+                Ok(())
+            }
+            req::DQEVENT => {
+                let event = unsafe { &mut *arg.cast::<sys::v4l2_event>() };
+                if !self.event_pending() {
+                    return fail(2); // ENOENT: no event
+                }
+                self.source_change_after = None;
+                event.type_ = sys::EVENT_SOURCE_CHANGE;
+                Ok(())
+            }
             req::STREAMON => Ok(()),
             req::STREAMOFF => {
                 // SAFETY: `arg` is the struct this request takes (the ioctl's contract).
@@ -381,6 +404,9 @@ impl sys::Driver for FakeBcm2835 {
         }
         if !self.output_done.is_empty() {
             revents |= nix::libc::POLLOUT;
+        }
+        if self.event_pending() {
+            revents |= nix::libc::POLLPRI;
         }
         Ok(revents & events)
     }
