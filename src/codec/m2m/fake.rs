@@ -345,11 +345,13 @@ impl FakeBcm2835 {
                 Ok(())
             }
             req::SUBSCRIBE_EVENT => {
+                // SAFETY: `arg` is the struct this request takes (the ioctl's contract).
                 let subscription = unsafe { &*arg.cast::<sys::v4l2_event_subscription>() };
                 self.subscribed |= subscription.type_ == sys::EVENT_SOURCE_CHANGE;
                 Ok(())
             }
             req::DQEVENT => {
+                // SAFETY: `arg` is the struct this request takes (the ioctl's contract).
                 let event = unsafe { &mut *arg.cast::<sys::v4l2_event>() };
                 if !self.event_pending() {
                     return fail(2); // ENOENT: no event
