@@ -162,16 +162,23 @@ pub struct Kernel {
 
 impl Kernel {
     pub fn open(path: &Path) -> io::Result<Kernel> {
-        let name = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
-        // SAFETY: `name` is a NUL-terminated path that lives across the call.
-        let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nothing else.
-        Ok(Kernel { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Kernel { fd: open_node(path)? })
     }
+}
+
+/// Opens a V4L2 node through libc's `open` (which LD_PRELOAD adapters replace), for reading
+/// and writing, non-blocking (every wait is a `poll`). The camera's layer opens its nodes
+/// here too (`source::v4l2::device`).
+pub fn open_node(path: &Path) -> io::Result<OwnedFd> {
+    let name = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
+    // SAFETY: `name` is a NUL-terminated path that lives across the call.
+    let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 impl Driver for Kernel {

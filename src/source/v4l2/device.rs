@@ -5,6 +5,8 @@
 //! `syscall(SYS_ioctl)`s, which no preloaded library sees (and libcamera's adapter hands back
 //! an eventfd from `open`, so they would reach no V4L2 device at all). The structs, request
 //! codes and conversions are the `v4l` crate's (`v4l::v4l_sys`, `v4l::v4l2::vidioc`).
+//! Opening a node and the struct helpers are shared with the hardware codecs' layer
+//! (`codec::m2m::sys`), which makes its calls the same way.
 //!
 //! [`Device`] queries and configures; [`MmapStream`] streams with memory-mapped buffers, in
 //! a borrow-safe shape: a dequeued buffer is a [`Dequeued`] token, its bytes are borrowed
@@ -12,15 +14,14 @@
 //! [`MmapStream::requeue`], which needs the stream mutably, so no borrow of its bytes can
 //! outlive it.
 
-use std::ffi::CString;
 use std::io;
-use std::mem;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
 
 use nix::libc;
+
+use crate::codec::m2m::sys::{open_node, text, zeroed};
 use v4l::buffer::Flags as BufferFlags;
 use v4l::capability::Capabilities;
 use v4l::format::{Description, Format, FourCC};
@@ -40,31 +41,10 @@ pub struct Device {
     fd: OwnedFd,
 }
 
-/// A driver's fixed-size, NUL-terminated text field, read lossily.
-fn text(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-/// A zeroed V4L2 argument struct.
-fn zeroed<T>() -> T {
-    // SAFETY: used only for the C structs of the V4L2 API (plain integers, arrays, unions
-    // and raw pointers), for which all-zero bytes are a valid value.
-    unsafe { mem::zeroed() }
-}
-
 impl Device {
     /// Opens `path` for reading and writing, non-blocking (every wait is a `poll`).
     pub fn open(path: &Path) -> io::Result<Device> {
-        let name = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
-        // SAFETY: `name` is a NUL-terminated path that lives across the call.
-        let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nothing else.
-        Ok(Device { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Device { fd: open_node(path)? })
     }
 
     fn fd(&self) -> RawFd {

@@ -12,21 +12,8 @@ use v4l::framesize::FrameSizeEnum;
 use super::device::Device;
 use crate::source::v4l2::mode::{FormatOffer, FpsOffer, SizeOffer};
 
-/// `/dev/video*` nodes, in numeric order.
-pub fn device_nodes() -> Vec<PathBuf> {
-    let mut nodes: Vec<(u32, PathBuf)> = std::fs::read_dir("/dev")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let index = name.strip_prefix("video")?.parse().ok()?;
-            Some((index, entry.path()))
-        })
-        .collect();
-    nodes.sort();
-    nodes.into_iter().map(|(_, path)| path).collect()
-}
+/// `/dev/video*` nodes, in numeric order (the hardware codecs' search lists them too).
+pub use crate::codec::m2m::video_nodes as device_nodes;
 
 /// Driver and card name of a node, if it is a video capture device that can stream.
 pub fn capture_device_info(path: &Path) -> Option<(String, String)> {
