@@ -79,6 +79,12 @@ fn controls(coded: Coded, settings: &EncoderSettings) -> Vec<Control> {
                     required: false,
                 },
                 Control {
+                    id: cid::BITRATE_MODE,
+                    name: "bitrate mode",
+                    value: cid::BITRATE_MODE_VBR,
+                    required: false,
+                },
+                Control {
                     id: cid::BITRATE,
                     name: "bitrate",
                     value: settings.bitrate.min(i32::MAX as u32) as i32,
@@ -176,7 +182,9 @@ impl M2mEncoder {
         parm.parm.output.timeperframe.denominator = fps_milli;
         let _ = call(drv, req::S_PARM, &mut parm);
         for control in controls(coded, settings) {
-            if let Err(e) = sys::set_control(drv, control.id, control.value) {
+            // Into the driver's range and steps (bcm2835's bitrate: 25 kbit/s to 25 Mbit/s).
+            let value = sys::control_range(drv, control.id).map_or(control.value, |r| r.fit(control.value));
+            if let Err(e) = sys::set_control(drv, control.id, value) {
                 if control.required {
                     return Err(M2mError::Call { device: d, what: control.name, source: e });
                 }

@@ -59,7 +59,16 @@ fn the_pi_encoder_gets_constrained_baseline_repeated_headers_its_size_rate_and_b
         Some(&1),
         "the driver's default is 0: SPS/PPS once"
     );
-    assert_eq!(seen.controls.get(&cid::BITRATE), Some(&2_304_000));
+    assert_eq!(
+        seen.controls.get(&cid::BITRATE),
+        Some(&2_300_000),
+        "2.304 Mbit/s in the driver's 25 kbit/s steps"
+    );
+    assert_eq!(
+        seen.controls.get(&cid::BITRATE_MODE),
+        Some(&cid::BITRATE_MODE_VBR),
+        "VBR: its CBR skips pictures"
+    );
     assert_eq!(
         seen.controls.get(&cid::H264_LEVEL),
         Some(&9),
@@ -244,4 +253,15 @@ fn a_source_change_ends_the_encoder_with_a_named_error() {
     let first_error = results.iter().position(|r| r != "ok").expect("the event ends it");
     assert_eq!(first_error, 2, "{results:?}");
     assert!(results[first_error].contains("changed the stream's format under the encoder"), "{results:?}");
+}
+
+#[test]
+fn a_bitrate_beyond_the_drivers_range_is_clamped_not_refused() {
+    let fake = FakeBcm2835::new(false);
+    let seen = fake.seen.clone();
+    let wanted = EncoderSettings { bitrate: 40_000_000, ..settings(1920, 1080) };
+    let _encoder = M2mEncoder::start(Box::new(fake), "/dev/video11", Coded::H264, &wanted).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.controls.get(&cid::BITRATE), Some(&25_000_000), "bcm2835's most");
+    assert_eq!(seen.controls.get(&cid::H264_LEVEL), Some(&11), "level 4.0 at 1080p30");
 }

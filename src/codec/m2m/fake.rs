@@ -246,23 +246,18 @@ impl FakeBcm2835 {
             }
             req::QUERYCTRL => {
                 // SAFETY: `arg` is the struct this request takes (the ioctl's contract).
-                let query = unsafe { &*arg.cast::<sys::v4l2_queryctrl>() };
-                let known = [
-                    cid::BITRATE,
-                    cid::BITRATE_MODE,
-                    cid::HEADER_MODE,
-                    cid::REPEAT_SEQ_HEADER,
-                    cid::H264_PROFILE,
-                    cid::H264_LEVEL,
-                    cid::H264_I_PERIOD,
-                    cid::GOP_SIZE,
-                    cid::FORCE_KEY_FRAME,
-                ];
-                if known.contains(&query.id) {
-                    Ok(())
-                } else {
-                    fail(EINVAL)
-                }
+                let query = unsafe { &mut *arg.cast::<sys::v4l2_queryctrl>() };
+                let (min, max, step) = match query.id {
+                    cid::BITRATE => (25_000, 25_000_000, 25_000),
+                    cid::BITRATE_MODE | cid::HEADER_MODE | cid::REPEAT_SEQ_HEADER => (0, 1, 1),
+                    cid::H264_PROFILE => (0, 4, 1),
+                    cid::H264_LEVEL => (0, 15, 1),
+                    cid::H264_I_PERIOD | cid::GOP_SIZE => (0, i32::MAX, 1),
+                    cid::FORCE_KEY_FRAME => (0, 0, 0),
+                    _ => return fail(EINVAL),
+                };
+                (query.minimum, query.maximum, query.step) = (min, max, step);
+                Ok(())
             }
             req::S_CTRL => {
                 // SAFETY: `arg` is the struct this request takes (the ioctl's contract).

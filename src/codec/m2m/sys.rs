@@ -58,9 +58,9 @@ pub mod cid {
     pub const H264_I_PERIOD: u32 = 0x0099_0a66;
     pub const H264_LEVEL: u32 = 0x0099_0a67;
     pub const H264_PROFILE: u32 = 0x0099_0a6b;
-    /// Values: `V4L2_MPEG_VIDEO_BITRATE_MODE_CBR`, `..._HEADER_MODE_JOINED_WITH_1ST_FRAME`,
+    /// Values: `V4L2_MPEG_VIDEO_BITRATE_MODE_VBR`, `..._HEADER_MODE_JOINED_WITH_1ST_FRAME`,
     /// `..._H264_PROFILE_CONSTRAINED_BASELINE`.
-    pub const BITRATE_MODE_CBR: i32 = 1;
+    pub const BITRATE_MODE_VBR: i32 = 0;
     pub const HEADER_MODE_JOINED: i32 = 1;
     pub const PROFILE_CONSTRAINED_BASELINE: i32 = 1;
 }
@@ -283,9 +283,36 @@ pub fn set_control(driver: &mut dyn Driver, id: u32, value: i32) -> io::Result<(
 
 /// Whether the driver has control `id` (`VIDIOC_QUERYCTRL`; asks without setting it).
 pub fn has_control(driver: &mut dyn Driver, id: u32) -> bool {
+    control_range(driver, id).is_some()
+}
+
+/// A control's range and step, as `VIDIOC_QUERYCTRL` gives them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub min: i32,
+    pub max: i32,
+    pub step: i32,
+}
+
+impl Range {
+    /// `value` clamped to the range and rounded down to a step from `min`.
+    pub fn fit(self, value: i32) -> i32 {
+        if self.max < self.min {
+            return value;
+        }
+        let clamped = value.clamp(self.min, self.max);
+        let step = i64::from(self.step.max(1));
+        let steps = (i64::from(clamped) - i64::from(self.min)) / step;
+        (i64::from(self.min) + steps * step) as i32
+    }
+}
+
+/// Control `id`'s range, if the driver has it.
+pub fn control_range(driver: &mut dyn Driver, id: u32) -> Option<Range> {
     let mut query: v4l2_queryctrl = zeroed();
     query.id = id;
-    call(driver, req::QUERYCTRL, &mut query).is_ok()
+    call(driver, req::QUERYCTRL, &mut query).ok()?;
+    Some(Range { min: query.minimum, max: query.maximum, step: query.step })
 }
 
 /// `VIDIOC_STREAMON` / `STREAMOFF` on queue `kind`.
