@@ -8,7 +8,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::coded::Coded;
-use super::queue::{get_format, set_format, PlaneFormat, Queue};
+use super::queue::{copy_rows, get_format, set_format, PlaneFormat, Queue};
 use super::sys::{
     self, call, req, v4l2_event, v4l2_event_subscription, Driver, CAPTURE_MPLANE, EVENT_SOURCE_CHANGE,
     OUTPUT_MPLANE,
@@ -82,10 +82,17 @@ impl M2mDecoder {
                 let format = *format;
                 let bytes = &queue.bytes(done.index)[done.start..done.end];
                 let made = !bytes.is_empty() && done.flags & sys::FLAG_ERROR == 0;
-                if made {
-                    to_i420(bytes, &format, out);
-                }
+                let fits = !made || to_i420(bytes, &format, out).is_some();
                 queue.queue(self.driver.as_mut(), done.index, 0, 0)?;
+                if !fits {
+                    return Err(io::Error::other(format!(
+                        "a {} byte picture does not hold the {}x{} layout (rows of {}) its format says",
+                        done.end - done.start,
+                        format.width,
+                        format.height,
+                        format.bytesperline
+                    )));
+                }
                 return Ok(made.then_some((format.width, format.height)));
             }
             self.wait(nix::libc::POLLIN, deadline)?;
@@ -134,30 +141,27 @@ impl Drop for M2mDecoder {
     }
 }
 
-/// A decoded YU12 or NV12 picture (rows `bytesperline` apart) as tight I420.
-fn to_i420(bytes: &[u8], format: &PlaneFormat, out: &mut Vec<u8>) {
+/// A decoded YU12 or NV12 picture (rows `bytesperline` apart) as tight I420; `None` when
+/// the buffer does not hold the layout its format says.
+fn to_i420(bytes: &[u8], format: &PlaneFormat, out: &mut Vec<u8>) -> Option<()> {
     let (w, h, bpl) = (format.width as usize, format.height as usize, format.bytesperline as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     out.clear();
-    out.resize(w * h + 2 * cw * ch, 0);
-    if bytes.len() < bpl * h + bpl * ch {
-        return;
-    }
-    for row in 0..h {
-        out[row * w..][..w].copy_from_slice(&bytes[row * bpl..][..w]);
-    }
-    let (u, v) = out[w * h..].split_at_mut(cw * ch);
-    let chroma = &bytes[bpl * h..];
-    for row in 0..ch {
-        if format.fourcc == sys::FOURCC_NV12 {
-            for x in 0..cw {
-                u[row * cw + x] = chroma[row * bpl + 2 * x];
-                v[row * cw + x] = chroma[row * bpl + 2 * x + 1];
+    out.resize(w.checked_mul(h)?.checked_add(2 * cw * ch)?, 0);
+    let (y, chroma_out) = out.split_at_mut(w * h);
+    copy_rows(y, w, bytes, bpl, w, h)?;
+    let (u, v) = chroma_out.split_at_mut(cw * ch);
+    let chroma = bytes.get(bpl.checked_mul(h)?..)?;
+    if format.fourcc == sys::FOURCC_NV12 {
+        for row in 0..ch {
+            let line = chroma.get(row * bpl..)?.get(..2 * cw)?;
+            for (x, pair) in line.chunks_exact(2).enumerate() {
+                (u[row * cw + x], v[row * cw + x]) = (pair[0], pair[1]);
             }
-        } else {
-            let cbpl = bpl / 2;
-            u[row * cw..][..cw].copy_from_slice(&chroma[row * cbpl..][..cw]);
-            v[row * cw..][..cw].copy_from_slice(&chroma[cbpl * ch + row * cbpl..][..cw]);
         }
+        return Some(());
     }
+    let cbpl = bpl / 2;
+    copy_rows(u, cw, chroma, cbpl, cw, ch)?;
+    copy_rows(v, cw, chroma.get(cbpl * ch..)?, cbpl, cw, ch)
 }

@@ -17,7 +17,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::coded::Coded;
-use super::queue::{set_format, Done, PlaneFormat, Queue};
+use super::queue::{copy_rows, set_format, Done, PlaneFormat, Queue};
 use super::sys::{
     self, call, cid, req, v4l2_encoder_cmd, v4l2_event, v4l2_event_subscription, v4l2_streamparm, Driver,
     CAPTURE_MPLANE, OUTPUT_MPLANE,
@@ -421,32 +421,34 @@ pub fn write_picture(planes: &Planes<'_>, raw: &PlaneFormat, buffer: &mut [u8]) 
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let bpl = raw.bytesperline as usize;
     let luma = bpl * raw.height as usize;
-    if w > raw.width as usize || h > raw.height as usize || buffer.len() < luma + luma / 2 || bpl < w {
+    if w > raw.width as usize || h > raw.height as usize || bpl < w {
         return false;
     }
-    for row in 0..h {
-        buffer[row * bpl..row * bpl + w].copy_from_slice(&planes.y[row * planes.y_stride..][..w]);
-    }
-    if raw.fourcc == sys::FOURCC_NV12 {
-        let uv = &mut buffer[luma..];
-        for row in 0..ch {
-            let line = &mut uv[row * bpl..row * bpl + 2 * cw];
-            let (u, v) =
-                (&planes.u[row * planes.uv_stride..][..cw], &planes.v[row * planes.uv_stride..][..cw]);
-            for (pair, (u, v)) in line.chunks_exact_mut(2).zip(u.iter().zip(v)) {
-                pair[0] = *u;
-                pair[1] = *v;
+    let written = (|| {
+        copy_rows(buffer, bpl, planes.y, planes.y_stride, w, h)?;
+        let chroma = buffer.get_mut(luma..)?;
+        if raw.fourcc == sys::FOURCC_NV12 {
+            for row in 0..ch {
+                let line = chroma.get_mut(row * bpl..)?.get_mut(..2 * cw)?;
+                let u = planes.u.get(row * planes.uv_stride..)?.get(..cw)?;
+                let v = planes.v.get(row * planes.uv_stride..)?.get(..cw)?;
+                for (pair, (u, v)) in line.chunks_exact_mut(2).zip(u.iter().zip(v)) {
+                    pair[0] = *u;
+                    pair[1] = *v;
+                }
             }
+            return Some(());
         }
-        return true;
-    }
-    let cbpl = bpl / 2;
-    let (chroma, rest) = buffer[luma..].split_at_mut(luma / 4);
-    for row in 0..ch {
-        chroma[row * cbpl..row * cbpl + cw].copy_from_slice(&planes.u[row * planes.uv_stride..][..cw]);
-        rest[row * cbpl..row * cbpl + cw].copy_from_slice(&planes.v[row * planes.uv_stride..][..cw]);
-    }
-    true
+        // YU12: U after the luma, V a quarter of the luma further, rows half as long.
+        let cbpl = bpl / 2;
+        if cbpl < cw {
+            return None;
+        }
+        let (u, v) = chroma.split_at_mut_checked(luma / 4)?;
+        copy_rows(u, cbpl, planes.u, planes.uv_stride, cw, ch)?;
+        copy_rows(v, cbpl, planes.v, planes.uv_stride, cw, ch)
+    })();
+    written.is_some()
 }
 
 /// poll(2)'s event bits.

@@ -3,7 +3,7 @@
 
 use super::coded::Coded;
 use super::encoder::{EncoderSettings, M2mEncoder};
-use super::fake::FakeBcm2835;
+use super::fake::{FakeBcm2835, Lie};
 use super::sys::cid;
 use crate::codec::h264::{nal_units, NalType, Planes};
 use crate::media::{Layout, PixelFormat};
@@ -264,4 +264,42 @@ fn a_bitrate_beyond_the_drivers_range_is_clamped_not_refused() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.controls.get(&cid::BITRATE), Some(&25_000_000), "bcm2835's most");
     assert_eq!(seen.controls.get(&cid::H264_LEVEL), Some(&11), "level 4.0 at 1080p30");
+}
+
+#[test]
+fn a_device_that_lies_about_its_buffers_or_rows_gets_an_error_or_is_clamped_never_a_panic() {
+    let (w, h) = (640u32, 480u32);
+    let source = picture(w, h);
+    let layout = Layout::tight(PixelFormat::I420, w, h);
+    let planes = Planes::of(&layout, &source).unwrap();
+    let outcome = |lie| {
+        let mut fake = FakeBcm2835::new(false);
+        fake.lie = Some(lie);
+        let mut unit = Vec::new();
+        M2mEncoder::start(Box::new(fake), "/dev/video11", Coded::H264, &settings(w, h))
+            .and_then(|mut encoder| encoder.encode(&planes, false, 0, &mut unit))
+            .map(|_| unit.len())
+            .map_err(|e| e.to_string())
+    };
+    let index = outcome(Lie::BufferIndex).unwrap_err();
+    assert!(index.contains("gave back buffer 99, which it never had"), "{index}");
+    let rows = outcome(Lie::RowStride).unwrap_err();
+    assert!(rows.contains("does not take 640x480 pictures"), "{rows}");
+    // A size past the buffer is clamped to it.
+    let whole = outcome(Lie::BytesUsed).unwrap();
+    assert_eq!(whole, 512 << 10, "the buffer's length, not u32::MAX");
+    // A start past the end is an empty buffer: no unit, so the wait runs out (2 s) and the
+    // caller falls back.
+    let empty = outcome(Lie::DataOffset).unwrap_err();
+    assert!(empty.contains("returned nothing for 2000 ms"), "{empty}");
+    // A layout that does not fit the buffer is refused, not written past.
+    let raw = super::queue::PlaneFormat {
+        fourcc: super::sys::FOURCC_YU12,
+        width: w,
+        height: h,
+        bytesperline: 640,
+        sizeimage: 100,
+    };
+    let mut small = vec![0u8; 1000];
+    assert!(!super::encoder::write_picture(&planes, &raw, &mut small));
 }

@@ -34,6 +34,19 @@ struct Buffer {
     memory: Box<[u8]>,
 }
 
+/// A driver that lies, for the tests that pistream never panics on what a device says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lie {
+    /// DQBUF names a buffer that does not exist.
+    BufferIndex,
+    /// DQBUF says more bytes than the buffer has.
+    BytesUsed,
+    /// DQBUF puts the data's start past its end.
+    DataOffset,
+    /// S_FMT gives picture rows shorter than the picture.
+    RowStride,
+}
+
 /// The fake driver.
 pub(super) struct FakeBcm2835 {
     pub(super) seen: Arc<Mutex<Seen>>,
@@ -42,6 +55,7 @@ pub(super) struct FakeBcm2835 {
     /// After this many pictures, a source-change event (once subscribed).
     pub(super) source_change_after: Option<usize>,
     subscribed: bool,
+    pub(super) lie: Option<Lie>,
     /// After this many pictures every call fails as a vanished device does.
     pub(super) vanish_after: Option<usize>,
     raw: (u32, u32, u32, u32, u32),
@@ -78,6 +92,7 @@ impl FakeBcm2835 {
             seen: Arc::default(),
             separate_headers,
             vanish_after: None,
+            lie: None,
             source_change_after: None,
             subscribed: false,
             raw: (0, 0, 0, 0, 0),
@@ -230,6 +245,7 @@ impl FakeBcm2835 {
                     // asked for is kept (rounded up); the height is not aligned.
                     let to = if pix.pixelformat == sys::FOURCC_NV12 { 32 } else { 64 };
                     let bpl = align(w.max(pix.plane_fmt[0].bytesperline), to);
+                    let bpl = if self.lie == Some(Lie::RowStride) { w / 2 } else { bpl };
                     pix.plane_fmt[0].bytesperline = bpl;
                     pix.plane_fmt[0].sizeimage = bpl * h * 3 / 2;
                     self.raw = (pix.pixelformat, w, h, bpl, bpl * h * 3 / 2);
@@ -320,10 +336,12 @@ impl FakeBcm2835 {
                     let Some(done) = self.capture_done.pop_front() else { return fail(EAGAIN) };
                     done
                 };
-                buffer.index = index as u32;
+                let capture = buffer.type_ == sys::CAPTURE_MPLANE;
+                let lie = if capture { self.lie } else { None };
+                buffer.index = if lie == Some(Lie::BufferIndex) { 99 } else { index as u32 };
                 buffer.flags = flags;
-                plane.bytesused = bytes;
-                plane.data_offset = 0;
+                plane.bytesused = if lie == Some(Lie::BytesUsed) { u32::MAX } else { bytes };
+                plane.data_offset = if lie == Some(Lie::DataOffset) { bytes + 1000 } else { 0 };
                 buffer.timestamp.tv_sec = (timestamp / 1_000_000) as _;
                 buffer.timestamp.tv_usec = (timestamp % 1_000_000) as _;
                 Ok(())

@@ -181,3 +181,21 @@ impl Queue {
         let _ = call(driver, req::REQBUFS, &mut request);
     }
 }
+
+/// Copies `rows` rows of `width` bytes from `src` (rows `src_stride` apart) to `dst` (rows
+/// `dst_stride` apart); `None`, having copied part, when either side is too short. Layouts
+/// come from the driver (strides, sizes): a wrong one must not panic pistream.
+pub(super) fn copy_rows(
+    dst: &mut [u8],
+    dst_stride: usize,
+    src: &[u8],
+    src_stride: usize,
+    width: usize,
+    rows: usize,
+) -> Option<()> {
+    for row in 0..rows {
+        let from = src.get(row.checked_mul(src_stride)?..)?.get(..width)?;
+        dst.get_mut(row.checked_mul(dst_stride)?..)?.get_mut(..width)?.copy_from_slice(from);
+    }
+    Some(())
+}
