@@ -8,7 +8,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::coded::Coded;
-use super::queue::{copy_rows, get_format, set_format, PlaneFormat, Queue};
+use super::queue::{copy_rows, get_format, set_format, stop_and_release, PlaneFormat, Queue};
 use super::sys::{
     self, call, req, v4l2_event, v4l2_event_subscription, Driver, CAPTURE_MPLANE, EVENT_SOURCE_CHANGE,
     OUTPUT_MPLANE,
@@ -121,22 +121,18 @@ impl M2mDecoder {
     }
 
     fn wait(&mut self, events: i16, deadline: Instant) -> io::Result<()> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "the decoder returned nothing"));
+        match sys::poll_until(self.driver.as_mut(), events, deadline)? {
+            Some(_) => Ok(()),
+            None => Err(io::Error::new(io::ErrorKind::TimedOut, "the decoder returned nothing")),
         }
-        self.driver.poll(events, left.as_millis().max(1) as i32).map(|_| ())
     }
 }
 
 impl Drop for M2mDecoder {
     fn drop(&mut self) {
-        let driver = self.driver.as_mut();
-        let _ = sys::stream(driver, CAPTURE_MPLANE, false);
-        let _ = sys::stream(driver, OUTPUT_MPLANE, false);
-        self.output.release(driver);
-        if let Some((queue, _)) = self.capture.as_mut() {
-            queue.release(driver);
+        match self.capture.as_mut() {
+            Some((capture, _)) => stop_and_release(self.driver.as_mut(), &mut [&mut self.output, capture]),
+            None => stop_and_release(self.driver.as_mut(), &mut [&mut self.output]),
         }
     }
 }

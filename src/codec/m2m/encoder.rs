@@ -17,7 +17,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::coded::Coded;
-use super::queue::{copy_rows, set_format, Done, PlaneFormat, Queue};
+use super::queue::{copy_rows, set_format, stop_and_release, Done, PlaneFormat, Queue};
 use super::sys::{
     self, call, cid, req, v4l2_encoder_cmd, v4l2_event, v4l2_event_subscription, v4l2_streamparm, Driver,
     CAPTURE_MPLANE, OUTPUT_MPLANE,
@@ -331,14 +331,11 @@ impl M2mEncoder {
 
     /// Polls for `events` until `deadline`: a timeout or an error is the device failing.
     fn wait(&mut self, events: i16, deadline: Instant) -> Result<(), M2mError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(M2mError::Timeout { device: self.device.clone(), ms: PICTURE_TIMEOUT.as_millis() });
-        }
-        let revents = self
-            .driver
-            .poll(events | libc_poll::PRI, left.as_millis().max(1) as i32)
+        let polled = sys::poll_until(self.driver.as_mut(), events | libc_poll::PRI, deadline)
             .map_err(self.fail("waiting"))?;
+        let Some(revents) = polled else {
+            return Err(M2mError::Timeout { device: self.device.clone(), ms: PICTURE_TIMEOUT.as_millis() });
+        };
         if revents & libc_poll::PRI != 0 {
             let mut event: v4l2_event = sys::zeroed();
             call(self.driver.as_mut(), req::DQEVENT, &mut event).map_err(self.fail("taking an event"))?;
@@ -396,11 +393,7 @@ impl M2mEncoder {
 
 impl Drop for M2mEncoder {
     fn drop(&mut self) {
-        let driver = self.driver.as_mut();
-        let _ = sys::stream(driver, CAPTURE_MPLANE, false);
-        let _ = sys::stream(driver, OUTPUT_MPLANE, false);
-        self.output.release(driver);
-        self.capture.release(driver);
+        stop_and_release(self.driver.as_mut(), &mut [&mut self.output, &mut self.capture]);
     }
 }
 

@@ -199,3 +199,13 @@ pub(super) fn copy_rows(
     }
     Some(())
 }
+
+/// Stops both queues (taking every buffer back), then unmaps and frees `queues`' buffers:
+/// a codec's end. Errors are ignored: the device may be gone.
+pub(super) fn stop_and_release(driver: &mut dyn Driver, queues: &mut [&mut Queue]) {
+    let _ = sys::stream(driver, sys::CAPTURE_MPLANE, false);
+    let _ = sys::stream(driver, sys::OUTPUT_MPLANE, false);
+    for queue in queues {
+        queue.release(driver);
+    }
+}

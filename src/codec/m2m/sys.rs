@@ -230,6 +230,20 @@ impl Driver for Kernel {
     }
 }
 
+/// Polls `driver` for `events` until `deadline`: the events that happened, or `None` once
+/// the deadline has passed.
+pub fn poll_until(
+    driver: &mut dyn Driver,
+    events: i16,
+    deadline: std::time::Instant,
+) -> io::Result<Option<i16>> {
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    if left.is_zero() {
+        return Ok(None);
+    }
+    driver.poll(events, left.as_millis().clamp(1, i32::MAX as u128) as i32).map(Some)
+}
+
 /// A zeroed V4L2 argument struct.
 pub fn zeroed<T>() -> T {
     // SAFETY: used only for the C structs of the V4L2 API (plain integers, arrays, unions
