@@ -113,12 +113,25 @@ impl Backend {
     /// and it takes them, else software. A hardware encoder that refuses the settings is
     /// a warning, not an error: the stream runs in software.
     pub fn open(&self, settings: H264Settings) -> Result<Box<dyn H264Encoder>, H264Error> {
+        self.open_with(settings, |found, coded, settings| {
+            HardwareEncoder::open(&found.path, &found.card, coded, settings)
+                .map(|h| Box::new(h) as Box<dyn H264Encoder>)
+        })
+    }
+
+    /// [`Backend::open`] with the hardware encoder made by `hardware` (the device found, the
+    /// coded format, the settings).
+    fn open_with(
+        &self,
+        settings: H264Settings,
+        hardware: impl FnOnce(&Found, Coded, &H264Settings) -> Result<Box<dyn H264Encoder>, H264Error>,
+    ) -> Result<Box<dyn H264Encoder>, H264Error> {
         if let Some(found) = &self.hardware {
-            match HardwareEncoder::open(&found.path, &found.card, self.coded, &settings) {
+            match hardware(found, self.coded, &settings) {
                 Ok(hardware) => {
                     self.set_now(hardware.describe());
                     log::info!("H.264: {}", hardware.describe());
-                    return Ok(Box::new(Fallback { current: Box::new(hardware), hardware: true, settings, backend: self.clone() }));
+                    return Ok(Box::new(Fallback { current: hardware, hardware: true, settings, backend: self.clone() }));
                 }
                 Err(e) => log::warn!("the hardware H.264 encoder does not take this stream ({e}); it falls back to software (OpenH264)"),
             }
@@ -244,5 +257,32 @@ mod tests {
         assert!(err.contains("auto") && err.contains("software"), "{err}");
         let backend = Backend::resolve(EncoderChoice::Software).unwrap();
         assert!(backend.describe().starts_with("software"), "{}", backend.describe());
+    }
+
+    #[test]
+    fn a_hardware_encoder_that_refuses_the_stream_leaves_it_to_software_and_one_that_starts_is_used() {
+        let found = Found {
+            path: "/dev/video11".into(),
+            driver: "bcm2835-codec".into(),
+            card: "bcm2835-codec-encode".into(),
+        };
+        let backend = Backend::with(EncoderChoice::Auto, Some(found), Coded::H264);
+        assert_eq!(backend.describe(), "hardware, /dev/video11 (bcm2835-codec-encode)");
+        let settings = H264Settings::new(Geometry::new(64, 48), 30.0);
+        let refused = backend
+            .open_with(settings, |_, _, _| {
+                Err(H264Error::Start("/dev/video11: does not take 2028x1520 pictures".into()))
+            })
+            .unwrap();
+        assert!(refused.describe().starts_with("software (OpenH264)"), "{}", refused.describe());
+        assert_eq!(backend.now(), refused.describe());
+        let started = backend
+            .open_with(settings, |_, coded, settings| {
+                assert_eq!(coded, Coded::H264);
+                Ok(Box::new(Vanishing { inner: SoftwareEncoder::new(*settings)?, works_for: 1 }))
+            })
+            .unwrap();
+        assert_eq!(backend.now(), "vanishing", "what encodes now: the hardware one");
+        assert_eq!(started.describe(), "vanishing");
     }
 }
