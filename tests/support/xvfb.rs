@@ -1,8 +1,8 @@
 //! A private X server (Xvfb) for one test, and running X clients on it (xdotool, import).
 
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
 
 use super::process::SECS;
 
@@ -13,20 +13,34 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
+    /// Starts Xvfb on a display number it picks itself (`-displayfd`): tests in one process
+    /// run at once, so a number made from the process id would be shared by two servers
+    /// (the second fails, and its test then talks to the first until that one ends), and a
+    /// socket left by an earlier run would look like a started server. Xvfb writes the
+    /// number only once it accepts connections.
     pub fn start() -> Xvfb {
-        let number = 100 + std::process::id() % 800;
-        let child = Command::new("Xvfb")
-            .args([format!(":{number}").as_str(), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb is needed for the window test: apt-get install xvfb (scripts/test does)");
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let deadline = Instant::now() + 10 * SECS;
-        while !Path::new(&socket).exists() {
-            assert!(Instant::now() < deadline, "Xvfb :{number} did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(10 * SECS).unwrap_or_default();
+        let number: u32 = match line.trim().parse() {
+            Ok(number) => number,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!("Xvfb did not start in 10 s (it printed {line:?} for its display; {status:?})");
+            }
+        };
         Xvfb { child, display: format!(":{number}") }
     }
 
