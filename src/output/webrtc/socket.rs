@@ -6,14 +6,22 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{
-    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn,
-};
-use socket2::{Domain, Protocol, Socket, Type};
+use nix::libc;
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn};
+use socket2::{Domain, MsgHdr, Protocol, SockAddr, SockRef, Socket, Type};
 
 /// Send buffer: a 1080p keyframe (100 to 200 KB) leaves at once, unpaced, for every session.
 const SEND_BUFFER: usize = 4 << 20;
 const RECEIVE_BUFFER: usize = 1 << 20;
+
+/// Bytes of one IP_PKTINFO control message: its `cmsghdr` and the `in_pktinfo` after it,
+/// padded (`CMSG_SPACE`); `PKTINFO_LEN` without the padding (`CMSG_LEN`).
+// SAFETY: CMSG_SPACE and CMSG_LEN are arithmetic on their argument; nothing is read.
+const PKTINFO_SPACE: usize = unsafe { libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) } as usize;
+// SAFETY: as above.
+const PKTINFO_LEN: usize = unsafe { libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) } as usize;
+// glibc's `cmsghdr`: a `size_t` length, then level and type; the data follows at CMSG_LEN(0).
+const _: () = assert!(size_of::<libc::cmsghdr>() == size_of::<usize>() + 8);
 
 /// A datagram read: its length, who sent it, and the local address it was sent to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,20 +99,34 @@ impl MediaSocket {
         let (IpAddr::V4(source), SocketAddr::V4(to4)) = (from.ip(), to) else {
             return self.socket.send_to(data, to).is_ok();
         };
-        let info = nix::libc::in_pktinfo {
-            ipi_ifindex: 0,
-            ipi_spec_dst: nix::libc::in_addr { s_addr: u32::from(source).to_be() },
-            ipi_addr: nix::libc::in_addr { s_addr: 0 },
-        };
+        let control = pktinfo_control(source);
         let iov = [io::IoSlice::new(data)];
-        let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
-        let address = SockaddrIn::from(to4);
-        match sendmsg(self.socket.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_DONTWAIT, Some(&address)) {
+        let address = SockAddr::from(to4);
+        let message = MsgHdr::new().with_addr(&address).with_buffers(&iov).with_control(&control);
+        match SockRef::from(&self.socket).sendmsg(&message, libc::MSG_DONTWAIT) {
             Ok(_) => true,
-            Err(nix::errno::Errno::EINVAL) => self.socket.send_to(data, to).is_ok(),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => self.socket.send_to(data, to).is_ok(),
             Err(_) => false,
         }
     }
+}
+
+/// The IP_PKTINFO control message asking the kernel to send from `source`
+/// (`ipi_spec_dst`), laid out as `CMSG_FIRSTHDR` and `CMSG_DATA` place it. Built on the
+/// stack for each datagram: nix's `sendmsg` builds the same in a `Vec`, an allocation per
+/// packet on the media path.
+fn pktinfo_control(source: Ipv4Addr) -> [u8; PKTINFO_SPACE] {
+    let mut control = [0u8; PKTINFO_SPACE];
+    let word = size_of::<usize>();
+    control[..word].copy_from_slice(&PKTINFO_LEN.to_ne_bytes());
+    control[word..word + 4].copy_from_slice(&libc::IPPROTO_IP.to_ne_bytes());
+    control[word + 4..word + 8].copy_from_slice(&libc::IP_PKTINFO.to_ne_bytes());
+    // SAFETY: CMSG_LEN is arithmetic on its argument.
+    let data = unsafe { libc::CMSG_LEN(0) } as usize;
+    // in_pktinfo: ifindex 0 (any interface), spec_dst the source, addr unused on send.
+    let spec_dst = data + std::mem::offset_of!(libc::in_pktinfo, ipi_spec_dst);
+    control[spec_dst..spec_dst + 4].copy_from_slice(&source.octets());
+    control
 }
 
 #[cfg(test)]
@@ -133,5 +155,21 @@ mod tests {
         }
         let mut buf = [0u8; 64];
         assert_eq!(socket.receive(&mut buf, &mut control).unwrap(), None);
+    }
+
+    #[test]
+    fn a_datagram_leaves_from_the_local_address_asked() {
+        let socket = MediaSocket::bind(0).unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let to = peer.local_addr().unwrap();
+        // Left to itself the kernel answers 127.0.0.1 from 127.0.0.1; asked, from 127.0.0.2.
+        for from in ["127.0.0.2", "127.0.0.1", "127.0.0.3"] {
+            let from: SocketAddr = (from.parse::<IpAddr>().unwrap(), socket.port).into();
+            assert!(socket.send(b"answer", from, to));
+            let mut buf = [0u8; 64];
+            let (len, source) = peer.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..len], source), (&b"answer"[..], from));
+        }
     }
 }
