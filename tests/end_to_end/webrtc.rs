@@ -425,8 +425,9 @@ fn webrtc_options_say_what_to_give_and_a_busy_udp_port_is_clear() {
     );
     // By default the camera's own port number; when something holds it over UDP, another,
     // with a warning, and the camera runs.
-    let port = free_port();
-    let held = UdpSocket::bind(("0.0.0.0", port)).unwrap();
+    // The UDP port is held first: a number free over TCP may not be free over UDP.
+    let held = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let (code, stderr) = run(&["camera", "--source", "pattern", "--listen", &listen, "--seconds", "2"]);
     assert_eq!(code, Some(0), "{stderr}");

@@ -818,7 +818,9 @@ load_vicodec() {
 # vicodec's stateful encoder), drives each through encode, poll, drain and restart and decodes
 # the stream back with the matching M2M decoder; one "check ok: ..." line per passed check,
 # exit 0 when all pass. At 640x480 and 1280x720, 300 frames each. Prints its output
-# ("m2m SIZE| ...") and "m2m size=SIZE exit=N ok=N failed=N centis=N".
+# ("m2m SIZE| ...") and "m2m size=SIZE exit=N ok=N failed=N centis=N"; then the
+# allocation runs below: "m2m alloc short_secs=N long_secs=N short_frames=N short_rust=N
+# short_fallback=N long_frames=N long_rust=N long_fallback=N".
 m2m_case() {
     for size in 640x480 1280x720; do
         t0=$(uptime_cs)
@@ -829,6 +831,38 @@ m2m_case() {
         say "m2m size=$size exit=$rc ok=$(grep -cE '^(pistream: )?check ok:' /tmp/m2m.log)" \
             "failed=$(grep -cE '^(pistream: )?(check failed|error):' /tmp/m2m.log) centis=$((t1 - t0))"
     done
+    m2m_alloc_run "$M2M_ALLOC_SHORT"
+    short="short_frames=$ALLOC_FRAMES short_rust=$ALLOC_RUST short_fallback=$ALLOC_FALLBACK"
+    m2m_alloc_run "$M2M_ALLOC_LONG"
+    say "m2m alloc short_secs=$M2M_ALLOC_SHORT long_secs=$M2M_ALLOC_LONG $short" \
+        "long_frames=$ALLOC_FRAMES long_rust=$ALLOC_RUST long_fallback=$ALLOC_FALLBACK"
+}
+
+# The hardware encoding path's allocations per frame: the pattern camera (320x240, 30 fps)
+# encodes with --h264-encoder hardware on vicodec (PISTREAM_TEST_M2M_CODEC=fwht) for one
+# display, M2M_ALLOC_SHORT and then M2M_ALLOC_LONG seconds, its Rust allocations counted
+# (PISTREAM_COUNT_ALLOCATIONS=1, printed at exit). The differences between the two runs
+# (allocations over frames sent) are the steady state's allocations per frame: start-up,
+# the display's connection and the encoder's set-up cancel out. Sets ALLOC_FRAMES,
+# ALLOC_RUST ("-" when missing) and ALLOC_FALLBACK (the camera's "falls back" lines).
+M2M_ALLOC_SHORT=3
+M2M_ALLOC_LONG=13
+m2m_alloc_run() {
+    ALLOC_FRAMES=- ALLOC_RUST=- ALLOC_FALLBACK=-
+    CAM_DEV=pattern CAM_BIN="env PISTREAM_TEST_M2M_CODEC=fwht PISTREAM_COUNT_ALLOCATIONS=1 pistream"
+    start_camera /tmp/cam-alloc.log --size 320x240 --wire h264 --h264-encoder hardware
+    started=$?
+    CAM_DEV=/dev/video0 CAM_BIN=pistream
+    if [ $started = 0 ]; then
+        timeout $(($1 + 30)) pistream display --connect 127.0.0.1:$PORT --accept h264 --sink null \
+            --seconds "$1" > /tmp/disp-alloc.log 2>&1
+    fi
+    stop_camera
+    show "m2m alloc $1 s camera" /tmp/cam-alloc.log
+    ALLOC_FRAMES=$(sed -n 's/.*summary: \([0-9]*\) frames sent.*/\1/p' /tmp/cam-alloc.log | tail -n 1)
+    ALLOC_RUST=$(sed -n 's/.*allocations: \([0-9]*\) by Rust.*/\1/p' /tmp/cam-alloc.log | tail -n 1)
+    ALLOC_FALLBACK=$(grep -c 'falls back to software' /tmp/cam-alloc.log)
+    ALLOC_FRAMES=${ALLOC_FRAMES:--} ALLOC_RUST=${ALLOC_RUST:--}
 }
 
 # m2mloss: the hardware encoder disappears mid-stream. The pattern camera encodes H.264 with

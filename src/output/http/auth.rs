@@ -158,8 +158,11 @@ fn digest_params(text: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
 
+    /// `line` as a password file read back; each call its own file (tests run at once).
     fn credentials(line: &str) -> Result<Credentials, String> {
-        let path = std::env::temp_dir().join(format!("pistream-pw-{}-{}", std::process::id(), line.len()));
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("pistream-pw-{}-{call}", std::process::id()));
         std::fs::write(&path, line).unwrap();
         let result = Credentials::read(path.to_str().unwrap());
         let _ = std::fs::remove_file(path);
