@@ -846,7 +846,7 @@ m2m_case() {
 # the display's connection and the encoder's set-up cancel out. Sets ALLOC_FRAMES,
 # ALLOC_RUST ("-" when missing) and ALLOC_FALLBACK (the camera's "falls back" lines).
 M2M_ALLOC_SHORT=3
-M2M_ALLOC_LONG=13
+M2M_ALLOC_LONG=23
 m2m_alloc_run() {
     ALLOC_FRAMES=- ALLOC_RUST=- ALLOC_FALLBACK=-
     CAM_DEV=pattern CAM_BIN="env PISTREAM_TEST_M2M_CODEC=fwht PISTREAM_COUNT_ALLOCATIONS=1 pistream"
