@@ -20,6 +20,8 @@ const RECEIVE_BUFFER: usize = 1 << 20;
 const PKTINFO_SPACE: usize = unsafe { libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) } as usize;
 // SAFETY: as above.
 const PKTINFO_LEN: usize = unsafe { libc::CMSG_LEN(size_of::<libc::in_pktinfo>() as u32) } as usize;
+// SAFETY: as above. Where the `in_pktinfo` starts (`CMSG_DATA`'s offset).
+const PKTINFO_DATA: usize = unsafe { libc::CMSG_LEN(0) } as usize;
 // glibc's `cmsghdr`: a `size_t` length, then level and type; the data follows at CMSG_LEN(0).
 const _: () = assert!(size_of::<libc::cmsghdr>() == size_of::<usize>() + 8);
 
@@ -121,10 +123,8 @@ fn pktinfo_control(source: Ipv4Addr) -> [u8; PKTINFO_SPACE] {
     control[..word].copy_from_slice(&PKTINFO_LEN.to_ne_bytes());
     control[word..word + 4].copy_from_slice(&libc::IPPROTO_IP.to_ne_bytes());
     control[word + 4..word + 8].copy_from_slice(&libc::IP_PKTINFO.to_ne_bytes());
-    // SAFETY: CMSG_LEN is arithmetic on its argument.
-    let data = unsafe { libc::CMSG_LEN(0) } as usize;
     // in_pktinfo: ifindex 0 (any interface), spec_dst the source, addr unused on send.
-    let spec_dst = data + std::mem::offset_of!(libc::in_pktinfo, ipi_spec_dst);
+    let spec_dst = PKTINFO_DATA + std::mem::offset_of!(libc::in_pktinfo, ipi_spec_dst);
     control[spec_dst..spec_dst + 4].copy_from_slice(&source.octets());
     control
 }
